@@ -1,0 +1,211 @@
+"""Override policies as immutable values, and their checks against the platform.
+
+A policy file (YAML, parsed by :mod:`copytrader.policy.loader`) becomes one :class:`Policy`.
+The core validates what needs the platform's knowledge (the script catalogue, the master
+bot and the follower users) in :func:`validate`; each finding is a :class:`Problem` that
+points into the document by a path of keys and indexes (``("followers", 2, "scale",
+"investmentAmount")``), which the loader turns into ``PATH:LINE:COL``.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from copytrader.core.model import Bot, Scalar, Script, SettingType, User
+
+#: A position in a policy document: mapping keys and sequence indexes from the root.
+DocPath = tuple[str | int, ...]
+
+
+class OnFollowerRemoved(str, enum.Enum):
+    STOP = "stop"
+    DELETE = "delete"
+    KEEP = "keep"
+
+
+class OnMasterStopped(str, enum.Enum):
+    STOP = "stop"
+    KEEP = "keep"
+
+
+class OnImmutableChange(str, enum.Enum):
+    RECREATE = "recreate"
+    FLAG = "flag"
+
+
+@dataclass(frozen=True)
+class Limit:
+    """Clamp bounds for a number setting; either side may be open."""
+
+    min: float | None = None
+    max: float | None = None
+
+
+@dataclass(frozen=True)
+class Layer:
+    """Overrides and scale factors applied together (the defaults, or one follower's own)."""
+
+    overrides: Mapping[str, Scalar] = field(default_factory=lambda: MappingProxyType({}))
+    scale: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+
+
+@dataclass(frozen=True)
+class FollowerPolicy:
+    user: str
+    own: Layer = field(default_factory=Layer)
+    paused: bool = False
+
+
+@dataclass(frozen=True)
+class PolicySource:
+    """Where a policy came from: the file path and the SHA-256 of its bytes."""
+
+    path: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Everything one policy file says about one master and its followers."""
+
+    master: str
+    followers: tuple[FollowerPolicy, ...] = ()
+    defaults: Layer = field(default_factory=Layer)
+    limits: Mapping[str, Limit] = field(default_factory=lambda: MappingProxyType({}))
+    locked: frozenset[str] = frozenset()
+    on_follower_removed: OnFollowerRemoved = OnFollowerRemoved.STOP
+    on_master_stopped: OnMasterStopped = OnMasterStopped.STOP
+    on_immutable_change: OnImmutableChange = OnImmutableChange.RECREATE
+    source: PolicySource = PolicySource("", "")
+
+    def follower(self, user: str) -> FollowerPolicy | None:
+        for f in self.followers:
+            if f.user == user:
+                return f
+        return None
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a policy file: a message and where in the document it is.
+
+    ``file`` is the policy file's path; ``at`` the document path of the offending node
+    (empty for the whole file). ``line``/``col`` (1-based) are filled in by the loader,
+    which knows the YAML positions; 0 means unknown.
+    """
+
+    file: str
+    message: str
+    at: DocPath = ()
+    line: int = 0
+    col: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}: {self.message}"
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def check_value(script: Script, key: str, value: Scalar) -> str | None:
+    """Why ``value`` is not a legal value of setting ``key`` of ``script``, or None if it is."""
+    spec = script.spec(key)
+    if spec is None:
+        return f"unknown setting {key!r} for bot type {script.type}"
+    if spec.type is SettingType.NUMBER:
+        if not _is_number(value):
+            return f"{key}: expected a number, got {value!r}"
+    elif spec.type is SettingType.BOOLEAN:
+        if not isinstance(value, bool):
+            return f"{key}: expected true or false, got {value!r}"
+    elif spec.type is SettingType.OPTION:
+        if not isinstance(value, str) or (spec.options and value not in spec.options):
+            return f"{key}: {value!r} is not one of {', '.join(spec.options)}"
+    elif not isinstance(value, str):
+        return f"{key}: expected a string, got {value!r}"
+    if key == "investmentAmount" and _is_number(value) and float(value) <= 0:  # type: ignore[arg-type]
+        return f"{key}: must be above zero, got {value!r}"
+    return None
+
+
+def _check_layer(
+    policy: Policy, script: Script, layer: Layer, at: DocPath, problems: list[Problem]
+) -> None:
+    file = policy.source.path
+    for key, value in layer.overrides.items():
+        where = (*at, "overrides", key)
+        if key in policy.locked:
+            problems.append(Problem(file, f"{key} is locked: it cannot be overridden", where))
+            continue
+        reason = check_value(script, key, value)
+        if reason:
+            problems.append(Problem(file, reason, where))
+    for key, factor in layer.scale.items():
+        where = (*at, "scale", key)
+        spec = script.spec(key)
+        if key in policy.locked:
+            problems.append(Problem(file, f"{key} is locked: it cannot be scaled", where))
+        elif spec is None:
+            problems.append(Problem(file, f"unknown setting {key!r} for bot type {script.type}", where))
+        elif spec.type is not SettingType.NUMBER:
+            problems.append(Problem(file, f"{key} is a {spec.type.value}, not a number: it cannot be scaled", where))
+        elif not _is_number(factor) or factor <= 0:
+            problems.append(Problem(file, f"scale of {key} must be a number above zero, got {factor!r}", where))
+
+
+def validate(
+    policy: Policy,
+    *,
+    master: Bot | None,
+    script: Script | None,
+    users: Mapping[str, User],
+) -> list[Problem]:
+    """Every problem with ``policy`` that needs the platform to see.
+
+    ``master`` is the master bot as read (None: not found), ``script`` its type's catalogue
+    entry, ``users`` the platform's users by id. Structural problems (types, unknown policy
+    keys, duplicates) are the loader's; this checks setting keys and values against the
+    script, locked keys, and that every follower exists on the master's exchange.
+    """
+    file = policy.source.path
+    if master is None:
+        return [Problem(file, f"master bot {policy.master} not found on the platform", ("master",))]
+    if script is None:
+        return [Problem(file, f"master bot type {master.type!r} is not in the script catalogue", ("master",))]
+    problems: list[Problem] = []
+    for key in sorted(policy.locked):
+        if script.spec(key) is None:
+            problems.append(Problem(file, f"unknown setting {key!r} for bot type {script.type}", ("locked",)))
+    _check_layer(policy, script, policy.defaults, ("defaults",), problems)
+    for key, limit in policy.limits.items():
+        spec = script.spec(key)
+        if spec is None:
+            problems.append(Problem(file, f"unknown setting {key!r} for bot type {script.type}", ("limits", key)))
+        elif spec.type is not SettingType.NUMBER:
+            problems.append(Problem(file, f"{key} is a {spec.type.value}: only numbers can have limits", ("limits", key)))
+        elif limit.min is not None and limit.max is not None and limit.min > limit.max:
+            problems.append(Problem(file, f"limits of {key}: min {limit.min:g} is above max {limit.max:g}", ("limits", key)))
+        elif key == "investmentAmount" and limit.min is not None and limit.min <= 0:
+            problems.append(Problem(file, f"limits of {key}: min must be above zero", ("limits", key, "min")))
+    for i, follower in enumerate(policy.followers):
+        _check_layer(policy, script, follower.own, ("followers", i), problems)
+        user = users.get(follower.user)
+        if user is None:
+            problems.append(Problem(file, f"follower user {follower.user} not found on the platform", ("followers", i, "user")))
+        elif user.exchange_id != master.exchange_id:
+            problems.append(
+                Problem(
+                    file,
+                    f"follower user {follower.user} is on exchange {user.exchange_id}, "
+                    f"the master on {master.exchange_id}",
+                    ("followers", i, "user"),
+                )
+            )
+        elif follower.user == master.user_id:
+            problems.append(Problem(file, f"follower user {follower.user} owns the master bot", ("followers", i, "user")))
+    return problems

@@ -1,0 +1,91 @@
+"""Values that the reconcile service hands to the store, and the store hands back.
+
+These are domain values, not database rows: the store adapter maps them to its SQLModel
+tables. Timestamps are timezone-aware UTC datetimes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import MappingProxyType
+
+from copytrader.core.model import Scalar, Settings, Status
+
+
+@dataclass(frozen=True)
+class Link:
+    """What copytrader knows of one follower's clone of one master.
+
+    ``bot_id`` None with ``intent_at`` set means a clone request was (maybe) sent and its
+    answer never recorded: the next pass looks for the bot to adopt before cloning again.
+    ``applied`` is the settings copytrader last wrote (or found, on adoption): a clone whose
+    settings differ from it was changed by someone else (drift). ``removed`` marks a follower
+    no longer listed whose clone was kept stopped (``on_follower_removed: stop``).
+    """
+
+    master: str
+    follower: str
+    bot_id: str | None
+    intent_at: datetime | None = None
+    applied: Settings = field(default_factory=lambda: MappingProxyType({}))
+    removed: bool = False
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """One decision or platform write, as the audit trail keeps it.
+
+    ``changes`` maps a setting key to ``(before, after)``; ``layers`` says which policy
+    layer produced each ``after`` (``master``, ``defaults``, ``override``, ``scale``,
+    ``limit``). ``outcome`` is ``ok``, ``failed`` or ``noted`` (a decision with no write).
+    """
+
+    ts: datetime
+    run_id: str
+    action: str
+    master: str | None = None
+    follower: str | None = None
+    bot: str | None = None
+    changes: Mapping[str, tuple[Scalar, Scalar]] = field(default_factory=lambda: MappingProxyType({}))
+    outcome: str = "ok"
+    error: str | None = None
+    policy_file: str | None = None
+    policy_sha256: str | None = None
+    layers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
+class BotSnapshot:
+    """A master or a clone as seen in one pass."""
+
+    run_id: str
+    ts: datetime
+    master: str
+    follower: str | None  # None for the master itself
+    bot_id: str | None
+    status: Status | None  # None: no clone exists
+    roi: float | None
+    profit: float | None
+    followers: int = 0  # for a master: the policy's follower count
+    in_sync: bool = True
+    drifted: bool = False
+    failed: bool = False
+    paused: bool = False
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One reconcile pass: when, how it ended, and what it did."""
+
+    run_id: str
+    started_at: datetime
+    finished_at: datetime | None = None
+    state: str = "running"  # running | ok | failed | aborted | interrupted
+    actions_ok: int = 0
+    actions_failed: int = 0
+    requests: int = 0
+    errors: int = 0
+    detail: str | None = None

@@ -1,0 +1,95 @@
+"""The one error tree of copytrader.
+
+Every error copytrader raises on purpose is a :class:`CopytraderError`::
+
+    CopytraderError
+    ├── ConfigError                 bad setting value; CLI exit 2, one line naming the variable
+    ├── PolicyError                 a policy file is invalid (carries every Problem found)
+    ├── StoreError                  the database could not be reached or written
+    └── PlatformError               anything that went wrong talking to the partner API
+        ├── TransientError          may succeed if tried again later
+        │   ├── RateLimitedError    HTTP 429; ``retry_after`` seconds
+        │   ├── ServerError         HTTP 5xx
+        │   └── NetworkError        timeout, connection refused or reset
+        ├── AuthError               HTTP 401/403 or the envelope says the key is refused
+        ├── PermanentError          ``isSuccess: false``; ``code`` and ``message`` from the platform
+        └── MalformedResponseError  not JSON, no envelope, or data of the wrong shape
+
+Platform errors are mapped once, at the HTTP boundary (``copytrader.platform.client``), and
+re-raised ``from`` the library's exception. No message ever contains the API key or a user's
+exchange secret: messages are built from the method, path, status and the platform's own
+message only.
+"""
+
+from __future__ import annotations
+
+
+class CopytraderError(Exception):
+    """Base of every error copytrader raises on purpose."""
+
+
+class ConfigError(CopytraderError):
+    """A configuration value is missing or invalid. The message names the variable."""
+
+
+class StoreError(CopytraderError):
+    """The database could not be reached, migrated or written."""
+
+
+class PolicyError(CopytraderError):
+    """One or more policy files are invalid; ``problems`` lists every one found."""
+
+    def __init__(self, problems: list[object]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class PlatformError(CopytraderError):
+    """Something went wrong talking to the partner platform.
+
+    ``endpoint`` is the route name (e.g. ``bots.clone``), never a URL with credentials.
+    """
+
+    def __init__(self, message: str, *, endpoint: str = "", status: int | None = None) -> None:
+        self.endpoint = endpoint
+        self.status = status
+        super().__init__(f"{endpoint}: {message}" if endpoint else message)
+
+
+class TransientError(PlatformError):
+    """May succeed later: rate limiting, server errors, timeouts, broken connections."""
+
+
+class RateLimitedError(TransientError):
+    """HTTP 429. ``retry_after`` is the wait in seconds the platform asked for (or a default)."""
+
+    def __init__(self, message: str, *, endpoint: str = "", retry_after: float = 1.0) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, endpoint=endpoint, status=429)
+
+
+class ServerError(TransientError):
+    """HTTP 5xx."""
+
+
+class NetworkError(TransientError):
+    """A timeout, a refused or reset connection: no answer was read."""
+
+
+class AuthError(PlatformError):
+    """The API key was refused (HTTP 401/403)."""
+
+
+class PermanentError(PlatformError):
+    """The platform answered ``isSuccess: false``: the request itself was refused."""
+
+    def __init__(
+        self, message: str, *, endpoint: str = "", status: int | None = None, code: int = 0
+    ) -> None:
+        self.code = code
+        self.platform_message = message
+        super().__init__(f"{message} (code {code})", endpoint=endpoint, status=status)
+
+
+class MalformedResponseError(PlatformError):
+    """The answer was not JSON, had no envelope, or its data had the wrong shape."""

@@ -1,0 +1,256 @@
+"""One typed settings object, built from the environment and an optional TOML file.
+
+The environment wins over the file; the file's keys are the variable names in lower case
+without the ``COPYTRADER_`` prefix (``api_url = "..."``). Every value is validated here, at
+start-up, and a bad one raises :class:`~copytrader.errors.ConfigError` whose one-line message
+names the variable. The API key is held in a :class:`Secret` so that no repr, log line or
+error message can show it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from copytrader.errors import ConfigError
+
+PREFIX = "COPYTRADER_"
+
+
+class Secret:
+    """A string that never shows itself in repr/str; call :meth:`reveal` to use it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    __str__ = __repr__
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True)
+class PlatformSettings:
+    """How to reach the partner API."""
+
+    api_url: str = ""
+    api_key: Secret = field(default_factory=lambda: Secret(""))
+    rate_limit_per_minute: int = 100
+    concurrency: int = 8
+    timeout_seconds: float = 30.0
+
+
+@dataclass(frozen=True)
+class DaemonSettings:
+    interval_seconds: float = 60.0
+    http_listen: tuple[str, int] = ("127.0.0.1", 8737)
+    http_token: Secret = field(default_factory=lambda: Secret(""))
+    retention_days: int = 90
+    shutdown_timeout_seconds: float = 30.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything copytrader is configured with. Build it with :func:`load`."""
+
+    platform: PlatformSettings = field(default_factory=PlatformSettings)
+    daemon: DaemonSettings = field(default_factory=DaemonSettings)
+    database_url: str = "sqlite:///copytrader.db"
+    policy_dir: Path = Path("policies")
+    log_format: Literal["json", "console"] = "json"
+    log_file: Path | None = None
+
+
+def _source(env: Mapping[str, str], file_values: Mapping[str, object], name: str) -> object:
+    """The raw value of ``COPYTRADER_<NAME>``: the environment first, then the file."""
+    var = PREFIX + name.upper()
+    if var in env and env[var] != "":
+        return env[var]
+    return file_values.get(name.lower())
+
+
+def _int(var: str, raw: object, default: int, *, minimum: int = 1) -> int:
+    if raw is None:
+        return default
+    try:
+        value = int(str(raw).strip())
+    except ValueError:
+        raise ConfigError(f"{var}: expected a whole number, got {str(raw)!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{var}: must be at least {minimum}, got {value}")
+    return value
+
+
+def _float(var: str, raw: object, default: float, *, minimum: float = 0.0) -> float:
+    if raw is None:
+        return default
+    try:
+        value = float(str(raw).strip())
+    except ValueError:
+        raise ConfigError(f"{var}: expected a number, got {str(raw)!r}") from None
+    if not value > minimum or value != value or value == float("inf"):
+        raise ConfigError(f"{var}: must be a finite number above {minimum:g}, got {raw}")
+    return value
+
+
+def parse_listen(var: str, raw: str) -> tuple[str, int]:
+    """Parse ``HOST:PORT`` (``[::1]:PORT`` for IPv6)."""
+    host, sep, port_text = raw.strip().rpartition(":")
+    if not sep or not host:
+        raise ConfigError(f"{var}: expected HOST:PORT, got {raw!r}")
+    host = host.strip("[]")
+    try:
+        port = int(port_text)
+    except ValueError:
+        raise ConfigError(f"{var}: port must be a number, got {port_text!r}") from None
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"{var}: port must be 0..65535, got {port}")
+    return host, port
+
+
+def _read_file(path: Path) -> dict[str, object]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"COPYTRADER_CONFIG: file not found: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"COPYTRADER_CONFIG: {path}: invalid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"COPYTRADER_CONFIG: {path}: cannot read: {exc.strerror}") from None
+
+
+def _api_key(env: Mapping[str, str], file_values: Mapping[str, object]) -> Secret:
+    key = _source(env, file_values, "api_key")
+    if key is not None:
+        return Secret(str(key).strip())
+    key_file = _source(env, file_values, "api_key_file")
+    if key_file is None:
+        # systemd LoadCredential= puts credentials in $CREDENTIALS_DIRECTORY.
+        cred_dir = env.get("CREDENTIALS_DIRECTORY")
+        if cred_dir and (Path(cred_dir) / "copytrader-api-key").is_file():
+            key_file = str(Path(cred_dir) / "copytrader-api-key")
+        else:
+            return Secret("")
+    try:
+        return Secret(Path(str(key_file)).read_text(encoding="utf-8").strip())
+    except OSError as exc:
+        raise ConfigError(
+            f"COPYTRADER_API_KEY_FILE: cannot read {key_file}: {exc.strerror}"
+        ) from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"COPYTRADER_API_KEY_FILE: {key_file} is not UTF-8 text") from None
+
+
+def _database_url(raw: object) -> str:
+    url = str(raw) if raw is not None else "sqlite:///copytrader.db"
+    scheme = url.split(":", 1)[0].split("+", 1)[0]
+    if scheme not in ("sqlite", "postgresql", "postgres"):
+        raise ConfigError(
+            "COPYTRADER_DATABASE_URL: expected sqlite:///PATH or postgresql://..., "
+            f"got a URL with scheme {scheme!r}"
+        )
+    return url
+
+
+def load(
+    env: Mapping[str, str] | None = None,
+    config_file: str | Path | None = None,
+    *,
+    require_platform: bool = True,
+    stderr_is_tty: bool | None = None,
+) -> Settings:
+    """Build and validate the settings.
+
+    ``require_platform`` False (the ``sim`` and ``demo`` commands, local queries) lets the API
+    URL and key be absent. Raises ConfigError naming the first bad variable.
+    """
+    env = os.environ if env is None else env
+    path = config_file or env.get(PREFIX + "CONFIG") or None
+    file_values = _read_file(Path(path)) if path else {}
+
+    api_url = str(_source(env, file_values, "api_url") or "").strip().rstrip("/")
+    if api_url and not api_url.startswith(("http://", "https://")):
+        raise ConfigError(f"COPYTRADER_API_URL: expected an http(s):// URL, got {api_url!r}")
+    api_key = _api_key(env, file_values)
+    if require_platform:
+        if not api_url:
+            raise ConfigError("COPYTRADER_API_URL: required (the partner API base URL)")
+        if not api_key:
+            raise ConfigError(
+                "COPYTRADER_API_KEY: required (or COPYTRADER_API_KEY_FILE naming a file)"
+            )
+
+    log_format_raw = _source(env, file_values, "log_format")
+    if log_format_raw is None:
+        tty = sys.stderr.isatty() if stderr_is_tty is None else stderr_is_tty
+        log_format: Literal["json", "console"] = "console" if tty else "json"
+    elif str(log_format_raw) in ("json", "console"):
+        log_format = "json" if str(log_format_raw) == "json" else "console"
+    else:
+        raise ConfigError(f"COPYTRADER_LOG_FORMAT: expected json or console, got {log_format_raw!r}")
+
+    listen_raw = _source(env, file_values, "http_listen")
+    listen = (
+        parse_listen("COPYTRADER_HTTP_LISTEN", str(listen_raw))
+        if listen_raw is not None
+        else ("127.0.0.1", 8737)
+    )
+    token_raw = _source(env, file_values, "http_token")
+    log_file_raw = _source(env, file_values, "log_file")
+
+    return Settings(
+        platform=PlatformSettings(
+            api_url=api_url,
+            api_key=api_key,
+            rate_limit_per_minute=_int(
+                "COPYTRADER_RATE_LIMIT_PER_MINUTE",
+                _source(env, file_values, "rate_limit_per_minute"),
+                100,
+            ),
+            concurrency=_int(
+                "COPYTRADER_CONCURRENCY", _source(env, file_values, "concurrency"), 8
+            ),
+            timeout_seconds=_float(
+                "COPYTRADER_TIMEOUT_SECONDS", _source(env, file_values, "timeout_seconds"), 30.0
+            ),
+        ),
+        daemon=DaemonSettings(
+            interval_seconds=_float(
+                "COPYTRADER_INTERVAL_SECONDS", _source(env, file_values, "interval_seconds"), 60.0
+            ),
+            http_listen=listen,
+            http_token=Secret(str(token_raw) if token_raw is not None else ""),
+            retention_days=_int(
+                "COPYTRADER_RETENTION_DAYS", _source(env, file_values, "retention_days"), 90
+            ),
+            shutdown_timeout_seconds=_float(
+                "COPYTRADER_SHUTDOWN_TIMEOUT_SECONDS",
+                _source(env, file_values, "shutdown_timeout_seconds"),
+                30.0,
+            ),
+        ),
+        database_url=_database_url(_source(env, file_values, "database_url")),
+        policy_dir=Path(str(_source(env, file_values, "policy_dir") or "policies")),
+        log_format=log_format,
+        log_file=Path(str(log_file_raw)) if log_file_raw is not None else None,
+    )
