@@ -207,7 +207,9 @@ def load(
     elif str(log_format_raw) in ("json", "console"):
         log_format = "json" if str(log_format_raw) == "json" else "console"
     else:
-        raise ConfigError(f"COPYTRADER_LOG_FORMAT: expected json or console, got {log_format_raw!r}")
+        raise ConfigError(
+            f"COPYTRADER_LOG_FORMAT: expected json or console, got {log_format_raw!r}"
+        )
 
     listen_raw = _source(env, file_values, "http_listen")
     listen = (
@@ -227,9 +229,7 @@ def load(
                 _source(env, file_values, "rate_limit_per_minute"),
                 100,
             ),
-            concurrency=_int(
-                "COPYTRADER_CONCURRENCY", _source(env, file_values, "concurrency"), 8
-            ),
+            concurrency=_int("COPYTRADER_CONCURRENCY", _source(env, file_values, "concurrency"), 8),
             timeout_seconds=_float(
                 "COPYTRADER_TIMEOUT_SECONDS", _source(env, file_values, "timeout_seconds"), 30.0
             ),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import MappingProxyType
 from typing import Union
 
@@ -32,7 +33,7 @@ def frozen_settings(values: Mapping[str, Scalar] | None = None) -> Settings:
     return MappingProxyType(dict(values or {}))
 
 
-class Status(str, enum.Enum):
+class Status(enum.StrEnum):
     """A bot's run state. Anything the platform sends that is not known maps to UNKNOWN."""
 
     RUNNING = "running"
@@ -67,7 +68,7 @@ class Bot:
     followers: int = 0
 
 
-class SettingType(str, enum.Enum):
+class SettingType(enum.StrEnum):
     STRING = "string"
     NUMBER = "number"
     OPTION = "option"
@@ -97,14 +98,15 @@ class Script:
     settings: tuple[SettingSpec, ...]
     description: str = ""
 
+    @cached_property
+    def _by_key(self) -> Mapping[str, SettingSpec]:
+        return {s.key: s for s in self.settings}
+
     def spec(self, key: str) -> SettingSpec | None:
         """The spec of ``key``, or None when the script does not define it."""
-        for s in self.settings:
-            if s.key == key:
-                return s
-        return None
+        return self._by_key.get(key)
 
-    @property
+    @cached_property
     def keys(self) -> frozenset[str]:
         return frozenset(s.key for s in self.settings)
 

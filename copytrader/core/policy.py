@@ -21,18 +21,18 @@ from copytrader.core.model import Bot, Scalar, Script, SettingType, User
 DocPath = tuple[str | int, ...]
 
 
-class OnFollowerRemoved(str, enum.Enum):
+class OnFollowerRemoved(enum.StrEnum):
     STOP = "stop"
     DELETE = "delete"
     KEEP = "keep"
 
 
-class OnMasterStopped(str, enum.Enum):
+class OnMasterStopped(enum.StrEnum):
     STOP = "stop"
     KEEP = "keep"
 
 
-class OnImmutableChange(str, enum.Enum):
+class OnImmutableChange(enum.StrEnum):
     RECREATE = "recreate"
     FLAG = "flag"
 
@@ -151,11 +151,19 @@ def _check_layer(
         if key in policy.locked:
             problems.append(Problem(file, f"{key} is locked: it cannot be scaled", where))
         elif spec is None:
-            problems.append(Problem(file, f"unknown setting {key!r} for bot type {script.type}", where))
+            problems.append(
+                Problem(file, f"unknown setting {key!r} for bot type {script.type}", where)
+            )
         elif spec.type is not SettingType.NUMBER:
-            problems.append(Problem(file, f"{key} is a {spec.type.value}, not a number: it cannot be scaled", where))
+            problems.append(
+                Problem(
+                    file, f"{key} is a {spec.type.value}, not a number: it cannot be scaled", where
+                )
+            )
         elif not _is_number(factor) or factor <= 0:
-            problems.append(Problem(file, f"scale of {key} must be a number above zero, got {factor!r}", where))
+            problems.append(
+                Problem(file, f"scale of {key} must be a number above zero, got {factor!r}", where)
+            )
 
 
 def validate(
@@ -176,27 +184,57 @@ def validate(
     if master is None:
         return [Problem(file, f"master bot {policy.master} not found on the platform", ("master",))]
     if script is None:
-        return [Problem(file, f"master bot type {master.type!r} is not in the script catalogue", ("master",))]
+        return [
+            Problem(
+                file, f"master bot type {master.type!r} is not in the script catalogue", ("master",)
+            )
+        ]
     problems: list[Problem] = []
     for key in sorted(policy.locked):
         if script.spec(key) is None:
-            problems.append(Problem(file, f"unknown setting {key!r} for bot type {script.type}", ("locked",)))
+            problems.append(
+                Problem(file, f"unknown setting {key!r} for bot type {script.type}", ("locked",))
+            )
     _check_layer(policy, script, policy.defaults, ("defaults",), problems)
     for key, limit in policy.limits.items():
         spec = script.spec(key)
         if spec is None:
-            problems.append(Problem(file, f"unknown setting {key!r} for bot type {script.type}", ("limits", key)))
+            problems.append(
+                Problem(
+                    file, f"unknown setting {key!r} for bot type {script.type}", ("limits", key)
+                )
+            )
         elif spec.type is not SettingType.NUMBER:
-            problems.append(Problem(file, f"{key} is a {spec.type.value}: only numbers can have limits", ("limits", key)))
+            problems.append(
+                Problem(
+                    file,
+                    f"{key} is a {spec.type.value}: only numbers can have limits",
+                    ("limits", key),
+                )
+            )
         elif limit.min is not None and limit.max is not None and limit.min > limit.max:
-            problems.append(Problem(file, f"limits of {key}: min {limit.min:g} is above max {limit.max:g}", ("limits", key)))
+            problems.append(
+                Problem(
+                    file,
+                    f"limits of {key}: min {limit.min:g} is above max {limit.max:g}",
+                    ("limits", key),
+                )
+            )
         elif key == "investmentAmount" and limit.min is not None and limit.min <= 0:
-            problems.append(Problem(file, f"limits of {key}: min must be above zero", ("limits", key, "min")))
+            problems.append(
+                Problem(file, f"limits of {key}: min must be above zero", ("limits", key, "min"))
+            )
     for i, follower in enumerate(policy.followers):
         _check_layer(policy, script, follower.own, ("followers", i), problems)
         user = users.get(follower.user)
         if user is None:
-            problems.append(Problem(file, f"follower user {follower.user} not found on the platform", ("followers", i, "user")))
+            problems.append(
+                Problem(
+                    file,
+                    f"follower user {follower.user} not found on the platform",
+                    ("followers", i, "user"),
+                )
+            )
         elif user.exchange_id != master.exchange_id:
             problems.append(
                 Problem(
@@ -207,5 +245,11 @@ def validate(
                 )
             )
         elif follower.user == master.user_id:
-            problems.append(Problem(file, f"follower user {follower.user} owns the master bot", ("followers", i, "user")))
+            problems.append(
+                Problem(
+                    file,
+                    f"follower user {follower.user} owns the master bot",
+                    ("followers", i, "user"),
+                )
+            )
     return problems

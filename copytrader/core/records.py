@@ -48,7 +48,9 @@ class AuditEvent:
     master: str | None = None
     follower: str | None = None
     bot: str | None = None
-    changes: Mapping[str, tuple[Scalar, Scalar]] = field(default_factory=lambda: MappingProxyType({}))
+    changes: Mapping[str, tuple[Scalar, Scalar]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
     outcome: str = "ok"
     error: str | None = None
     policy_file: str | None = None

@@ -1,0 +1,472 @@
+"""The plan: what a reconcile pass will do, as immutable values.
+
+:func:`build` takes the policies and one consistent reading of the platform (a
+:class:`World`) and returns a :class:`Plan`. The plan printed by ``copytrader plan`` is the
+object the executor runs. Each follower's actions run in order (stop before delete, clone
+before start); different followers are independent.
+
+Rules (level-triggered: every pass starts from what it reads, so any midpoint converges):
+
+- a listed follower with no clone gets one (``clone``, then ``start`` if it should run);
+- a clone request whose answer was lost left an intent: a bot of that user, of the master's
+  type and exchange, created after the intent and claimed by nobody, is ``adopt``-ed instead
+  of cloning again;
+- a clone whose settings differ is ``edit``-ed for editable keys; a change of a key that
+  ``/bots/edit`` refuses follows ``on_immutable_change`` (``recreate``: stop, delete, clone,
+  start; ``flag``: a note, no write);
+- a clone changed by someone else since copytrader last wrote it is noted as ``drift`` (and
+  put back by the edit);
+- a follower no longer listed follows ``on_follower_removed`` (stop, delete, or ``release``:
+  forget the link and leave the bot alone);
+- a master that is gone counts as stopped; nothing is cloned for it;
+- when the sweep looks truncated (``World.suspicious``) a clone missing from it is not
+  treated as gone: nothing is re-cloned or deleted on the strength of its absence.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any
+
+from copytrader.core import desired as desired_mod
+from copytrader.core import diff
+from copytrader.core.desired import DesiredClone
+from copytrader.core.diff import Change
+from copytrader.core.model import Bot, Catalogue, Scalar, Script, Status
+from copytrader.core.policy import OnFollowerRemoved, OnImmutableChange, Policy, PolicySource
+from copytrader.core.records import Link
+
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+#: Seconds a platform's clock may be behind ours when matching a lost clone's createdAt.
+ADOPT_CLOCK_SLACK = 300
+
+
+class Kind(enum.StrEnum):
+    CLONE = "clone"
+    EDIT = "edit"
+    START = "start"
+    STOP = "stop"
+    DELETE = "delete"
+    ADOPT = "adopt"  # take an existing bot as the follower's clone (no write)
+    RELEASE = "release"  # forget a removed follower's clone, leave it running (no write)
+
+
+WRITES = frozenset({Kind.CLONE, Kind.EDIT, Kind.START, Kind.STOP, Kind.DELETE})
+
+
+@dataclass(frozen=True)
+class Action:
+    """One step for one follower. ``payload`` is the settings sent (clone, edit)."""
+
+    kind: Kind
+    master: str
+    follower: str
+    bot: str | None
+    changes: Mapping[str, Change] = _EMPTY
+    payload: Mapping[str, Scalar] = _EMPTY
+    reason: str = ""
+
+    @property
+    def is_write(self) -> bool:
+        return self.kind in WRITES
+
+    def to_json(self) -> dict[str, Any]:
+        """The contract's ACTION shape."""
+        return {
+            "action": self.kind.value,
+            "master": self.master,
+            "follower": self.follower,
+            "bot": self.bot,
+            "changes": {k: [c.before, c.after] for k, c in self.changes.items()},
+        }
+
+
+@dataclass(frozen=True)
+class Note:
+    """A decision that writes nothing to the platform; it becomes an audit event."""
+
+    action: str  # drift | immutable_flagged | master_missing | clone_missing | status_unknown
+    master: str
+    follower: str | None = None
+    bot: str | None = None
+    changes: Mapping[str, Change] = _EMPTY
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class FollowerPlan:
+    """One follower's ordered actions, and what the plan was computed from."""
+
+    master: str
+    follower: str
+    actions: tuple[Action, ...]
+    desired: DesiredClone | None  # None: the follower is no longer listed
+    clone: Bot | None  # the clone as read (None: none exists yet)
+    source: PolicySource
+    drifted: bool = False
+    flagged: bool = False  # an immutable change was only flagged: not in sync
+
+
+@dataclass(frozen=True)
+class Plan:
+    followers: tuple[FollowerPlan, ...] = ()
+    notes: tuple[Note, ...] = ()
+
+    @property
+    def actions(self) -> tuple[Action, ...]:
+        return tuple(a for f in self.followers for a in f.actions)
+
+    @property
+    def writes(self) -> int:
+        return sum(1 for a in self.actions if a.is_write)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"actions": [a.to_json() for a in self.actions]}
+
+
+@dataclass(frozen=True)
+class World:
+    """One consistent reading of the platform plus what copytrader remembers."""
+
+    bots: Mapping[str, Bot]
+    catalogue: Catalogue
+    links: Mapping[tuple[str, str], Link] = field(default_factory=dict)
+    suspicious: bool = False
+
+
+def sweep_suspicious(bots: Mapping[str, Bot], links: Iterable[Link]) -> bool:
+    """True when the sweep misses so many known clones that it is more likely truncated.
+
+    All linked clones missing (at least one known), or more than half of ten or more.
+    """
+    known = [link.bot_id for link in links if link.bot_id]
+    if not known:
+        return False
+    missing = sum(1 for b in known if b not in bots)
+    return missing == len(known) or (len(known) >= 10 and missing * 2 > len(known))
+
+
+def build(policies: Sequence[Policy], world: World) -> Plan:
+    """The plan that converges the platform to ``policies`` from ``world``."""
+    planner = _Planner(world)
+    for policy in policies:
+        planner.policy(policy)
+    return Plan(tuple(planner.followers), tuple(planner.notes))
+
+
+class _Planner:
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.followers: list[FollowerPlan] = []
+        self.notes: list[Note] = []
+        self.by_master: dict[str, list[Link]] = {}
+        self.claimed: set[str] = set()
+        for link in world.links.values():
+            self.by_master.setdefault(link.master, []).append(link)
+            if link.bot_id:
+                self.claimed.add(link.bot_id)
+        self._by_user: dict[str, list[Bot]] | None = None
+
+    def by_user(self, user: str) -> list[Bot]:
+        if self._by_user is None:  # built only when an adoption needs it
+            self._by_user = {}
+            for bot in self.world.bots.values():
+                self._by_user.setdefault(bot.user_id, []).append(bot)
+        return self._by_user.get(user, [])
+
+    def policy(self, policy: Policy) -> None:
+        master = self.world.bots.get(policy.master)
+        script = self.world.catalogue.script(master.type) if master else None
+        links = self.by_master.get(policy.master, [])
+        if master is None or script is None:
+            self._master_missing(policy, master, links)
+            return
+        self.claimed.add(master.bot_id)
+        base = desired_mod.base(policy, master, script)
+        listed = set()
+        for follower in policy.followers:
+            listed.add(follower.user)
+            want = desired_mod.compute(base, follower)
+            link = self.world.links.get((policy.master, follower.user))
+            self.followers.append(self._listed(policy, master, script, want, link))
+        for link in links:
+            if link.follower not in listed:
+                self._removed(policy, master, link)
+
+    def _master_missing(self, policy: Policy, master: Bot | None, links: list[Link]) -> None:
+        detail = (
+            "master bot not found on the platform"
+            if master is None
+            else f"bot type {master.type!r} not in the script catalogue"
+        )
+        self.notes.append(Note("master_missing", policy.master, bot=policy.master, detail=detail))
+        for link in links:
+            clone = self.world.bots.get(link.bot_id) if link.bot_id else None
+            actions: tuple[Action, ...] = ()
+            follower = policy.follower(link.follower)
+            if clone is not None and follower is not None:
+                want = desired_mod.status(policy, follower, None)
+                if want is Status.STOPPED and clone.status is Status.RUNNING:
+                    actions = (
+                        Action(
+                            Kind.STOP,
+                            policy.master,
+                            link.follower,
+                            clone.bot_id,
+                            reason="master gone",
+                        ),
+                    )
+            self.followers.append(
+                FollowerPlan(policy.master, link.follower, actions, None, clone, policy.source)
+            )
+
+    def _listed(
+        self, policy: Policy, master: Bot, script: Script, want: DesiredClone, link: Link | None
+    ) -> FollowerPlan:
+        pre: list[Action] = []
+        clone: Bot | None = None
+        drifted = False
+        if link is not None and link.bot_id:
+            clone = self.world.bots.get(link.bot_id)
+            if clone is None and self.world.suspicious:
+                self.notes.append(
+                    Note(
+                        "clone_unseen",
+                        policy.master,
+                        want.follower,
+                        link.bot_id,
+                        detail="clone missing from a sweep that looks truncated; not re-cloned",
+                    )
+                )
+                return FollowerPlan(policy.master, want.follower, (), want, None, policy.source)
+            if clone is None:
+                self.notes.append(
+                    Note(
+                        "clone_missing",
+                        policy.master,
+                        want.follower,
+                        link.bot_id,
+                        detail="the clone is gone from the platform; cloning again",
+                    )
+                )
+            elif link.applied:
+                changed = diff.drift(script, link.applied, clone.settings)
+                if changed:
+                    drifted = True
+                    self.notes.append(
+                        Note(
+                            "drift",
+                            policy.master,
+                            want.follower,
+                            clone.bot_id,
+                            MappingProxyType(changed),
+                            detail="clone changed by someone else since copytrader last wrote it",
+                        )
+                    )
+        elif link is not None and link.intent_at is not None:
+            clone = self._adoptable(master, want.follower, link.intent_at)
+            if clone is not None:
+                self.claimed.add(clone.bot_id)
+                pre.append(
+                    Action(
+                        Kind.ADOPT,
+                        policy.master,
+                        want.follower,
+                        clone.bot_id,
+                        reason="a clone request's answer was lost; found its bot",
+                    )
+                )
+        if clone is None:
+            actions = _clone_steps(policy, want, reason="no clone yet")
+            return FollowerPlan(policy.master, want.follower, actions, want, None, policy.source)
+        steps, flagged = self._converge(policy, script, want, clone)
+        return FollowerPlan(
+            policy.master,
+            want.follower,
+            (*pre, *steps),
+            want,
+            clone,
+            policy.source,
+            drifted=drifted,
+            flagged=flagged,
+        )
+
+    def _adoptable(self, master: Bot, user: str, intent_at: datetime) -> Bot | None:
+        since = intent_at.timestamp() - ADOPT_CLOCK_SLACK
+        symbol = master.settings.get("symbol")
+        found = [
+            b
+            for b in self.by_user(user)
+            if b.bot_id not in self.claimed
+            and b.type == master.type
+            and b.exchange_id == master.exchange_id
+            and b.created_at >= since
+            and b.settings.get("symbol") == symbol
+        ]
+        return max(found, key=lambda b: (b.created_at, b.bot_id)) if found else None
+
+    def _converge(
+        self, policy: Policy, script: Script, want: DesiredClone, clone: Bot
+    ) -> tuple[tuple[Action, ...], bool]:
+        m, f, bot = policy.master, want.follower, clone.bot_id
+        changes = diff.against(want, script, clone.settings)
+        # A clone that follows a master (masterBotId set) refuses every edit.
+        frozen = bool(clone.master_bot_id)
+        immutable = {k: c for k, c in changes.items() if frozen or not _editable(script, k)}
+        editable = {k: c for k, c in changes.items() if k not in immutable}
+        flagged = False
+        if immutable and policy.on_immutable_change is OnImmutableChange.RECREATE:
+            actions: list[Action] = []
+            if clone.status is Status.RUNNING:
+                actions.append(Action(Kind.STOP, m, f, bot, reason="recreate: stop before delete"))
+            keys = ", ".join(sorted(immutable))
+            actions.append(
+                Action(
+                    Kind.DELETE,
+                    m,
+                    f,
+                    bot,
+                    MappingProxyType(immutable),
+                    reason=f"recreate: {keys} cannot be edited",
+                )
+            )
+            actions.extend(_clone_steps(policy, want, reason=f"recreate: {keys} cannot be edited"))
+            return tuple(actions), False
+        if immutable:
+            flagged = True
+            self.notes.append(
+                Note(
+                    "immutable_flagged",
+                    m,
+                    f,
+                    bot,
+                    MappingProxyType(immutable),
+                    detail="keys /bots/edit refuses differ; on_immutable_change: flag",
+                )
+            )
+        out: list[Action] = []
+        if want.status is Status.STOPPED and clone.status is Status.RUNNING:
+            out.append(
+                Action(Kind.STOP, m, f, bot, reason="paused" if want.paused else "master stopped")
+            )
+        if editable:
+            payload = {k: c.after for k, c in editable.items()}
+            out.append(
+                Action(
+                    Kind.EDIT,
+                    m,
+                    f,
+                    bot,
+                    MappingProxyType(editable),
+                    MappingProxyType(payload),
+                    reason="settings differ",
+                )
+            )
+        if want.status is Status.RUNNING and clone.status is Status.STOPPED:
+            out.append(Action(Kind.START, m, f, bot, reason="master running"))
+        if want.status is not None and clone.status is Status.UNKNOWN:
+            self.notes.append(
+                Note(
+                    "status_unknown",
+                    m,
+                    f,
+                    bot,
+                    detail="the platform reports an unknown status; not started or stopped",
+                )
+            )
+        return tuple(out), flagged
+
+    def _removed(self, policy: Policy, master: Bot, link: Link) -> None:
+        m, f = policy.master, link.follower
+        clone = self.world.bots.get(link.bot_id) if link.bot_id else None
+        rule = policy.on_follower_removed
+        actions: list[Action] = []
+        if clone is None and not link.bot_id and link.intent_at is not None:
+            clone = self._adoptable(master, f, link.intent_at)
+            if clone is not None:
+                self.claimed.add(clone.bot_id)
+                actions.append(
+                    Action(
+                        Kind.ADOPT,
+                        m,
+                        f,
+                        clone.bot_id,
+                        reason="a clone request's answer was lost; found its bot",
+                    )
+                )
+        if clone is None:
+            if link.bot_id and self.world.suspicious:
+                return  # absent from a doubtful sweep: decide nothing
+            actions.append(
+                Action(
+                    Kind.RELEASE,
+                    m,
+                    f,
+                    link.bot_id,
+                    reason="follower removed; no clone on the platform",
+                )
+            )
+        elif rule is OnFollowerRemoved.KEEP:
+            actions.append(
+                Action(
+                    Kind.RELEASE,
+                    m,
+                    f,
+                    clone.bot_id,
+                    reason="follower removed; on_follower_removed: keep",
+                )
+            )
+        else:
+            if clone.status is Status.RUNNING:
+                actions.append(
+                    Action(
+                        Kind.STOP,
+                        m,
+                        f,
+                        clone.bot_id,
+                        reason=f"follower removed; on_follower_removed: {rule.value}",
+                    )
+                )
+            if rule is OnFollowerRemoved.DELETE:
+                actions.append(
+                    Action(
+                        Kind.DELETE,
+                        m,
+                        f,
+                        clone.bot_id,
+                        reason="follower removed; on_follower_removed: delete",
+                    )
+                )
+        self.followers.append(FollowerPlan(m, f, tuple(actions), None, clone, policy.source))
+
+
+def _editable(script: Script, key: str) -> bool:
+    spec = script.spec(key)
+    return spec is not None and spec.can_be_edited
+
+
+def _clone_steps(policy: Policy, want: DesiredClone, *, reason: str) -> tuple[Action, ...]:
+    """Clone with the full desired settings (explicit: independent of the master's state at
+    the moment the platform merges), then start it if it should run (a copy starts stopped)."""
+    changes = {k: Change(None, v, want.layers.get(k)) for k, v in sorted(want.settings.items())}
+    steps = [
+        Action(
+            Kind.CLONE,
+            policy.master,
+            want.follower,
+            None,
+            MappingProxyType(changes),
+            want.settings,
+            reason=reason,
+        )
+    ]
+    if want.status is Status.RUNNING:
+        steps.append(
+            Action(Kind.START, policy.master, want.follower, None, reason="master running")
+        )
+    return tuple(steps)
