@@ -13,10 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from types import MappingProxyType
-from typing import Union
 
 #: A setting value as the platform carries it.
-Scalar = Union[str, int, float, bool, None]
+Scalar = str | int | float | bool | None
 Settings = Mapping[str, Scalar]
 
 BOT_TYPES: tuple[str, ...] = (
