@@ -67,8 +67,8 @@ class Action:
     master: str
     follower: str
     bot: str | None
-    changes: Mapping[str, Change] = _EMPTY
-    payload: Mapping[str, Scalar] = _EMPTY
+    changes: Mapping[str, Change] = field(default_factory=lambda: _EMPTY)
+    payload: Mapping[str, Scalar] = field(default_factory=lambda: _EMPTY)
     reason: str = ""
 
     @property
@@ -94,7 +94,7 @@ class Note:
     master: str
     follower: str | None = None
     bot: str | None = None
-    changes: Mapping[str, Change] = _EMPTY
+    changes: Mapping[str, Change] = field(default_factory=lambda: _EMPTY)
     detail: str = ""
 
 

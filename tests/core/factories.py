@@ -18,7 +18,7 @@ from copytrader.core.policy import (
     PolicySource,
 )
 
-N, O, B, S = SettingType.NUMBER, SettingType.OPTION, SettingType.BOOLEAN, SettingType.STRING
+N, OPT, B, S = SettingType.NUMBER, SettingType.OPTION, SettingType.BOOLEAN, SettingType.STRING
 
 SPOT_GRID = Script(
     "spot_grid",
@@ -27,11 +27,11 @@ SPOT_GRID = Script(
         SettingSpec("symbol", S, "", False),
         SettingSpec("lowerLimit", N, 0, False),
         SettingSpec("upperLimit", N, 0, False),
-        SettingSpec("gridMode", O, "Arithmetic", False, ("Arithmetic", "Geometric")),
+        SettingSpec("gridMode", OPT, "Arithmetic", False, ("Arithmetic", "Geometric")),
         SettingSpec("gridCount", N, "0", False),
         SettingSpec("investmentAmount", N, 0, False),
         SettingSpec("tradeToFillGrid", B, False, False),
-        SettingSpec("stopCondition", O, "Manual", True, ("Manual", "Price", "RSI")),
+        SettingSpec("stopCondition", OPT, "Manual", True, ("Manual", "Price", "RSI")),
         SettingSpec("stopValue", N, 0, True),
         SettingSpec("stopExit", B, False, True),
     ),

@@ -199,7 +199,7 @@ def test_plan_converges_in_one_pass_and_then_is_empty(scenario: tuple[Policy, Wo
     ]
     assert len(owners) == len(set(owners))
     listed = {f.user for f in pol.followers}
-    for (m, user), lk in after.links.items():
+    for (_master, user), lk in after.links.items():
         if user in listed:
             continue
         assert pol.on_follower_removed is not OnFollowerRemoved.KEEP
