@@ -1,0 +1,55 @@
+"""The simulator's HTTP control API (``/_sim/...``), for tests and demos of a subprocess.
+
+- ``POST /_sim/faults``: body = :class:`Fault` fields (or a list of them); adds the rules.
+- ``GET /_sim/faults``: the active rules.  ``DELETE /_sim/faults``: removes every rule.
+- ``GET /_sim/requests``: the request log.  ``POST /_sim/reset-requests``: empties it.
+
+Control requests need the API key too and are not recorded in the request log.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from copytrader.sim.envelope import error, respond
+from copytrader.sim.faults import Fault
+
+if TYPE_CHECKING:
+    from copytrader.sim.state import SimState
+
+
+async def _json(request: web.Request) -> Any:
+    raw = await request.read()
+    return json.loads(raw) if raw.strip() else None
+
+
+async def handle(request: web.Request, state: SimState, authorised: bool) -> web.Response:
+    """Answer one control request."""
+    if not authorised:
+        return error(401, 401, "missing or invalid API key")
+    route = (request.method, request.path)
+    if route == ("POST", "/_sim/faults"):
+        try:
+            body = await _json(request)
+            items = body if isinstance(body, list) else [body]
+            faults = [Fault.from_json(item if isinstance(item, dict) else {}) for item in items]
+        except (ValueError, TypeError) as exc:
+            return error(400, 400, f"bad fault: {exc}")
+        for fault in faults:
+            state.faults.add(fault)
+        return respond(len(faults))
+    if route == ("GET", "/_sim/faults"):
+        return respond([dataclasses.asdict(f) for f in state.faults.active])
+    if route == ("DELETE", "/_sim/faults"):
+        state.faults.clear()
+        return respond(True)
+    if route == ("GET", "/_sim/requests"):
+        return respond([r.to_json() for r in state.requests])
+    if route == ("POST", "/_sim/reset-requests"):
+        state.requests.clear()
+        return respond(True)
+    return error(404, 404, f"no control route {request.method} {request.path}")

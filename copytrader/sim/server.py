@@ -1,0 +1,98 @@
+"""Running the simulator on a real loopback port: :class:`SimServer` and :func:`serve`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+from types import TracebackType
+
+from aiohttp import web
+
+from copytrader.sim import seed as seeding
+from copytrader.sim.app import create_app
+from copytrader.sim.state import SimState
+
+SHUTDOWN_TIMEOUT = 0.5  # in-flight requests (a "timeout" fault) are cut after this
+
+
+class SimServer:
+    """The simulator app on ``host:port`` (port 0: a free port, kept across restarts)."""
+
+    def __init__(self, state: SimState | None = None, *, host: str = "127.0.0.1",
+                 port: int = 0) -> None:
+        self.state = state if state is not None else SimState()
+        self.host = host
+        self.port = port
+        self._runner: web.AppRunner | None = None
+
+    @property
+    def url(self) -> str:
+        """Base URL without a trailing slash, e.g. ``http://127.0.0.1:45123``."""
+        return f"http://{self.host}:{self.port}"
+
+    async def start(self) -> None:
+        """Listen (again, on the same port after a stop)."""
+        if self._runner is not None:
+            return
+        runner = web.AppRunner(create_app(self.state), access_log=None,
+                               shutdown_timeout=SHUTDOWN_TIMEOUT)
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, self.host, self.port, reuse_address=True)
+            await site.start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+        address = runner.addresses[0]
+        self.port = int(address[1])
+
+    async def stop(self) -> None:
+        """Stop listening and close every connection; the state is kept."""
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
+
+    async def __aenter__(self) -> SimServer:
+        await self.start()
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        await self.stop()
+
+
+async def serve(
+    host: str,
+    port: int,
+    api_key: str,
+    *,
+    seed_demo: bool,
+    seed: int = 0,
+    rate_limit_per_minute: int | None,
+    latency: float,
+) -> None:
+    """Run a simulator until cancelled or sent SIGINT/SIGTERM.
+
+    Prints ``simulator listening on http://H:P`` to stderr once it accepts connections.
+    """
+    state = SimState(api_key=api_key, seed=seed, rate_limit_per_minute=rate_limit_per_minute,
+                     latency=latency)
+    if seed_demo:
+        seeding.seed_demo(state)
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    handled: list[signal.Signals] = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stopping.set)
+            handled.append(sig)
+    try:
+        async with SimServer(state, host=host, port=port) as server:
+            print(f"simulator listening on {server.url}", file=sys.stderr, flush=True)
+            await stopping.wait()
+    finally:
+        for sig in handled:
+            loop.remove_signal_handler(sig)
