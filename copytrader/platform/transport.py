@@ -1,0 +1,253 @@
+"""One HTTP exchange with the partner API, its error mapping and its retries.
+
+Every library exception and every unhappy answer becomes a
+:class:`~copytrader.errors.PlatformError` here, once, raised ``from`` the cause. The
+envelope is the truth: ``isSuccess: false`` is a PermanentError whatever the HTTP status,
+except 401/403 (AuthError), 429 (RateLimitedError) and 5xx (ServerError: the platform says
+5xx is transient, envelope or not). Messages carry the route name, the HTTP status and the
+platform's own message with the API key (and, for ``users.create``, every body value)
+blanked out; request bodies and headers are never logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+import aiohttp
+import structlog
+
+from copytrader.errors import (
+    AuthError,
+    MalformedResponseError,
+    NetworkError,
+    PermanentError,
+    PlatformError,
+    RateLimitedError,
+    ServerError,
+    TransientError,
+)
+from copytrader.platform.backoff import Backoff, parse_retry_after
+from copytrader.platform.ratelimit import RateLimiter, Sleep
+from copytrader.platform.routes import AUTH_HEADER, Route
+from copytrader.settings import Secret
+
+log = structlog.get_logger("copytrader.platform")
+
+#: Failures that happen before a byte of the request is sent: safe to resend any route.
+_NOT_SENT = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
+_REDACTED = "***"
+
+
+class RequestObserver(Protocol):
+    """Told about every attempt and every rate-limit wait (the daemon's metrics)."""
+
+    def on_request(self, endpoint: str, status: str, seconds: float) -> None:
+        """One attempt finished: HTTP status as a string, or "error" / "timeout"."""
+
+    def on_rate_limit_wait(self, seconds: float) -> None:
+        """A request waited ``seconds`` for the rate window or a Retry-After block."""
+
+
+def _envelope(raw: bytes) -> dict[str, Any] | None:
+    """The decoded envelope, or None when the body is not JSON with a boolean isSuccess."""
+    try:
+        body = json.loads(raw)
+    except (UnicodeDecodeError, ValueError):
+        return None
+    if isinstance(body, dict) and isinstance(body.get("isSuccess"), bool):
+        return body
+    return None
+
+
+def _scrub(text: str, secrets: list[str]) -> str:
+    for secret in secrets:
+        text = text.replace(secret, _REDACTED)
+    return text
+
+
+class Transport:
+    """Sends requests through one session and one limiter, retrying what is safe to retry."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: Secret,
+        *,
+        limiter: RateLimiter,
+        backoff: Backoff,
+        timeout: float,
+        auth_header: str = AUTH_HEADER,
+        observer: RequestObserver | None = None,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._api_key = api_key
+        self._auth_header = auth_header
+        self.limiter = limiter
+        self.backoff = backoff
+        self.timeout = timeout
+        self._observer = observer
+        self._sleep = sleep
+        self._session: aiohttp.ClientSession | None = None
+
+    def _open(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self.timeout),
+                headers={self._auth_header: self._api_key.reveal()},
+            )
+        return self._session
+
+    async def close(self) -> None:
+        """Close the HTTP session (idempotent)."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def call(
+        self,
+        name: str,
+        route: Route,
+        body: Mapping[str, Any] | None = None,
+        path_params: Mapping[str, str] | None = None,
+    ) -> Any:
+        """The envelope's ``data`` of a successful call; PlatformError once retries are spent."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return await self._attempt(name, route, body, path_params, attempt)
+            except PlatformError as exc:
+                delay = self._retry_delay(route, exc, attempt)
+                if delay is None:
+                    raise
+                log.warning(
+                    "platform.retry",
+                    endpoint=name,
+                    attempt=attempt,
+                    error=type(exc).__name__,
+                    status=exc.status,
+                    delay=round(delay, 3),
+                )
+                if delay > 0:
+                    await self._sleep(delay)
+
+    def _retry_delay(self, route: Route, exc: PlatformError, attempt: int) -> float | None:
+        """Seconds to wait before resending, or None when this failure is final."""
+        if attempt >= self.backoff.max_attempts or not isinstance(exc, TransientError):
+            return None
+        if isinstance(exc, RateLimitedError):
+            return 0.0  # the limiter's shared block already holds the resend back
+        if isinstance(exc.__cause__, _NOT_SENT) or route.retry_safe:
+            return self.backoff.delay(attempt)
+        return None  # may have been processed: the caller checks on its next pass
+
+    async def _attempt(
+        self,
+        name: str,
+        route: Route,
+        body: Mapping[str, Any] | None,
+        path_params: Mapping[str, str] | None,
+        attempt: int,
+    ) -> Any:
+        session = self._open()
+        url = self.base_url + route.url_path(path_params)
+        payload = dict(body or {}) if route.method != "GET" else None
+        async with self.limiter.slot() as waited:
+            if waited > 0 and self._observer is not None:
+                self._observer.on_rate_limit_wait(waited)
+            status = "error"
+            started = time.monotonic()
+            try:
+                async with session.request(route.method, url, json=payload) as resp:
+                    status = str(resp.status)
+                    raw = await resp.read()
+                    return self._interpret(name, route, resp.status, resp.headers, raw, body)
+            except _NOT_SENT as exc:
+                raise NetworkError(
+                    f"cannot connect ({type(exc).__name__})", endpoint=name
+                ) from exc
+            except TimeoutError as exc:
+                status = "timeout"
+                raise NetworkError(f"no answer within {self.timeout:g}s", endpoint=name) from exc
+            except aiohttp.ClientError as exc:
+                status = "error"
+                raise NetworkError(
+                    f"connection failed ({type(exc).__name__})", endpoint=name
+                ) from exc
+            finally:
+                seconds = time.monotonic() - started
+                log.debug(
+                    "platform.request",
+                    endpoint=name,
+                    status=status,
+                    seconds=round(seconds, 4),
+                    attempt=attempt,
+                )
+                if self._observer is not None:
+                    self._observer.on_request(name, status, seconds)
+
+    def _interpret(
+        self,
+        name: str,
+        route: Route,
+        status: int,
+        headers: Mapping[str, str],
+        raw: bytes,
+        body: Mapping[str, Any] | None,
+    ) -> Any:
+        """The ``data`` of a successful envelope; the mapped PlatformError otherwise."""
+        if status == 429:
+            asked = parse_retry_after(headers.get("Retry-After"))
+            # Without a usable header, back off exponentially (at least the ceiling's jitter).
+            wait = asked if asked is not None else self.backoff.delay(1)
+            self.limiter.block_for(wait)
+            raise RateLimitedError(
+                f"rate limited (HTTP 429), retry after {wait:g}s", endpoint=name, retry_after=wait
+            )
+        envelope = _envelope(raw)
+        message = self._message(route, envelope, body)
+        if status in (401, 403):
+            raise AuthError(
+                f"API key refused (HTTP {status}){message}", endpoint=name, status=status
+            )
+        if status >= 500:
+            raise ServerError(f"HTTP {status}{message}", endpoint=name, status=status)
+        if envelope is None:
+            raise MalformedResponseError(
+                f"HTTP {status}: the answer is not a JSON envelope", endpoint=name, status=status
+            )
+        if not envelope["isSuccess"]:
+            code = envelope.get("code")
+            text = envelope.get("message")
+            raise PermanentError(
+                self._clean(route, text if isinstance(text, str) else "", body),
+                endpoint=name,
+                status=status,
+                code=code if isinstance(code, int) and not isinstance(code, bool) else 0,
+            )
+        if "data" not in envelope:
+            raise MalformedResponseError(
+                "successful envelope without 'data'", endpoint=name, status=status
+            )
+        return envelope["data"]
+
+    def _message(
+        self, route: Route, envelope: dict[str, Any] | None, body: Mapping[str, Any] | None
+    ) -> str:
+        """``": <platform message>"`` when the envelope has one, else ``""``."""
+        text = envelope.get("message") if envelope is not None else None
+        if not isinstance(text, str) or not text:
+            return ""
+        return ": " + self._clean(route, text, body)
+
+    def _clean(self, route: Route, text: str, body: Mapping[str, Any] | None) -> str:
+        """The platform's message with the key and any secret body value blanked out."""
+        secrets = [self._api_key.reveal()]
+        if route.secret_body and body:
+            secrets += [v for v in body.values() if isinstance(v, str) and len(v) >= 4]
+        return _scrub(text[:500], [s for s in secrets if s])
