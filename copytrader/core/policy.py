@@ -133,10 +133,28 @@ def check_value(script: Script, key: str, value: Scalar) -> str | None:
     return None
 
 
+def overlap_problems(file: str, layer: Layer, at: DocPath) -> list[Problem]:
+    """A problem for each key both overridden and scaled in ``layer`` (sorted by key).
+
+    An override is final for its own layer's scale (and the defaults' override-then-scale is
+    too easy to misread), so one layer may do one or the other to a key, not both. Needs no
+    platform: the loader reports it too, with positions.
+    """
+    return [
+        Problem(
+            file,
+            f"{key} is both overridden and scaled in the same layer: keep one of the two",
+            (*at, "scale", key),
+        )
+        for key in sorted(set(layer.overrides) & set(layer.scale))
+    ]
+
+
 def _check_layer(
     policy: Policy, script: Script, layer: Layer, at: DocPath, problems: list[Problem]
 ) -> None:
     file = policy.source.path
+    problems.extend(overlap_problems(file, layer, at))
     for key, value in layer.overrides.items():
         where = (*at, "overrides", key)
         if key in policy.locked:

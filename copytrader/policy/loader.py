@@ -1,0 +1,162 @@
+"""Policy files in, immutable :class:`~copytrader.core.policy.Policy` values and problems out.
+
+:func:`load_file` reads one file, :func:`load_dir` the policy folder (two files for one
+master make both invalid), :func:`locate` gives the core's problems (which know only a
+document path) their line and column. Nothing here raises for a bad file: every problem is a
+:class:`~copytrader.core.policy.Problem` whose ``str`` is ``PATH:LINE:COL: message``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+
+from copytrader.core.policy import Policy, PolicySource, Problem
+from copytrader.errors import ConfigError
+from copytrader.policy import schema, yamltree
+
+SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(frozen=True)
+class LoadedPolicies:
+    """What the policy folder holds.
+
+    ``policies`` are the structurally valid ones; ``problems`` every problem found;
+    ``invalid_files`` the paths with a problem; ``invalid_masters`` the masters those files
+    name (when readable), whose followers must be left alone; ``files`` maps every file read
+    to the SHA-256 of its bytes.
+    """
+
+    policies: tuple[Policy, ...] = ()
+    problems: tuple[Problem, ...] = ()
+    invalid_files: tuple[str, ...] = ()
+    invalid_masters: frozenset[str] = frozenset()
+    files: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+
+@dataclass(frozen=True)
+class _Read:
+    policy: Policy | None
+    problems: list[Problem]
+    master: str | None  # the master named, even by an invalid file, when it could be read
+    sha256: str
+    master_at: tuple[int, int] = (1, 1)
+
+
+def _read(path: Path) -> _Read:
+    file = str(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        return _Read(None, [Problem(file, f"cannot read the file: {reason}", (), 1, 1)], None, "")
+    sha = hashlib.sha256(data).hexdigest()
+    try:
+        root = yamltree.compose(yamltree.decode(data))
+    except yamltree.Refusal as exc:
+        return _Read(None, [Problem(file, exc.message, (), exc.line, exc.col)], None, sha)
+    if root is None:
+        message = "the file is empty: a policy needs at least 'master: BOT_ID'"
+        return _Read(None, [Problem(file, message, (), 1, 1)], None, sha)
+    problems = [
+        Problem(file, message, (), *yamltree.position(node))
+        for node, message in yamltree.bad_tags(root)
+    ]
+    reader = schema.Reader(file)
+    policy = reader.policy(root)
+    problems = sorted([*problems, *reader.problems], key=lambda p: (p.line, p.col))
+    master_at = yamltree.find(root, ("master",))
+    if problems or policy is None:
+        return _Read(None, problems, reader.master, sha, master_at)
+    policy = dataclasses.replace(policy, source=PolicySource(path=file, sha256=sha))
+    return _Read(policy, [], policy.master, sha, master_at)
+
+
+def load_file(path: Path) -> tuple[Policy | None, list[Problem]]:
+    """The policy in ``path`` and no problems, or None and every structural problem found.
+
+    Never raises for the file's content or an unreadable file; checks that need the
+    platform are :func:`copytrader.core.policy.validate`'s (then :func:`locate`).
+    """
+    read = _read(path)
+    return read.policy, read.problems
+
+
+def locate(problems: list[Problem], path: Path) -> list[Problem]:
+    """``problems`` with line and column filled in from the file at ``path``.
+
+    Problems that already have a line keep it. A document path that does not resolve takes
+    the position of its nearest existing ancestor; an unreadable file leaves line 0.
+    """
+    try:
+        root = yamltree.compose(yamltree.decode(path.read_bytes()))
+    except (OSError, yamltree.Refusal):
+        root = None
+    located: list[Problem] = []
+    for p in problems:
+        if p.line or root is None:
+            located.append(p)
+        else:
+            line, col = yamltree.find(root, p.at)
+            located.append(dataclasses.replace(p, line=line, col=col))
+    return located
+
+
+def policy_files(directory: Path) -> list[Path]:
+    """The policy files of ``directory``: ``*.yaml``/``*.yml``, not hidden, sorted by name."""
+    return sorted(
+        p
+        for p in directory.iterdir()
+        if p.suffix in SUFFIXES and not p.name.startswith(".") and p.is_file()
+    )
+
+
+def load_dir(directory: Path) -> LoadedPolicies:
+    """Every policy file of ``directory`` (not recursive), checked structurally.
+
+    Two files for one master make both invalid, each with a problem naming the others.
+    Raises ConfigError when the folder does not exist or is not a folder.
+    """
+    if not directory.is_dir():
+        what = "does not exist" if not directory.exists() else "is not a folder"
+        raise ConfigError(f"COPYTRADER_POLICY_DIR: the policy folder {directory} {what}")
+    try:
+        paths = policy_files(directory)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ConfigError(
+            f"COPYTRADER_POLICY_DIR: the policy folder {directory} cannot be read: {reason}"
+        ) from exc
+    reads = {str(path): _read(path) for path in paths}
+    by_master: dict[str, list[str]] = {}
+    for file, read in reads.items():
+        if read.master is not None:
+            by_master.setdefault(read.master, []).append(file)
+    for master, files in by_master.items():
+        if len(files) < 2:
+            continue
+        for file in files:
+            others = ", ".join(f for f in files if f != file)
+            read = reads[file]
+            message = f"master {master} is also the master of {others}: one file per master"
+            reads[file] = dataclasses.replace(
+                read,
+                policy=None,
+                problems=sorted(
+                    [*read.problems, Problem(file, message, ("master",), *read.master_at)],
+                    key=lambda p: (p.line, p.col),
+                ),
+            )
+    invalid = [file for file, read in reads.items() if read.problems]
+    return LoadedPolicies(
+        policies=tuple(r.policy for r in reads.values() if r.policy is not None),
+        problems=tuple(p for r in reads.values() for p in r.problems),
+        invalid_files=tuple(invalid),
+        invalid_masters=frozenset(m for f in invalid if (m := reads[f].master) is not None),
+        files=MappingProxyType({file: read.sha256 for file, read in reads.items()}),
+    )
