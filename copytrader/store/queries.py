@@ -1,0 +1,303 @@
+"""Read-side queries behind ``status``, ``audit`` and ``history``, as plain JSON-ready dicts.
+
+The shapes are those of the outside contract (``status --json``, ``audit --json``); times
+are ISO 8601 UTC strings ending in ``Z``. Queries are written to ride the indexes declared
+in :mod:`copytrader.store.tables` so they stay fast on a year of data.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from statistics import fmean
+from typing import Any
+
+from sqlalchemy import Select, and_, case, func, select, text
+
+from copytrader.store import tables
+from copytrader.store.repo import SqlStore
+
+HISTORY_COLUMNS = ("ts", "master", "follower", "followers", "clones", "in_sync",
+                   "master_roi", "follower_roi", "tracking_error")
+_SPAN = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
+
+# Loose index scan: the distinct masters in O(masters x log rows), not a full scan.
+_MASTERS_SQL = text("""
+WITH RECURSIVE m(master) AS (
+    SELECT MIN(master) FROM snapshots
+    UNION ALL
+    SELECT (SELECT MIN(s.master) FROM snapshots s WHERE s.master > m.master)
+    FROM m WHERE m.master IS NOT NULL
+)
+SELECT master FROM m WHERE master IS NOT NULL
+""")
+
+
+def iso(ts: datetime) -> str:
+    """``ts`` as ISO 8601 UTC with a ``Z``."""
+    return ts.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def parse_span(text_: str) -> timedelta:
+    """``30s``, ``90m``, ``12h``, ``7d``, ``2w`` as a timedelta; ValueError otherwise."""
+    match = _SPAN.match(text_)
+    if not match or int(match.group(1)) == 0:
+        raise ValueError(f"invalid span {text_!r}: expected a positive number and a unit "
+                         "s, m, h, d or w (e.g. 90m, 12h, 7d)")
+    return timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+
+
+def parse_time(text_: str, now: datetime) -> datetime:
+    """An ISO 8601 time (naive means UTC) or a span (``7d``: ``now`` minus 7 days), aware UTC.
+
+    Raises ValueError with a message naming both accepted forms.
+    """
+    if _SPAN.match(text_):
+        return now.astimezone(UTC) - parse_span(text_)
+    try:
+        parsed = datetime.fromisoformat(text_.strip())
+    except ValueError:
+        raise ValueError(f"invalid time {text_!r}: expected ISO 8601 (2025-05-01T12:00:00Z) "
+                         "or a span like 90m, 12h, 7d") from None
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def _mean(values: Sequence[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return fmean(present) if present else None
+
+
+def _diff(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else a - b
+
+
+async def status(store: SqlStore) -> dict[str, Any]:
+    """``{"masters": [...]}`` from each master's latest pass, ordered by master id."""
+    t = tables.snapshots
+    out: list[dict[str, Any]] = []
+    async with store.transaction("status") as conn:
+        masters = [row[0] for row in (await conn.execute(_MASTERS_SQL)).all()]
+        for master in masters:
+            found = (await conn.execute(
+                select(t.c.run_id, t.c.status, t.c.roi, t.c.followers)
+                .where(t.c.master == master, t.c.follower.is_(None))
+                .order_by(t.c.ts.desc()).limit(1)
+            )).first()
+            if found is not None:
+                head: tuple[str, str | None, float | None, int] = tuple(found)
+            else:  # clone rows only: use the newest pass that has any
+                run_id = (await conn.execute(
+                    select(t.c.run_id).where(t.c.master == master)
+                    .order_by(t.c.ts.desc()).limit(1)
+                )).scalar_one()
+                head = (run_id, None, None, 0)
+            clones = (await conn.execute(
+                select(t.c.bot_id, t.c.status, t.c.roi, t.c.in_sync, t.c.drifted,
+                       t.c.failed, t.c.paused)
+                .where(t.c.run_id == head[0], t.c.master == master, t.c.follower.is_not(None))
+            )).all()
+            existing = [c for c in clones if c.bot_id is not None and c.status is not None]
+            out.append({
+                "master": master,
+                "master_status": head[1],
+                "master_roi": head[2],
+                "followers": int(head[3] or 0),
+                "clones": len(existing),
+                "in_sync": sum(1 for c in existing if c.in_sync),
+                "drifted": sum(1 for c in clones if c.drifted),
+                "failed": sum(1 for c in clones if c.failed),
+                "paused": sum(1 for c in clones if c.paused),
+                "follower_roi_mean": _mean([c.roi for c in existing]),
+            })
+    return {"masters": out}
+
+
+async def audit(
+    store: SqlStore,
+    *,
+    master: str | None = None,
+    follower: str | None = None,
+    action: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """Audit events matching every filter given, oldest first.
+
+    ``since``/``until`` are inclusive; with ``limit`` only the newest N are returned (still
+    oldest first). Each row has the contract's fields plus policy_file, policy_sha256,
+    layers and detail.
+    """
+    t = tables.audit_events
+    stmt = select(t)
+    if master is not None:
+        stmt = stmt.where(t.c.master == master)
+    if follower is not None:
+        stmt = stmt.where(t.c.follower == follower)
+    if action is not None:
+        stmt = stmt.where(t.c.action == action)
+    if since is not None:
+        stmt = stmt.where(t.c.ts >= since)
+    if until is not None:
+        stmt = stmt.where(t.c.ts <= until)
+    if limit is not None:
+        stmt = stmt.order_by(t.c.ts.desc(), t.c.id.desc()).limit(limit)
+    else:
+        stmt = stmt.order_by(t.c.ts, t.c.id)
+    async with store.transaction("audit") as conn:
+        rows = (await conn.execute(stmt)).mappings().all()
+    result = [
+        {
+            "ts": iso(r["ts"]),
+            "run_id": r["run_id"],
+            "action": r["action"],
+            "master": r["master"],
+            "follower": r["follower"],
+            "bot": r["bot"],
+            "changes": {k: list(v) for k, v in (r["changes"] or {}).items()},
+            "outcome": r["outcome"],
+            "error": r["error"],
+            "policy_file": r["policy_file"],
+            "policy_sha256": r["policy_sha256"],
+            "layers": dict(r["layers"] or {}),
+            "detail": r["detail"],
+        }
+        for r in rows
+    ]
+    if limit is not None:
+        result.reverse()
+    return result
+
+
+def _window(stmt: Select[Any], column: Any, since: datetime | None,
+            until: datetime | None) -> Select[Any]:
+    if since is not None:
+        stmt = stmt.where(column >= since)
+    if until is not None:
+        stmt = stmt.where(column <= until)
+    return stmt
+
+
+def _master_passes(master: str | None, since: datetime | None,
+                   until: datetime | None) -> Select[Any]:
+    t = tables.snapshots
+    is_master = t.c.follower.is_(None)
+    is_clone = and_(t.c.follower.is_not(None), t.c.bot_id.is_not(None), t.c.status.is_not(None))
+    stmt = select(
+        func.min(t.c.ts).label("ts"),
+        t.c.master,
+        func.max(case((is_master, t.c.followers))).label("followers"),
+        func.max(case((is_master, t.c.roi))).label("master_roi"),
+        func.sum(case((is_clone, 1), else_=0)).label("clones"),
+        func.sum(case((and_(is_clone, t.c.in_sync.is_(True)), 1), else_=0)).label("in_sync"),
+        func.avg(case((is_clone, t.c.roi))).label("follower_roi"),
+    ).group_by(t.c.run_id, t.c.master).order_by(func.min(t.c.ts), t.c.master)
+    if master is not None:
+        stmt = stmt.where(t.c.master == master)
+    return _window(stmt, t.c.ts, since, until)
+
+
+def _follower_passes(master: str | None, follower: str, since: datetime | None,
+                     until: datetime | None) -> Select[Any]:
+    c = tables.snapshots.alias("c")
+    m = tables.snapshots.alias("m")
+    exists = and_(c.c.bot_id.is_not(None), c.c.status.is_not(None))
+    stmt = (
+        select(
+            c.c.ts, c.c.master, c.c.follower, m.c.followers,
+            case((exists, 1), else_=0).label("clones"),
+            case((and_(exists, c.c.in_sync.is_(True)), 1), else_=0).label("in_sync"),
+            m.c.roi.label("master_roi"),
+            case((exists, c.c.roi)).label("follower_roi"),
+        )
+        .select_from(c.outerjoin(m, and_(m.c.run_id == c.c.run_id, m.c.master == c.c.master,
+                                         m.c.follower.is_(None))))
+        .where(c.c.follower == follower)
+        .order_by(c.c.ts, c.c.master)
+    )
+    if master is not None:
+        stmt = stmt.where(c.c.master == master)
+    return _window(stmt, c.c.ts, since, until)
+
+
+def _bucketed(rows: list[dict[str, Any]], seconds: int) -> list[dict[str, Any]]:
+    groups: dict[tuple[int, str, str | None], list[dict[str, Any]]] = {}
+    for row in rows:
+        start = int(row["_ts"].timestamp()) // seconds * seconds
+        groups.setdefault((start, row["master"], row["follower"]), []).append(row)
+    out = []
+    for (start, master_, follower_), members in sorted(
+        groups.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] or "")
+    ):
+        out.append({
+            "ts": iso(datetime.fromtimestamp(start, UTC)),
+            "master": master_,
+            "follower": follower_,
+            "followers": _mean([r["followers"] for r in members]),
+            "clones": _mean([r["clones"] for r in members]),
+            "in_sync": _mean([r["in_sync"] for r in members]),
+            "master_roi": _mean([r["master_roi"] for r in members]),
+            "follower_roi": _mean([r["follower_roi"] for r in members]),
+            "tracking_error": _mean([r["tracking_error"] for r in members]),
+        })
+    return out
+
+
+async def history(
+    store: SqlStore,
+    *,
+    master: str | None = None,
+    follower: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    bucket: str | None = None,
+) -> list[dict[str, Any]]:
+    """ROI and sync over time, oldest first: one row per pass, or per ``bucket`` (``1h``...).
+
+    With ``follower``: that follower's clone against its master (``master`` narrows it to
+    one master). Otherwise per master: ``follower_roi`` is the mean over existing clones and
+    ``follower`` is None. ``tracking_error`` is follower ROI minus master ROI. A bucket
+    averages its passes and is labelled by its start. ValueError for a bad bucket.
+    """
+    seconds = int(parse_span(bucket).total_seconds()) if bucket is not None else None
+    stmt = (_follower_passes(master, follower, since, until) if follower is not None
+            else _master_passes(master, since, until))
+    async with store.transaction("history") as conn:
+        result = (await conn.execute(stmt)).mappings().all()
+    rows: list[dict[str, Any]] = []
+    for r in result:
+        master_roi = None if r["master_roi"] is None else float(r["master_roi"])
+        follower_roi = None if r["follower_roi"] is None else float(r["follower_roi"])
+        rows.append({
+            "_ts": r["ts"],
+            "ts": iso(r["ts"]),
+            "master": r["master"],
+            "follower": follower,
+            "followers": None if r["followers"] is None else int(r["followers"]),
+            "clones": int(r["clones"] or 0),
+            "in_sync": int(r["in_sync"] or 0),
+            "master_roi": master_roi,
+            "follower_roi": follower_roi,
+            "tracking_error": _diff(follower_roi, master_roi),
+        })
+    if seconds is not None:
+        return _bucketed(rows, seconds)
+    for row in rows:
+        del row["_ts"]
+    return rows
+
+
+def to_csv(rows: Sequence[dict[str, Any]]) -> str:
+    """History rows as CSV with a header (``HISTORY_COLUMNS``); None is an empty cell."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(HISTORY_COLUMNS)
+    for row in rows:
+        writer.writerow(["" if row.get(col) is None else row[col] for col in HISTORY_COLUMNS])
+    return buf.getvalue()

@@ -1,0 +1,273 @@
+"""``SqlStore``: the ``Store`` port of the reconcile service on SQLite or PostgreSQL.
+
+Each method is one short transaction, so a crash between two calls leaves whole rows: the
+service records a clone's intent before the request and the link after the answer, and the
+next pass adopts whatever the lost answer created. Errors surface as
+:class:`~copytrader.errors.StoreError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import MappingProxyType
+from typing import Any
+
+from sqlalchemy import Table, delete, insert, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from copytrader.core.model import Status
+from copytrader.core.records import AuditEvent, BotSnapshot, Link, RunRecord
+from copytrader.errors import StoreError
+from copytrader.store import tables
+
+# Rows per executemany: big enough to amortise round trips, small enough to bound memory.
+_CHUNK = 10_000
+
+
+@dataclass(frozen=True)
+class MasterFile:
+    """A master as named by a policy file: the file and the sha256 of its content."""
+
+    master: str
+    policy_file: str
+    sha256: str
+
+
+def describe_error(exc: BaseException) -> str:
+    """The first line of a database error, without SQL or parameters (no secrets leak)."""
+    orig = getattr(exc, "orig", None)
+    message = str(orig if orig is not None else exc)
+    first = message.splitlines()[0] if message else ""
+    return first or type(exc).__name__
+
+
+def event_row(event: AuditEvent) -> dict[str, Any]:
+    """The audit_events row of ``event`` (``changes`` as ``{key: [before, after]}``)."""
+    return {
+        "ts": event.ts,
+        "run_id": event.run_id,
+        "action": event.action,
+        "master": event.master,
+        "follower": event.follower,
+        "bot": event.bot,
+        "changes": {key: [before, after] for key, (before, after) in event.changes.items()},
+        "outcome": event.outcome,
+        "error": event.error,
+        "policy_file": event.policy_file,
+        "policy_sha256": event.policy_sha256,
+        "layers": dict(event.layers),
+        "detail": event.detail,
+    }
+
+
+def snapshot_row(snap: BotSnapshot) -> dict[str, Any]:
+    """The snapshots row of ``snap``."""
+    return {
+        "run_id": snap.run_id,
+        "ts": snap.ts,
+        "master": snap.master,
+        "follower": snap.follower,
+        "bot_id": snap.bot_id,
+        "status": None if snap.status is None else Status(snap.status).value,
+        "roi": snap.roi,
+        "profit": snap.profit,
+        "followers": snap.followers,
+        "in_sync": snap.in_sync,
+        "drifted": snap.drifted,
+        "failed": snap.failed,
+        "paused": snap.paused,
+    }
+
+
+def _run_row(run: RunRecord) -> dict[str, Any]:
+    return {
+        "run_id": run.run_id,
+        "started_at": run.started_at,
+        "finished_at": run.finished_at,
+        "state": run.state,
+        "actions_ok": run.actions_ok,
+        "actions_failed": run.actions_failed,
+        "requests": run.requests,
+        "errors": run.errors,
+        "detail": run.detail,
+    }
+
+
+def _chunks(rows: Sequence[dict[str, Any]]) -> Iterable[Sequence[dict[str, Any]]]:
+    for start in range(0, len(rows), _CHUNK):
+        yield rows[start : start + _CHUNK]
+
+
+class SqlStore:
+    """The store on an AsyncEngine whose schema is at head (see ``engine.open_store``)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self.engine.dialect.name
+
+    @asynccontextmanager
+    async def transaction(self, what: str) -> AsyncIterator[AsyncConnection]:
+        """One transaction, committed on success; a database failure becomes StoreError."""
+        try:
+            async with self.engine.begin() as conn:
+                yield conn
+        except (SQLAlchemyError, OSError) as exc:
+            raise StoreError(f"database: {what} failed: {describe_error(exc)}") from exc
+
+    def _upsert(self, table: Table, row: Mapping[str, Any], keys: Sequence[str],
+                update_cols: Sequence[str]) -> Any:
+        dialect_insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        stmt = dialect_insert(table).values(dict(row))
+        return stmt.on_conflict_do_update(
+            index_elements=list(keys), set_={c: stmt.excluded[c] for c in update_cols}
+        )
+
+    # -- runs -------------------------------------------------------------------------
+
+    async def start_run(self, run: RunRecord) -> None:
+        """Record a pass as started (state as given, normally ``running``)."""
+        async with self.transaction("start_run") as conn:
+            await conn.execute(insert(tables.runs).values(_run_row(run)))
+
+    async def finish_run(self, run: RunRecord) -> None:
+        """Record how a pass ended (inserting it if ``start_run`` never got through)."""
+        row = _run_row(run)
+        cols = [c for c in row if c not in ("run_id", "started_at")]
+        async with self.transaction("finish_run") as conn:
+            await conn.execute(self._upsert(tables.runs, row, ["run_id"], cols))
+
+    async def close_open_runs(self, now: datetime) -> int:
+        """Mark passes left ``running`` (by a crash) ``interrupted``, ended ``now``; count them."""
+        async with self.transaction("close_open_runs") as conn:
+            result = await conn.execute(
+                update(tables.runs)
+                .where(tables.runs.c.state == "running")
+                .values(state="interrupted", finished_at=now)
+            )
+        return int(result.rowcount)
+
+    async def runs(self, limit: int | None = None) -> list[RunRecord]:
+        """Recorded passes, newest first (at most ``limit``)."""
+        stmt = select(tables.runs).order_by(tables.runs.c.started_at.desc()).limit(limit)
+        async with self.transaction("runs") as conn:
+            rows = (await conn.execute(stmt)).mappings().all()
+        return [RunRecord(**dict(row)) for row in rows]
+
+    # -- links ------------------------------------------------------------------------
+
+    async def links(self) -> list[Link]:
+        """Every link, ordered by master then follower."""
+        t = tables.links
+        stmt = select(t).order_by(t.c.master, t.c.follower)
+        async with self.transaction("links") as conn:
+            rows = (await conn.execute(stmt)).mappings().all()
+        return [
+            Link(
+                master=row["master"],
+                follower=row["follower"],
+                bot_id=row["bot_id"],
+                intent_at=row["intent_at"],
+                applied=MappingProxyType(dict(row["applied"] or {})),
+                removed=bool(row["removed"]),
+            )
+            for row in rows
+        ]
+
+    async def record_intent(self, master: str, follower: str, at: datetime) -> None:
+        """Before a clone request: the link has no bot and ``intent_at``; ``applied`` is kept."""
+        row: dict[str, Any] = {
+            "master": master, "follower": follower, "bot_id": None, "intent_at": at,
+            "applied": {}, "removed": False, "updated_at": datetime.now(UTC),
+        }
+        async with self.transaction("record_intent") as conn:
+            await conn.execute(self._upsert(
+                tables.links, row, ["master", "follower"], ["bot_id", "intent_at", "updated_at"]
+            ))
+
+    async def save_link(self, link: Link) -> None:
+        """Insert or replace the link of ``(link.master, link.follower)``."""
+        row = {"master": link.master, "follower": link.follower, "bot_id": link.bot_id,
+               "intent_at": link.intent_at, "applied": dict(link.applied),
+               "removed": link.removed, "updated_at": datetime.now(UTC)}
+        cols = ["bot_id", "intent_at", "applied", "removed", "updated_at"]
+        async with self.transaction("save_link") as conn:
+            await conn.execute(self._upsert(tables.links, row, ["master", "follower"], cols))
+
+    async def drop_link(self, master: str, follower: str) -> None:
+        """Forget the link (no error when there is none)."""
+        t = tables.links
+        async with self.transaction("drop_link") as conn:
+            await conn.execute(delete(t).where(t.c.master == master, t.c.follower == follower))
+
+    # -- masters ----------------------------------------------------------------------
+
+    async def record_masters(self, masters: Sequence[MasterFile], at: datetime) -> None:
+        """Note the masters the valid policy files name: file, hash, first and last seen."""
+        if not masters:
+            return
+        async with self.transaction("record_masters") as conn:
+            for m in masters:
+                row = {"id": m.master, "policy_file": m.policy_file, "sha256": m.sha256,
+                       "first_seen": at, "last_seen": at}
+                await conn.execute(self._upsert(
+                    tables.masters, row, ["id"], ["policy_file", "sha256", "last_seen"]
+                ))
+
+    async def masters(self) -> list[tuple[MasterFile, datetime, datetime]]:
+        """Every recorded master with its first and last seen time, by id."""
+        t = tables.masters
+        async with self.transaction("masters") as conn:
+            rows = (await conn.execute(select(t).order_by(t.c.id))).mappings().all()
+        return [(MasterFile(r["id"], r["policy_file"], r["sha256"]), r["first_seen"],
+                 r["last_seen"]) for r in rows]
+
+    # -- audit events and snapshots ---------------------------------------------------
+
+    async def add_events(self, events: Sequence[AuditEvent]) -> None:
+        """Append audit events, all in one transaction."""
+        rows = [event_row(e) for e in events]
+        if not rows:
+            return
+        async with self.transaction("add_events") as conn:
+            for chunk in _chunks(rows):
+                await conn.execute(insert(tables.audit_events), list(chunk))
+
+    async def add_snapshots(self, snapshots: Sequence[BotSnapshot]) -> None:
+        """Append snapshots, all in one transaction (core executemany: fast for big passes)."""
+        rows = [snapshot_row(s) for s in snapshots]
+        if not rows:
+            return
+        async with self.transaction("add_snapshots") as conn:
+            for chunk in _chunks(rows):
+                await conn.execute(insert(tables.snapshots), list(chunk))
+
+    async def prune(self, older_than: datetime) -> int:
+        """Delete snapshots taken before ``older_than`` (never audit events); count them."""
+        t = tables.snapshots
+        async with self.transaction("prune") as conn:
+            result = await conn.execute(delete(t).where(t.c.ts < older_than))
+        return int(result.rowcount)
+
+    # -- lifecycle --------------------------------------------------------------------
+
+    async def ping(self) -> bool:
+        """True when the database answers a trivial query."""
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except (SQLAlchemyError, OSError):
+            return False
+        return True
+
+    async def close(self) -> None:
+        """Close every pooled connection. The store is unusable afterwards."""
+        await self.engine.dispose()

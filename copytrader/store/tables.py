@@ -1,0 +1,162 @@
+"""The database schema: SQLModel tables of the store adapter.
+
+Rows are not domain values: :mod:`copytrader.store.repo` maps them to and from
+:mod:`copytrader.core.records`. Every timestamp column is :class:`UTCDateTime`, so values
+read back are timezone-aware UTC on SQLite and PostgreSQL alike. The migration in
+``copytrader/migrations/versions`` creates exactly these tables (a test compares them).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Dialect, Index, Integer, Table
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """``DateTime(timezone=True)`` that refuses naive values and always reads back aware UTC.
+
+    SQLite keeps no offset, so values are stored as UTC wall-clock text (which also sorts
+    correctly) and marked UTC again on the way out.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value.isoformat()} given; timestamps must be aware")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def _big_id() -> Column[int]:
+    # BIGINT on PostgreSQL (snapshot ids grow by followers x passes); on SQLite only
+    # "INTEGER PRIMARY KEY" is the auto-incrementing rowid.
+    return Column(
+        "id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+
+
+class MasterRow(SQLModel, table=True):
+    """A master bot copytrader has been told about by a policy file."""
+
+    __tablename__ = "masters"
+
+    id: str = Field(primary_key=True)
+    policy_file: str
+    sha256: str
+    first_seen: datetime = Field(sa_type=UTCDateTime)
+    last_seen: datetime = Field(sa_type=UTCDateTime)
+
+
+class LinkRow(SQLModel, table=True):
+    """One follower's clone of one master (see ``copytrader.core.records.Link``)."""
+
+    __tablename__ = "links"
+
+    master: str = Field(primary_key=True)
+    follower: str = Field(primary_key=True)
+    bot_id: str | None = None
+    intent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    applied: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    removed: bool = False
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class RunRow(SQLModel, table=True):
+    """One reconcile pass."""
+
+    __tablename__ = "runs"
+    __table_args__ = (Index("ix_runs_state", "state"), Index("ix_runs_started_at", "started_at"))
+
+    run_id: str = Field(primary_key=True)
+    started_at: datetime = Field(sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    state: str
+    actions_ok: int = 0
+    actions_failed: int = 0
+    requests: int = 0
+    errors: int = 0
+    detail: str | None = None
+
+
+class SnapshotRow(SQLModel, table=True):
+    """A master (``follower`` NULL) or a clone as seen in one pass."""
+
+    __tablename__ = "snapshots"
+    __table_args__ = (
+        # latest per master (scan backwards to the master row) and a master's history
+        Index("ix_snapshots_master_ts", "master", "ts"),
+        # one follower's history over time
+        Index("ix_snapshots_follower_ts", "follower", "ts"),
+        # the rows of one pass: status joins clones to their master row by run
+        Index("ix_snapshots_run_master", "run_id", "master"),
+        # retention: prune by age
+        Index("ix_snapshots_ts", "ts"),
+    )
+
+    id: int | None = Field(default=None, sa_column=_big_id())
+    run_id: str
+    ts: datetime = Field(sa_type=UTCDateTime)
+    master: str
+    follower: str | None = None
+    bot_id: str | None = None
+    status: str | None = None
+    roi: float | None = None
+    profit: float | None = None
+    followers: int = 0
+    in_sync: bool = True
+    drifted: bool = False
+    failed: bool = False
+    paused: bool = False
+
+
+class AuditRow(SQLModel, table=True):
+    """One audit event; never pruned."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_events_ts", "ts"),
+        Index("ix_audit_events_master_ts", "master", "ts"),
+        Index("ix_audit_events_follower_ts", "follower", "ts"),
+        Index("ix_audit_events_action_ts", "action", "ts"),
+    )
+
+    id: int | None = Field(default=None, sa_column=_big_id())
+    ts: datetime = Field(sa_type=UTCDateTime)
+    run_id: str
+    action: str
+    master: str | None = None
+    follower: str | None = None
+    bot: str | None = None
+    changes: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    outcome: str
+    error: str | None = None
+    policy_file: str | None = None
+    policy_sha256: str | None = None
+    layers: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    detail: str | None = None
+
+
+def _table(model: type[SQLModel]) -> Table:
+    return cast(Table, model.__table__)  # type: ignore[attr-defined]
+
+
+masters = _table(MasterRow)
+links = _table(LinkRow)
+runs = _table(RunRow)
+snapshots = _table(SnapshotRow)
+audit_events = _table(AuditRow)
+metadata = SQLModel.metadata
