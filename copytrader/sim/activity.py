@@ -116,7 +116,7 @@ def bots_logs(state: SimState, body: Body, _: Params) -> Body:
     offset = body.get("offset") or 0
     if not isinstance(offset, int) or offset < 0:
         raise invalid("offset must be a non-negative integer")
-    events = list(bot.events or [])
+    events = [(bot.created_at, "info", "Bot created"), *(bot.events or [])]
     ids, token = state.pager.page(lambda: [str(i) for i in range(offset, len(events))],
                                   page_limit(body.get("limit")), body.get("nextPageId"))
     items = []

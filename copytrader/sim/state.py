@@ -178,7 +178,7 @@ class SimState:
         bot.run_start = now
         return profit
 
-    def _set_status(self, bot: BotRecord, status: str) -> None:
+    def _set_status(self, bot: BotRecord, status: str, *, quiet: bool = False) -> None:
         was_running = bot.status == "running"
         user = self._users.get(bot.user_id)
         if was_running and status != "running":
@@ -198,7 +198,8 @@ class SimState:
                 user.bots_active += 1
                 user.bots_started += 1
         bot.status = status
-        bot.log(self.now(), "info", f"Bot status: {status}")
+        if not quiet:
+            bot.log(self.now(), "info", f"Bot status: {status}")
 
     def _apply(self, bot: BotRecord, settings: dict[str, Any], source: str) -> None:
         if bot.run_start is not None:
@@ -209,10 +210,11 @@ class SimState:
     def _insert(self, user: UserRecord, bot: BotRecord, status: str) -> dict[str, Any]:
         self._bots[bot.bot_id] = bot
         user.bots[bot.bot_id] = None
-        bot.log(bot.created_at, "info", "Bot created")
         if bot.master_bot_id:
             self._followers.setdefault(bot.master_bot_id, {})[bot.bot_id] = None
-        self._set_status(bot, status)
+        # Quiet: the log's first line ("created") is derived from the record, which keeps a
+        # 100,000-bot platform from holding 100,000 one-line logs.
+        self._set_status(bot, status, quiet=True)
         return bot.to_json(self.walk, self.walk.index())
 
     def _new_id(self, bot_id: str | None) -> str:
