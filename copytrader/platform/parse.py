@@ -87,7 +87,10 @@ def page(endpoint: str, data: object) -> Page:
     items = raw.get("items")
     if not isinstance(items, list):
         raise _bad(endpoint, "page without an 'items' list")
-    token = raw.get("nextPageId")
+    if "nextPageId" not in raw:
+        # Absent is not null: ending here could silently drop the rest of the listing.
+        raise _bad(endpoint, "page without 'nextPageId'")
+    token = raw["nextPageId"]
     if token is not None and not isinstance(token, str):
         raise _bad(endpoint, "page 'nextPageId' is neither a string nor null")
     return items, token

@@ -79,7 +79,9 @@ class RateLimiter:
 
     async def _admit(self) -> float:
         """Wait for the window and the block; record the send. Returns the seconds waited."""
-        waited = 0.0
+        arrived = self._clock()
+        # Queueing on the gate counts as waiting too: the gate is only ever held for long by
+        # a request sleeping for the window or a block.
         async with self._gate:
             while True:
                 now = self._clock()
@@ -88,9 +90,9 @@ class RateLimiter:
                     break
                 # Re-check after sleeping: a 429 may have moved the block meanwhile.
                 await self._sleep(ready - now)
-                waited += max(self._clock() - now, 0.0)
             self._sends.append(now)
             self.sent += 1
+            waited = max(now - arrived, 0.0)
             self.waited += waited
         return waited
 
