@@ -1,0 +1,158 @@
+"""Rich tables for command results: status, audit, history, and plan/drift action lists.
+
+Each ``*_table`` builds a :class:`rich.table.Table` from the plain dicts the queries and the
+planner produce (the ``--json`` shapes); each ``render_*`` prints one to a console. No store
+or platform import here: these only format.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+_NONE = "-"
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return _NONE
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _pct(value: Any) -> str:
+    # ROI is a fraction on the platform (0.12 is 12 %).
+    return _NONE if value is None else f"{float(value) * 100:+.2f}%"
+
+
+def format_changes(changes: Mapping[str, Any] | None) -> str:
+    """``key: before -> after`` per line; a new value (before None) shows ``key: -> after``."""
+    lines = []
+    for key, pair in (changes or {}).items():
+        before, after = (pair[0], pair[1]) if isinstance(pair, list | tuple) else (None, pair)
+        left = "" if before is None else f"{_cell(before)} "
+        lines.append(f"{key}: {left}-> {_cell(after)}")
+    return "\n".join(lines)
+
+
+def status_table(doc: Mapping[str, Any]) -> Table:
+    """One row per master of a ``status --json`` document."""
+    table = Table(title="copytrader status", show_lines=False)
+    for name, justify in (("master", "left"), ("status", "left"), ("ROI", "right"),
+                          ("followers", "right"), ("clones", "right"), ("in sync", "right"),
+                          ("drifted", "right"), ("failed", "right"), ("paused", "right"),
+                          ("follower ROI (mean)", "right")):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for m in doc.get("masters", []):
+        in_sync = Text(f"{m['in_sync']}/{m['clones']}",
+                       style="green" if m["in_sync"] == m["followers"] else "yellow")
+        table.add_row(
+            m["master"], _cell(m["master_status"]), _pct(m["master_roi"]),
+            str(m["followers"]), str(m["clones"]), in_sync,
+            Text(str(m["drifted"]), style="red" if m["drifted"] else ""),
+            Text(str(m["failed"]), style="red" if m["failed"] else ""),
+            str(m["paused"]), _pct(m["follower_roi_mean"]),
+        )
+    return table
+
+
+def audit_table(rows: Sequence[Mapping[str, Any]]) -> Table:
+    """One row per audit event, in the order given (oldest first from the query)."""
+    table = Table(title="audit trail")
+    for name in ("time (UTC)", "action", "master", "follower", "bot", "changes", "outcome"):
+        table.add_column(name, overflow="fold")
+    for r in rows:
+        outcome = Text(r["outcome"], style="red" if r["outcome"] == "failed" else "")
+        if r.get("error"):
+            outcome.append(f"\n{r['error']}", style="dim")
+        table.add_row(r["ts"], r["action"], _cell(r.get("master")), _cell(r.get("follower")),
+                      _cell(r.get("bot")), format_changes(r.get("changes")), outcome)
+    return table
+
+
+def history_table(rows: Sequence[Mapping[str, Any]]) -> Table:
+    """One row per pass or bucket of a history query."""
+    table = Table(title="history")
+    for name, justify in (("time (UTC)", "left"), ("master", "left"), ("follower", "left"),
+                          ("followers", "right"), ("clones", "right"), ("in sync", "right"),
+                          ("master ROI", "right"), ("follower ROI", "right"),
+                          ("tracking error", "right")):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for r in rows:
+        table.add_row(r["ts"], _cell(r["master"]), _cell(r["follower"]), _cell(r["followers"]),
+                      _cell(r["clones"]), _cell(r["in_sync"]), _pct(r["master_roi"]),
+                      _pct(r["follower_roi"]), _pct(r["tracking_error"]))
+    return table
+
+
+def actions_table(actions: Sequence[Mapping[str, Any]], *, title: str = "plan") -> Table:
+    """A plan, reconcile result or drift list: ``{"action"?, "master", "follower", "bot",
+    "changes"}`` (plus ``outcome``/``error`` after a reconcile)."""
+    with_action = any("action" in a for a in actions)
+    with_outcome = any("outcome" in a for a in actions)
+    table = Table(title=title)
+    if with_action:
+        table.add_column("action")
+    for name in ("master", "follower", "bot", "changes"):
+        table.add_column(name, overflow="fold")
+    if with_outcome:
+        table.add_column("outcome", overflow="fold")
+    for a in actions:
+        cells: list[str | Text] = [a["action"]] if with_action else []
+        cells += [_cell(a.get("master")), _cell(a.get("follower")), _cell(a.get("bot")),
+                  format_changes(a.get("changes"))]
+        if with_outcome:
+            outcome = Text(_cell(a.get("outcome")),
+                           style="red" if a.get("outcome") == "failed" else "")
+            if a.get("error"):
+                outcome.append(f"\n{a['error']}", style="dim")
+            cells.append(outcome)
+        table.add_row(*cells)
+    return table
+
+
+def render_status(console: Console, doc: Mapping[str, Any]) -> None:
+    """Print the status table (or a one-line note when nothing is recorded yet)."""
+    if not doc.get("masters"):
+        console.print("no masters recorded yet (run a reconcile pass first)")
+        return
+    console.print(status_table(doc))
+
+
+def render_audit(console: Console, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Print the audit table (or a note when no event matches)."""
+    if not rows:
+        console.print("no audit events match")
+        return
+    console.print(audit_table(rows))
+
+
+def render_history(console: Console, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Print the history table (or a note when no snapshot matches)."""
+    if not rows:
+        console.print("no snapshots match")
+        return
+    console.print(history_table(rows))
+
+
+def render_plan(console: Console, actions: Sequence[Mapping[str, Any]]) -> None:
+    """Print a plan or reconcile result (or a note that nothing is to be done)."""
+    if not actions:
+        console.print("nothing to do: every clone matches its desired state")
+        return
+    console.print(actions_table(actions, title="plan"))
+
+
+def render_drift(console: Console, drift: Sequence[Mapping[str, Any]]) -> None:
+    """Print the clones found changed by someone else (or a note that none are)."""
+    if not drift:
+        console.print("no drift: every clone matches its desired state")
+        return
+    console.print(actions_table(drift, title="drift"))
