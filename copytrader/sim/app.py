@@ -26,6 +26,7 @@ from copytrader.sim.validation import REJECTED, SimError
 Handler = Callable[[SimState, dict[str, Any], dict[str, str]], Any]
 STATE: web.AppKey[SimState] = web.AppKey("sim_state", SimState)
 DEFAULT_TIMEOUT_DELAY = 60.0
+SERVER_ERRORS = (500, 502, 503)
 SECRET_FIELDS = frozenset({"publicKey", "secretKey", "extraKey"})
 
 ROUTES: dict[tuple[str, str], Handler] = {
@@ -169,7 +170,9 @@ async def _fault_before(
         return error(429, 429, "rate limit exceeded (fault injection)",
                      headers={"Retry-After": str(math.ceil(fault.retry_after))}), False
     if kind in ("500", "page_fail"):
-        return error(500, 500, "internal server error (fault injection)"), False
+        # Successive hits of one rule answer 500, 502, 503, 500...: every 5xx is transient.
+        status = SERVER_ERRORS[(fault.hits - 1) % len(SERVER_ERRORS)] if kind == "500" else 500
+        return error(status, status, "server error (fault injection)"), False
     if kind in ("timeout", "slow"):
         delay = fault.delay or (DEFAULT_TIMEOUT_DELAY if kind == "timeout" else 0.0)
         await asyncio.sleep(delay)

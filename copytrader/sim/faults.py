@@ -45,6 +45,7 @@ class Fault:
     retry_after: float = 1.0  # 429 only: sent as whole seconds (ceil) in Retry-After
     delay: float = 0.0  # slow/timeout: seconds to sleep (timeout defaults to 60)
     after: int = 0
+    hits: int = 0  # how many requests this rule has hit so far (set by FaultPlan.take)
 
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:
@@ -115,6 +116,7 @@ class FaultPlan:
             if fired is not None:
                 continue
             fired = fault
+            fault.hits += 1
             if fault.times > 0:
                 fault.times -= 1
                 if fault.times == 0:

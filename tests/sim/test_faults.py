@@ -211,3 +211,9 @@ async def test_server_restarts_on_the_same_port(state: SimState) -> None:
                 assert r.status == 200
         finally:
             await server.stop()
+
+
+async def test_500_fault_rotates_server_errors(api: Api, state: SimState) -> None:
+    state.faults.add(Fault("/exchanges", "500", times=4))
+    statuses = [(await api.get("/exchanges"))[0] for _ in range(5)]
+    assert statuses == [500, 502, 503, 500, 200]
