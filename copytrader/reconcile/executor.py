@@ -1,0 +1,216 @@
+"""Runs a plan: the platform writes, the links that make them safe, and their audit events.
+
+Followers run concurrently (bounded); one follower's actions run in order, and the first
+failure ends that follower's sequence (the next pass starts again from what it reads).
+Before a clone is requested its intent is stored, so a clone whose answer is lost is adopted
+on the next pass rather than made twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import MappingProxyType
+from typing import Protocol
+
+from copytrader.core.model import Bot, Scalar, Status
+from copytrader.core.plan import Action, FollowerPlan, Kind, Note
+from copytrader.core.records import AuditEvent, Link
+from copytrader.errors import CopytraderError, PermanentError, RateLimitedError
+from copytrader.reconcile.ports import Platform, Store
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one action. ``bot`` is the bot acted on (the new one for a clone)."""
+
+    action: Action
+    ok: bool
+    bot: str | None
+    error: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        doc = self.action.to_json()
+        doc["bot"] = self.bot
+        doc["outcome"] = "ok" if self.ok else "failed"
+        doc["error"] = self.error
+        return doc
+
+
+@dataclass(frozen=True)
+class FollowerResult:
+    plan: FollowerPlan
+    outcomes: tuple[Outcome, ...]
+    bot: str | None  # the clone after the actions
+    status: Status | None  # its status after the actions
+
+    @property
+    def failed(self) -> bool:
+        return any(not o.ok for o in self.outcomes) or len(self.outcomes) < len(self.plan.actions)
+
+
+class Audit(Protocol):
+    """What the executor needs of the audit trail (``copytrader.observe.audit.AuditTrail``)."""
+
+    async def emit(self, event: AuditEvent) -> None: ...
+    async def flush(self) -> None: ...
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _event(run_id: str, fp: FollowerPlan, action: Action, outcome: Outcome) -> AuditEvent:
+    return AuditEvent(
+        ts=_now(),
+        run_id=run_id,
+        action=action.kind.value,
+        master=action.master,
+        follower=action.follower,
+        bot=outcome.bot,
+        changes=MappingProxyType({k: (c.before, c.after) for k, c in action.changes.items()}),
+        outcome="ok" if outcome.ok else "failed",
+        error=outcome.error,
+        policy_file=fp.source.path or None,
+        policy_sha256=fp.source.sha256 or None,
+        layers=MappingProxyType(
+            {k: c.layer.value for k, c in action.changes.items() if c.layer is not None}
+        ),
+        detail=action.reason or None,
+    )
+
+
+def note_event(run_id: str, note: Note, sources: Mapping[str, tuple[str, str]]) -> AuditEvent:
+    """The audit event of a decision that wrote nothing."""
+    path, sha = sources.get(note.master, ("", ""))
+    return AuditEvent(
+        ts=_now(),
+        run_id=run_id,
+        action=note.action,
+        master=note.master,
+        follower=note.follower,
+        bot=note.bot,
+        changes=MappingProxyType({k: (c.before, c.after) for k, c in note.changes.items()}),
+        outcome="noted",
+        policy_file=path or None,
+        policy_sha256=sha or None,
+        detail=note.detail or None,
+    )
+
+
+class Executor:
+    """Executes follower plans against a platform, recording links and audit events."""
+
+    def __init__(
+        self,
+        platform: Platform,
+        store: Store,
+        audit: Audit,
+        run_id: str,
+        *,
+        concurrency: int = 8,
+        stopping: Callable[[], bool] = lambda: False,
+    ) -> None:
+        self.platform = platform
+        self.store = store
+        self.audit = audit
+        self.run_id = run_id
+        self.stopping = stopping
+        self._slots = asyncio.Semaphore(concurrency)
+
+    async def run(self, followers: tuple[FollowerPlan, ...]) -> list[FollowerResult]:
+        """Run every follower's actions; never raises for a platform error."""
+        busy = [fp for fp in followers if fp.actions]
+        results = await asyncio.gather(*(self._guarded(fp) for fp in busy))
+        done = {id(r.plan): r for r in results}
+        out = []
+        for fp in followers:
+            if id(fp) in done:
+                out.append(done[id(fp)])
+            else:
+                clone = fp.clone
+                out.append(
+                    FollowerResult(
+                        fp, (), clone.bot_id if clone else None, clone.status if clone else None
+                    )
+                )
+        return out
+
+    async def _guarded(self, fp: FollowerPlan) -> FollowerResult:
+        async with self._slots:
+            try:
+                return await self._follower(fp)
+            finally:
+                await self.audit.flush()
+
+    async def _follower(self, fp: FollowerPlan) -> FollowerResult:
+        bot = fp.clone.bot_id if fp.clone else None
+        status = fp.clone.status if fp.clone else None
+        applied: dict[str, Scalar] = dict(fp.clone.settings) if fp.clone else {}
+        outcomes: list[Outcome] = []
+        for action in fp.actions:
+            if self.stopping():
+                break  # shutting down: the next pass picks up from what it reads
+            target = action.bot or bot
+            try:
+                new_bot = await self._do(action, target, applied)
+            except CopytraderError as exc:
+                outcome = Outcome(action, False, target, str(exc))
+                outcomes.append(outcome)
+                await self.audit.emit(_event(self.run_id, fp, action, outcome))
+                break
+            acted = new_bot.bot_id if new_bot is not None else target
+            if new_bot is not None:
+                target = new_bot.bot_id
+                applied = dict(new_bot.settings)
+                status = new_bot.status
+            if action.kind is Kind.EDIT:
+                applied.update(action.payload)
+            elif action.kind is Kind.START:
+                status = Status.RUNNING
+            elif action.kind is Kind.STOP:
+                status = Status.STOPPED
+            elif action.kind in (Kind.DELETE, Kind.RELEASE):
+                target, status = None, None
+            bot = target
+            outcome = Outcome(action, True, acted)
+            outcomes.append(outcome)
+            await self.audit.emit(_event(self.run_id, fp, action, outcome))
+        return FollowerResult(fp, tuple(outcomes), bot, status)
+
+    async def _do(self, action: Action, bot: str | None, applied: dict[str, Scalar]) -> Bot | None:
+        """One action's platform write and store update; a new Bot for clone/adopt."""
+        m, f = action.master, action.follower
+        kind = action.kind
+        if kind is Kind.CLONE:
+            # Intent first: if the answer is lost, the next pass adopts the bot it made.
+            await self.store.record_intent(m, f, _now())
+            try:
+                made = await self.platform.clone_bot(f, m, action.payload, follow_updates=False)
+            except (PermanentError, RateLimitedError):
+                # Refused or not processed: no bot was made, so no intent to keep.
+                await self.store.drop_link(m, f)
+                raise
+            await self.store.save_link(
+                Link(m, f, made.bot_id, applied=MappingProxyType(dict(made.settings)))
+            )
+            return made
+        assert bot is not None, f"{kind.value} needs a bot"
+        if kind is Kind.ADOPT:
+            await self.store.save_link(Link(m, f, bot, applied=MappingProxyType(dict(applied))))
+        elif kind is Kind.EDIT:
+            await self.platform.edit_bot(f, bot, action.payload)
+            merged = {**applied, **action.payload}
+            await self.store.save_link(Link(m, f, bot, applied=MappingProxyType(merged)))
+        elif kind is Kind.START:
+            await self.platform.start_bot(bot)
+        elif kind is Kind.STOP:
+            await self.platform.stop_bot(bot)
+        elif kind is Kind.DELETE:
+            await self.platform.delete_bot(bot)
+            await self.store.drop_link(m, f)
+        elif kind is Kind.RELEASE:
+            await self.store.drop_link(m, f)
+        return None

@@ -1,0 +1,335 @@
+"""The reconcile pass: read, plan, execute, record.
+
+:class:`Reconciler` is wired with a platform, a store and an audit-trail factory (the
+adapters), and is used by ``copytrader plan``, ``reconcile``, ``drift`` and the daemon. A
+pass is level-triggered: it re-reads everything and converges from wherever the platform is.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import structlog
+
+from copytrader.core import diff as diff_mod
+from copytrader.core import plan as plan_mod
+from copytrader.core.plan import Plan
+from copytrader.core.policy import Policy, Problem
+from copytrader.core.records import AuditEvent, BotSnapshot, RunRecord
+from copytrader.errors import CopytraderError
+from copytrader.reconcile import reading
+from copytrader.reconcile.executor import Audit, Executor, FollowerResult, Outcome, note_event
+from copytrader.reconcile.ports import Platform, Store
+
+log = structlog.get_logger("copytrader.reconcile")
+
+
+@dataclass(frozen=True)
+class PassResult:
+    """What one reconcile pass did."""
+
+    run_id: str
+    plan: Plan
+    outcomes: tuple[Outcome, ...]
+    problems: tuple[Problem, ...]
+    state: str  # ok | failed | aborted
+    requests: int
+    error: str | None = None
+    results: tuple[FollowerResult, ...] = field(default=())
+
+    @property
+    def converged(self) -> bool:
+        """True when every action succeeded and every policy file was valid."""
+        return self.state == "ok" and not self.problems
+
+    def to_json(self) -> dict[str, Any]:
+        done = {id(o.action): o for o in self.outcomes}
+        actions = []
+        for action in self.plan.actions:
+            o = done.get(id(action))
+            if o is None:
+                doc = action.to_json()
+                doc.update(outcome="failed", error="not attempted: an earlier step failed")
+            else:
+                doc = o.to_json()
+            actions.append(doc)
+        return {"actions": actions}
+
+
+AuditFactory = Callable[[str], Audit]
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex[:16]
+
+
+class Reconciler:
+    """Reads, plans and converges. One instance per process keeps the user cache."""
+
+    def __init__(
+        self,
+        platform: Platform,
+        store: Store,
+        policy_dir: Path,
+        audit: AuditFactory,
+        *,
+        concurrency: int = 8,
+        keep_last_good: bool = False,
+    ) -> None:
+        """``keep_last_good`` (the daemon): an invalid edit of a policy file keeps that
+        file's last good version in force instead of leaving its followers alone."""
+        self.platform = platform
+        self.store = store
+        self.policy_dir = policy_dir
+        self.audit_factory = audit
+        self.concurrency = concurrency
+        self.users = reading.UserCache()
+        self._reported_invalid: dict[str, str] = {}
+        self.last_result: PassResult | None = None
+        self._last_good: dict[str, Policy] | None = {} if keep_last_good else None
+
+    async def read(self) -> reading.Reading:
+        return await reading.read(
+            self.platform, self.store, self.policy_dir, self.users, self._last_good
+        )
+
+    async def plan(self) -> tuple[Plan, tuple[Problem, ...]]:
+        """What a pass would do now. Sends read requests only and writes nothing."""
+        r = await self.read()
+        return plan_mod.build(r.policies, r.world), r.problems
+
+    async def drift(self) -> list[dict[str, Any]]:
+        """Every listed follower whose clone differs from its desired state now (read-only on
+        the platform); what it finds is recorded as ``drift`` audit events."""
+        r = await self.read()
+        p = plan_mod.build(r.policies, r.world)
+        found: list[dict[str, Any]] = []
+        for fp in p.followers:
+            if fp.desired is None:
+                continue
+            clone = fp.clone
+            script = (
+                r.world.catalogue.script(r.world.bots[fp.master].type)
+                if fp.master in r.world.bots
+                else None
+            )
+            if script is None:
+                continue
+            if clone is None:
+                changes = {k: [None, v] for k, v in sorted(fp.desired.settings.items())}
+            else:
+                changes = {
+                    k: [c.before, c.after]
+                    for k, c in diff_mod.against(fp.desired, script, clone.settings).items()
+                }
+                want = fp.desired.status
+                if want is not None and clone.status is not want:
+                    changes["status"] = [clone.status.value, want.value]
+            if changes:
+                found.append(
+                    {
+                        "master": fp.master,
+                        "follower": fp.follower,
+                        "bot": clone.bot_id if clone else None,
+                        "changes": changes,
+                    }
+                )
+        run_id = new_run_id()
+        trail = self.audit_factory(run_id)
+        for d in found:
+            await trail.emit(
+                AuditEvent(
+                    ts=datetime.now(UTC),
+                    run_id=run_id,
+                    action="drift",
+                    master=d["master"],
+                    follower=d["follower"],
+                    bot=d["bot"],
+                    changes=MappingProxyType({k: (v[0], v[1]) for k, v in d["changes"].items()}),
+                    outcome="noted",
+                    detail="differs from its desired state (copytrader drift)",
+                )
+            )
+        await trail.flush()
+        return found
+
+    async def run_pass(self, *, stopping: Callable[[], bool] = lambda: False) -> PassResult:
+        """One reconcile pass, recorded as a run. Never raises for platform errors."""
+        run = RunRecord(run_id=new_run_id(), started_at=datetime.now(UTC))
+        await self.store.start_run(run)
+        trail = self.audit_factory(run.run_id)
+        sent_before = self.platform.requests_sent
+        try:
+            result = await self._pass(run.run_id, trail, stopping)
+        except CopytraderError as exc:
+            log.warning("pass aborted", run_id=run.run_id, error=str(exc))
+            await trail.emit(
+                AuditEvent(
+                    ts=datetime.now(UTC),
+                    run_id=run.run_id,
+                    action="pass_aborted",
+                    outcome="failed",
+                    error=str(exc),
+                    detail="the platform could not be read; nothing was written",
+                )
+            )
+            result = PassResult(run.run_id, Plan(), (), (), "aborted", 0, str(exc))
+        finally:
+            await trail.flush()
+        requests = self.platform.requests_sent - sent_before
+        ok = sum(1 for o in result.outcomes if o.ok)
+        failed = sum(1 for o in result.outcomes if not o.ok)
+        await self.store.finish_run(
+            RunRecord(
+                run_id=run.run_id,
+                started_at=run.started_at,
+                finished_at=datetime.now(UTC),
+                state=result.state,
+                actions_ok=ok,
+                actions_failed=failed,
+                requests=requests,
+                errors=failed + len(result.problems) + (1 if result.error else 0),
+                detail=result.error,
+            )
+        )
+        result = PassResult(
+            result.run_id,
+            result.plan,
+            result.outcomes,
+            result.problems,
+            result.state,
+            requests,
+            result.error,
+            result.results,
+        )
+        self.last_result = result
+        log.info(
+            "pass finished",
+            run_id=run.run_id,
+            state=result.state,
+            actions_ok=ok,
+            actions_failed=failed,
+            requests=requests,
+            invalid_files=len({p.file for p in result.problems}),
+        )
+        return result
+
+    async def _pass(self, run_id: str, trail: Audit, stopping: Callable[[], bool]) -> PassResult:
+        r = await self.read()
+        await self._report_invalid(run_id, trail, r)
+        p = plan_mod.build(r.policies, r.world)
+        sources = {pol.master: (pol.source.path, pol.source.sha256) for pol in r.policies}
+        if r.world.suspicious:
+            await trail.emit(
+                AuditEvent(
+                    ts=datetime.now(UTC),
+                    run_id=run_id,
+                    action="sweep_suspicious",
+                    outcome="noted",
+                    detail="the sweep misses most known clones; nothing re-cloned or deleted",
+                )
+            )
+        for note in p.notes:
+            await trail.emit(note_event(run_id, note, sources))
+        executor = Executor(
+            self.platform,
+            self.store,
+            trail,
+            run_id,
+            concurrency=self.concurrency,
+            stopping=stopping,
+        )
+        results = await executor.run(p.followers)
+        outcomes = tuple(o for res in results for o in res.outcomes)
+        await self.store.add_snapshots(self._snapshots(run_id, r, results))
+        failed = any(res.failed for res in results if res.plan.actions)
+        return PassResult(
+            run_id, p, outcomes, r.problems, "failed" if failed else "ok", 0, results=tuple(results)
+        )
+
+    async def _report_invalid(self, run_id: str, trail: Audit, r: reading.Reading) -> None:
+        """One ``policy_invalid`` event per invalid file version (not one per pass)."""
+        by_file: dict[str, list[Problem]] = {}
+        for problem in r.problems:
+            by_file.setdefault(problem.file, []).append(problem)
+        for path, problems in sorted(by_file.items()):
+            sha = r.invalid_files.get(path, "")
+            if self._reported_invalid.get(path) == sha:
+                continue
+            self._reported_invalid[path] = sha
+            for problem in problems:
+                log.error("policy invalid", problem=str(problem))
+            await trail.emit(
+                AuditEvent(
+                    ts=datetime.now(UTC),
+                    run_id=run_id,
+                    action="policy_invalid",
+                    outcome="failed",
+                    master=r.invalid_masters.get(path),
+                    error="; ".join(str(p) for p in problems),
+                    policy_file=path,
+                    policy_sha256=sha or None,
+                    detail="nothing of this file is applied; its followers are left as they are",
+                )
+            )
+        for path in list(self._reported_invalid):
+            if path not in by_file:
+                del self._reported_invalid[path]
+
+    def _snapshots(
+        self, run_id: str, r: reading.Reading, results: list[FollowerResult]
+    ) -> list[BotSnapshot]:
+        now = datetime.now(UTC)
+        out: list[BotSnapshot] = []
+        bots: Mapping[str, Any] = r.world.bots
+        for pol in r.policies:
+            master = bots.get(pol.master)
+            out.append(
+                BotSnapshot(
+                    run_id=run_id,
+                    ts=now,
+                    master=pol.master,
+                    follower=None,
+                    bot_id=pol.master if master else None,
+                    status=master.status if master else None,
+                    roi=master.roi if master else None,
+                    profit=master.profit if master else None,
+                    followers=len(pol.followers),
+                )
+            )
+        for res in results:
+            fp = res.plan
+            if fp.desired is None:
+                continue  # a removed follower is no longer counted
+            clone = bots.get(res.bot) if res.bot else None
+            failed = res.failed
+            want = fp.desired.status
+            in_sync = (
+                res.bot is not None
+                and not failed
+                and not fp.flagged
+                and (want is None or res.status is want)
+            )
+            out.append(
+                BotSnapshot(
+                    run_id=run_id,
+                    ts=now,
+                    master=fp.master,
+                    follower=fp.follower,
+                    bot_id=res.bot,
+                    status=res.status if res.bot else None,
+                    roi=clone.roi if clone else (0.0 if res.bot else None),
+                    profit=clone.profit if clone else (0.0 if res.bot else None),
+                    in_sync=in_sync,
+                    drifted=fp.drifted,
+                    failed=failed,
+                    paused=fp.desired.paused,
+                )
+            )
+        return out
