@@ -187,21 +187,20 @@ def find(root: Node, at: tuple[str | int, ...]) -> tuple[int, int]:
     resolve to the key; any other key to its scalar value; a list index to the item. A path
     that does not resolve falls back to the nearest ancestor that does.
     """
-    node, best = root, position(root)
+    node, key, parent = root, None, None
     for i, part in enumerate(at):
         if isinstance(node, MappingNode) and isinstance(part, str):
             pairs = [(k, v) for k, v in node.value if isinstance(k, ScalarNode) and k.value == part]
             if not pairs:
                 break
-            key, node = pairs[-1]
-            setting = i > 0 and at[i - 1] in _SETTING_MAPS
-            last = i == len(at) - 1
-            best = position(node if last and not setting and isinstance(node, ScalarNode) else key)
+            key, node = pairs[-1]  # PyYAML keeps the last of duplicate keys
+            parent = at[i - 1] if i else None
         elif (
             isinstance(node, SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value)
         ):
-            node = node.value[part]
-            best = position(node)
+            key, node = None, node.value[part]
         else:
             break
-    return best
+    if key is None or (isinstance(node, ScalarNode) and parent not in _SETTING_MAPS):
+        return position(node)
+    return position(key)

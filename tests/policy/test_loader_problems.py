@@ -18,118 +18,266 @@ TOP = (
 # (id, file text, every expected "LINE:COL: message" in order)
 CASES: list[tuple[str, str, list[str]]] = [
     ("empty file", "", ["1:1: the file is empty: a policy needs at least 'master: BOT_ID'"]),
-    ("only a comment", "# nothing\n",
-     ["1:1: the file is empty: a policy needs at least 'master: BOT_ID'"]),
-    ("top level a list", "- master: x\n",
-     ["1:1: the top level must be a mapping (master: ..., followers: ...), got a list"]),
-    ("top level a string", "hello\n",
-     ["1:1: the top level must be a mapping (master: ..., followers: ...), "
-      "got the string 'hello'"]),
-    ("missing master", "followers: []\n",
-     ["1:1: missing required key 'master' (the master bot's botId)"]),
+    (
+        "only a comment",
+        "# nothing\n",
+        ["1:1: the file is empty: a policy needs at least 'master: BOT_ID'"],
+    ),
+    (
+        "top level a list",
+        "- master: x\n",
+        ["1:1: the top level must be a mapping (master: ..., followers: ...), got a list"],
+    ),
+    (
+        "top level a string",
+        "hello\n",
+        [
+            "1:1: the top level must be a mapping (master: ..., followers: ...), "
+            "got the string 'hello'"
+        ],
+    ),
+    (
+        "missing master",
+        "followers: []\n",
+        ["1:1: missing required key 'master' (the master bot's botId)"],
+    ),
     ("master a number", "master: 42\n", ["1:9: master must be a string, got the number 42"]),
     ("master empty", "master: ''\n", ["1:9: master must be a non-empty string"]),
     ("master null", "master:\n", ["1:8: master must be a string, got null"]),
     ("master a list", "master: [a]\n", ["1:9: master must be a string, got a list"]),
-    ("unknown top-level key", M + "folowers: []\n",
-     [f"2:1: unknown key 'folowers' in the policy; expected one of {TOP}"]),
-    ("duplicate top-level key", M + "locked: [a]\nlocked: [b]\n",
-     ["3:1: duplicate key 'locked' in the policy (first at line 2)"]),
-    ("duplicate master key", M + "master: 7d7e643ac399492c8adf1add09316abb\n",
-     ["2:1: duplicate key 'master' in the policy (first at line 1)"]),
-    ("non-string key", M + "1: x\n",
-     ["2:1: keys in the policy must be strings, got the number 1 (quote it)"]),
-    ("defaults not a mapping", M + "defaults: [1]\n",
-     ["2:11: defaults must be a mapping, got a list"]),
-    ("unknown key in defaults", M + "defaults:\n  overide: {a: 1}\n",
-     ["3:3: unknown key 'overide' in defaults; expected one of overrides, scale"]),
-    ("overrides not a mapping", M + "defaults:\n  overrides: stopValue\n",
-     ["3:14: overrides must be a mapping, got the string 'stopValue'"]),
-    ("override value a list", M + "defaults:\n  overrides: {stopValue: [1, 2]}\n",
-     ["3:26: override of stopValue must be a string, number or true/false, got a list"]),
-    ("override value null", M + "defaults:\n  overrides:\n    stopValue: null\n",
-     ["4:16: override of stopValue must not be null"]),
-    ("duplicate override key", M + "defaults:\n  overrides:\n    stopValue: 1\n    stopValue: 2\n",
-     ["5:5: duplicate key 'stopValue' in overrides (first at line 4)"]),
-    ("zero investmentAmount", M + "defaults:\n  overrides: {investmentAmount: 0}\n",
-     ["3:33: investmentAmount must be above zero, got 0"]),
-    ("negative investmentAmount in a follower",
-     M + "followers:\n  - user: u1\n    overrides:\n      investmentAmount: -5.5\n",
-     ["5:25: investmentAmount must be above zero, got -5.5"]),
-    ("scale not a number", M + "defaults:\n  scale: {investmentAmount: lots}\n",
-     ["3:29: scale of investmentAmount must be a number, got the string 'lots'"]),
-    ("scale a bool", M + "defaults:\n  scale:\n    investmentAmount: true\n",
-     ["4:23: scale of investmentAmount must be a number, got true"]),
-    ("overridden and scaled in defaults",
-     M + "defaults:\n  overrides: {investmentAmount: 10}\n  scale: {investmentAmount: 2}\n",
-     ["4:11: investmentAmount is both overridden and scaled in the same layer: "
-      "keep one of the two"]),
-    ("overridden and scaled in a follower",
-     M + "followers:\n  - user: u1\n    scale: {stopValue: 2}\n    overrides: {stopValue: 3}\n",
-     ["4:13: stopValue is both overridden and scaled in the same layer: keep one of the two"]),
-    ("limits not a mapping", M + "limits: [investmentAmount]\n",
-     ["2:9: limits must be a mapping, got a list"]),
-    ("limit not a mapping", M + "limits:\n  investmentAmount: 100\n",
-     ["3:21: limits of investmentAmount must be a mapping, got the number 100"]),
-    ("limit with unknown key and a string bound",
-     M + "limits:\n  investmentAmount: {min: ten, most: 5}\n",
-     ["3:27: min of investmentAmount must be a number, got the string 'ten'",
-      "3:32: unknown key 'most' in limits of investmentAmount; expected one of min, max"]),
-    ("limit without bounds", M + "limits:\n  investmentAmount: {}\n",
-     ["3:3: limits of investmentAmount: give min, max or both"]),
-    ("limit min above max", M + "limits:\n  investmentAmount: {min: 500, max: 50}\n",
-     ["3:3: limits of investmentAmount: min 500 is above max 50"]),
-    ("limit infinite", M + "limits:\n  investmentAmount: {max: .inf}\n",
-     ["3:27: max of investmentAmount must be a number, got the number inf"]),
-    ("locked a string", M + "locked: symbol\n",
-     ["2:9: locked must be a list of setting keys, got the string 'symbol'"]),
-    ("locked item not a string", M + "locked: [symbol, 3]\n",
-     ["2:18: a locked key must be a string, got the number 3"]),
-    ("followers a mapping", M + "followers: {user: u1}\n",
-     ["2:12: followers must be a list, got a mapping"]),
-    ("follower a bare string", M + "followers:\n  - f873b314-f165-45a0-b658-d15ff37d529a\n",
-     ["3:5: a follower entry must be a mapping, got the string "
-      "'f873b314-f165-45a0-b658-d15ff37d529a'"]),
-    ("follower without user", M + "followers:\n  - paused: true\n",
-     ["3:5: follower entry needs a user"]),
-    ("follower user empty", M + "followers:\n  - user: ''\n",
-     ["3:11: user must be a non-empty string"]),
-    ("unknown key in a follower", M + "followers:\n  - user: u1\n    pause: true\n",
-     ["4:5: unknown key 'pause' in a follower entry; expected one of user, overrides, scale, "
-      "paused"]),
-    ("paused not a bool", M + "followers:\n  - user: u1\n    paused: 'no'\n",
-     ["4:13: paused must be true or false, got the string 'no'"]),
-    ("follower listed twice", M + "followers:\n  - user: u1\n  - user: u2\n  - user: u1\n",
-     ["5:11: follower u1 is listed twice (first at line 3)"]),
-    ("bad on_follower_removed", M + "on_follower_removed: purge\n",
-     ["2:22: on_follower_removed must be one of stop | delete | keep, got the string 'purge'"]),
-    ("bad on_master_stopped", M + "on_master_stopped: delete\n",
-     ["2:20: on_master_stopped must be one of stop | keep, got the string 'delete'"]),
-    ("bad on_immutable_change", M + "on_immutable_change: true\n",
-     ["2:22: on_immutable_change must be one of recreate | flag, got true"]),
-    ("enum is case-sensitive", M + "on_master_stopped: Stop\n",
-     ["2:20: on_master_stopped must be one of stop | keep, got the string 'Stop'"]),
-    ("explicit tag that does not fit", M + "defaults:\n  overrides: {stopValue: !!int abc}\n",
-     ["3:26: 'abc' is not a valid !!int"]),
-    ("syntax: bad indentation", M + "  locked: [a]\n",
-     ["2:9: YAML syntax error: mapping values are not allowed here"]),
-    ("syntax: unclosed flow list", M + "locked: [a, b\n",
-     ["3:1: YAML syntax error: while parsing a flow sequence: expected ',' or ']', "
-      "but got '<stream end>'"]),
-    ("syntax: tab indentation", M + "defaults:\n\toverrides: {}\n",
-     ["3:1: YAML syntax error: while scanning for the next token: found character '\\t' "
-      "that cannot start any token"]),
-    ("two documents", M + "---\n" + M,
-     ["2:1: YAML syntax error: expected a single document in the stream: "
-      "but found another document"]),
-    ("every problem, not just the first",
-     "master: 1\nlocked: a\nfollowers:\n  - user: u1\n    paused: 2\n"
-     "on_follower_removed: x\nextra: 1\n",
-     ["1:9: master must be a string, got the number 1",
-      "2:9: locked must be a list of setting keys, got the string 'a'",
-      "5:13: paused must be true or false, got the number 2",
-      "6:22: on_follower_removed must be one of stop | delete | keep, got the string 'x'",
-      f"7:1: unknown key 'extra' in the policy; expected one of {TOP}"]),
+    (
+        "unknown top-level key",
+        M + "folowers: []\n",
+        [f"2:1: unknown key 'folowers' in the policy; expected one of {TOP}"],
+    ),
+    (
+        "duplicate top-level key",
+        M + "locked: [a]\nlocked: [b]\n",
+        ["3:1: duplicate key 'locked' in the policy (first at line 2)"],
+    ),
+    (
+        "duplicate master key",
+        M + "master: 7d7e643ac399492c8adf1add09316abb\n",
+        ["2:1: duplicate key 'master' in the policy (first at line 1)"],
+    ),
+    (
+        "non-string key",
+        M + "1: x\n",
+        ["2:1: keys in the policy must be strings, got the number 1 (quote it)"],
+    ),
+    (
+        "defaults not a mapping",
+        M + "defaults: [1]\n",
+        ["2:11: defaults must be a mapping, got a list"],
+    ),
+    (
+        "unknown key in defaults",
+        M + "defaults:\n  overide: {a: 1}\n",
+        ["3:3: unknown key 'overide' in defaults; expected one of overrides, scale"],
+    ),
+    (
+        "overrides not a mapping",
+        M + "defaults:\n  overrides: stopValue\n",
+        ["3:14: overrides must be a mapping, got the string 'stopValue'"],
+    ),
+    (
+        "override value a list",
+        M + "defaults:\n  overrides: {stopValue: [1, 2]}\n",
+        ["3:26: override of stopValue must be a string, number or true/false, got a list"],
+    ),
+    (
+        "override value null",
+        M + "defaults:\n  overrides:\n    stopValue: null\n",
+        ["4:16: override of stopValue must not be null"],
+    ),
+    (
+        "duplicate override key",
+        M + "defaults:\n  overrides:\n    stopValue: 1\n    stopValue: 2\n",
+        ["5:5: duplicate key 'stopValue' in overrides (first at line 4)"],
+    ),
+    (
+        "zero investmentAmount",
+        M + "defaults:\n  overrides: {investmentAmount: 0}\n",
+        ["3:33: investmentAmount must be above zero, got 0"],
+    ),
+    (
+        "negative investmentAmount in a follower",
+        M + "followers:\n  - user: u1\n    overrides:\n      investmentAmount: -5.5\n",
+        ["5:25: investmentAmount must be above zero, got -5.5"],
+    ),
+    (
+        "scale not a number",
+        M + "defaults:\n  scale: {investmentAmount: lots}\n",
+        ["3:29: scale of investmentAmount must be a number, got the string 'lots'"],
+    ),
+    (
+        "scale a bool",
+        M + "defaults:\n  scale:\n    investmentAmount: true\n",
+        ["4:23: scale of investmentAmount must be a number, got true"],
+    ),
+    (
+        "overridden and scaled in defaults",
+        M + "defaults:\n  overrides: {investmentAmount: 10}\n  scale: {investmentAmount: 2}\n",
+        [
+            "4:11: investmentAmount is both overridden and scaled in the same layer: "
+            "keep one of the two"
+        ],
+    ),
+    (
+        "overridden and scaled in a follower",
+        M + "followers:\n  - user: u1\n    scale: {stopValue: 2}\n    overrides: {stopValue: 3}\n",
+        ["4:13: stopValue is both overridden and scaled in the same layer: keep one of the two"],
+    ),
+    (
+        "limits not a mapping",
+        M + "limits: [investmentAmount]\n",
+        ["2:9: limits must be a mapping, got a list"],
+    ),
+    (
+        "limit not a mapping",
+        M + "limits:\n  investmentAmount: 100\n",
+        ["3:21: limits of investmentAmount must be a mapping, got the number 100"],
+    ),
+    (
+        "limit with unknown key and a string bound",
+        M + "limits:\n  investmentAmount: {min: ten, most: 5}\n",
+        [
+            "3:27: min of investmentAmount must be a number, got the string 'ten'",
+            "3:32: unknown key 'most' in limits of investmentAmount; expected one of min, max",
+        ],
+    ),
+    (
+        "limit without bounds",
+        M + "limits:\n  investmentAmount: {}\n",
+        ["3:3: limits of investmentAmount: give min, max or both"],
+    ),
+    (
+        "limit min above max",
+        M + "limits:\n  investmentAmount: {min: 500, max: 50}\n",
+        ["3:3: limits of investmentAmount: min 500 is above max 50"],
+    ),
+    (
+        "limit infinite",
+        M + "limits:\n  investmentAmount: {max: .inf}\n",
+        ["3:27: max of investmentAmount must be a number, got the number inf"],
+    ),
+    (
+        "locked a string",
+        M + "locked: symbol\n",
+        ["2:9: locked must be a list of setting keys, got the string 'symbol'"],
+    ),
+    (
+        "locked item not a string",
+        M + "locked: [symbol, 3]\n",
+        ["2:18: a locked key must be a string, got the number 3"],
+    ),
+    (
+        "followers a mapping",
+        M + "followers: {user: u1}\n",
+        ["2:12: followers must be a list, got a mapping"],
+    ),
+    (
+        "follower a bare string",
+        M + "followers:\n  - f873b314-f165-45a0-b658-d15ff37d529a\n",
+        [
+            "3:5: a follower entry must be a mapping, got the string "
+            "'f873b314-f165-45a0-b658-d15ff37d529a'"
+        ],
+    ),
+    (
+        "follower without user",
+        M + "followers:\n  - paused: true\n",
+        ["3:5: follower entry needs a user"],
+    ),
+    (
+        "follower user empty",
+        M + "followers:\n  - user: ''\n",
+        ["3:11: user must be a non-empty string"],
+    ),
+    (
+        "unknown key in a follower",
+        M + "followers:\n  - user: u1\n    pause: true\n",
+        [
+            "4:5: unknown key 'pause' in a follower entry; expected one of user, overrides, scale, "
+            "paused"
+        ],
+    ),
+    (
+        "paused not a bool",
+        M + "followers:\n  - user: u1\n    paused: 'no'\n",
+        ["4:13: paused must be true or false, got the string 'no'"],
+    ),
+    (
+        "follower listed twice",
+        M + "followers:\n  - user: u1\n  - user: u2\n  - user: u1\n",
+        ["5:11: follower u1 is listed twice (first at line 3)"],
+    ),
+    (
+        "bad on_follower_removed",
+        M + "on_follower_removed: purge\n",
+        ["2:22: on_follower_removed must be one of stop | delete | keep, got the string 'purge'"],
+    ),
+    (
+        "bad on_master_stopped",
+        M + "on_master_stopped: delete\n",
+        ["2:20: on_master_stopped must be one of stop | keep, got the string 'delete'"],
+    ),
+    (
+        "bad on_immutable_change",
+        M + "on_immutable_change: true\n",
+        ["2:22: on_immutable_change must be one of recreate | flag, got true"],
+    ),
+    (
+        "enum is case-sensitive",
+        M + "on_master_stopped: Stop\n",
+        ["2:20: on_master_stopped must be one of stop | keep, got the string 'Stop'"],
+    ),
+    (
+        "explicit tag that does not fit",
+        M + "defaults:\n  overrides: {stopValue: !!int abc}\n",
+        ["3:26: 'abc' is not a valid !!int"],
+    ),
+    (
+        "syntax: bad indentation",
+        M + "  locked: [a]\n",
+        ["2:9: YAML syntax error: mapping values are not allowed here"],
+    ),
+    (
+        "syntax: unclosed flow list",
+        M + "locked: [a, b\n",
+        [
+            "3:1: YAML syntax error: while parsing a flow sequence: expected ',' or ']', "
+            "but got '<stream end>'"
+        ],
+    ),
+    (
+        "syntax: tab indentation",
+        M + "defaults:\n\toverrides: {}\n",
+        [
+            "3:1: YAML syntax error: while scanning for the next token: found character '\\t' "
+            "that cannot start any token"
+        ],
+    ),
+    (
+        "two documents",
+        M + "---\n" + M,
+        [
+            "2:1: YAML syntax error: expected a single document in the stream: "
+            "but found another document"
+        ],
+    ),
+    (
+        "every problem, not just the first",
+        "master: 1\nlocked: a\nfollowers:\n  - user: u1\n    paused: 2\n"
+        "on_follower_removed: x\nextra: 1\n",
+        [
+            "1:9: master must be a string, got the number 1",
+            "2:9: locked must be a list of setting keys, got the string 'a'",
+            "5:13: paused must be true or false, got the number 2",
+            "6:22: on_follower_removed must be one of stop | delete | keep, got the string 'x'",
+            f"7:1: unknown key 'extra' in the policy; expected one of {TOP}",
+        ],
+    ),
 ]
 
 

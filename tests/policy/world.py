@@ -66,21 +66,51 @@ def _bot(bot_id: str, user: str, bot_type: str, exchange: str, **settings: Any) 
 
 MASTERS = (
     _bot(
-        ETH_GRID, SPOT_OWNER, "spot_grid", "BITMEXSPOT",
-        symbol="BITMEXSPOT_ETH_USDT_", lowerLimit=3000, upperLimit=4000, gridMode="Arithmetic",
-        gridCount=2, investmentAsset="Quote", investmentAmount=1000, tradeToFillGrid=False,
-        startCondition="Instant", startType="Above value", startValue=0,
-        stopCondition="Manual", stopType="Above value", stopValue=0, stopExit=False,
+        ETH_GRID,
+        SPOT_OWNER,
+        "spot_grid",
+        "BITMEXSPOT",
+        symbol="BITMEXSPOT_ETH_USDT_",
+        lowerLimit=3000,
+        upperLimit=4000,
+        gridMode="Arithmetic",
+        gridCount=2,
+        investmentAsset="Quote",
+        investmentAmount=1000,
+        tradeToFillGrid=False,
+        startCondition="Instant",
+        startType="Above value",
+        startValue=0,
+        stopCondition="Manual",
+        stopType="Above value",
+        stopValue=0,
+        stopExit=False,
     ),
     _bot(
-        ETH_FUTURES_GRID, FUTURES_OWNER, "futures_grid", "BITMEX",
-        symbol="BITMEX_ETH_USDT_ETHUSDT", lowerLimit=3000, upperLimit=4000, investmentAmount=100,
-        maxWin=50, maxLoss=20,
+        ETH_FUTURES_GRID,
+        FUTURES_OWNER,
+        "futures_grid",
+        "BITMEX",
+        symbol="BITMEX_ETH_USDT_ETHUSDT",
+        lowerLimit=3000,
+        upperLimit=4000,
+        investmentAmount=100,
+        maxWin=50,
+        maxLoss=20,
     ),
     _bot(
-        BTC_DCA, SPOT_OWNER, "spot_dollar_cost_averaging", "BITMEXSPOT",
-        symbol="BITMEXSPOT_BTC_USDT_", direction="Long", priceDeviation=1, investmentAmount=500,
-        orderCount=5, volumeScale=1, takeProfit=1.5, stopLoss=0,
+        BTC_DCA,
+        SPOT_OWNER,
+        "spot_dollar_cost_averaging",
+        "BITMEXSPOT",
+        symbol="BITMEXSPOT_BTC_USDT_",
+        direction="Long",
+        priceDeviation=1,
+        investmentAmount=500,
+        orderCount=5,
+        volumeScale=1,
+        takeProfit=1.5,
+        stopLoss=0,
     ),
 )
 USERS = (
@@ -116,5 +146,3 @@ class FakePlatform:
         self.requests_sent += 1
         for user in list(self.users.values()):
             yield user
-
-
