@@ -1,0 +1,110 @@
+"""The daemon's Prometheus metrics, in a registry of their own.
+
+A private :class:`~prometheus_client.CollectorRegistry` (not the process-global one) keeps
+several daemons in one process (the demo, tests) from colliding. :class:`Metrics` is also the
+platform client's ``RequestObserver``, so every request attempt and rate-limit wait is counted
+where it happens.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+
+from copytrader.reconcile.service import PassResult
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+_PASS_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0)
+
+
+class Metrics:
+    """Counters, histograms and per-master gauges; :meth:`render` gives the exposition text."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.passes = Counter("copytrader_passes", "Reconcile passes by end state.",
+                              ["state"], registry=r)
+        self.pass_duration = Histogram("copytrader_pass_duration_seconds",
+                                       "Wall time of a reconcile pass.",
+                                       buckets=_PASS_BUCKETS, registry=r)
+        self.actions = Counter("copytrader_actions", "Platform actions by kind and outcome.",
+                               ["action", "outcome"], registry=r)
+        self.requests = Counter("copytrader_platform_requests",
+                                "Partner API request attempts by endpoint and status.",
+                                ["endpoint", "status"], registry=r)
+        self.request_seconds = Histogram("copytrader_platform_request_seconds",
+                                         "Partner API request latency by endpoint.",
+                                         ["endpoint"], registry=r)
+        self.rate_limit_wait = Counter("copytrader_rate_limit_wait_seconds",
+                                       "Seconds requests waited for the rate limit.", registry=r)
+        self.followers = Gauge("copytrader_followers", "Followers listed in the master's policy.",
+                               ["master"], registry=r)
+        self.clones = Gauge("copytrader_clones", "Clones that exist on the platform.",
+                            ["master"], registry=r)
+        self.in_sync = Gauge("copytrader_in_sync", "Clones matching their desired state.",
+                             ["master"], registry=r)
+        self.drifted = Gauge("copytrader_drifted", "Clones found changed by someone else.",
+                             ["master"], registry=r)
+        self.master_roi = Gauge("copytrader_master_roi", "The master bot's ROI.",
+                                ["master"], registry=r)
+        self.last_pass = Gauge("copytrader_last_pass_timestamp_seconds",
+                               "Unix time the last pass finished.", registry=r)
+        self.consecutive_aborts = Gauge("copytrader_consecutive_aborted_passes",
+                                        "Passes aborted in a row (the platform was unreachable).",
+                                        registry=r)
+        # Progress marker for the watchdog: any finished request shows the pass is moving.
+        self.last_activity = time.monotonic()
+
+    # -- RequestObserver ----------------------------------------------------------------
+
+    def on_request(self, endpoint: str, status: str, seconds: float) -> None:
+        """Count one request attempt and its latency."""
+        self.requests.labels(endpoint=endpoint, status=status).inc()
+        self.request_seconds.labels(endpoint=endpoint).observe(seconds)
+        self.last_activity = time.monotonic()
+
+    def on_rate_limit_wait(self, seconds: float) -> None:
+        """Add a rate-limit wait to the running total."""
+        self.rate_limit_wait.inc(max(seconds, 0.0))
+        self.last_activity = time.monotonic()
+
+    # -- passes -------------------------------------------------------------------------
+
+    def observe_pass(self, result: PassResult, seconds: float, consecutive_aborts: int) -> None:
+        """Count a finished pass, its duration and its actions."""
+        self.passes.labels(state=result.state).inc()
+        self.pass_duration.observe(seconds)
+        for outcome in result.outcomes:
+            self.actions.labels(action=outcome.action.kind.value,
+                                outcome="ok" if outcome.ok else "failed").inc()
+        self.last_pass.set(time.time())
+        self.consecutive_aborts.set(consecutive_aborts)
+
+    def set_masters(self, status: Mapping[str, Any]) -> None:
+        """Replace the per-master gauges with ``queries.status`` output."""
+        gauges = (self.followers, self.clones, self.in_sync, self.drifted, self.master_roi)
+        for gauge in gauges:
+            gauge.clear()  # a master no longer reported must not keep its old value
+        for m in status.get("masters", []):
+            master = str(m["master"])
+            self.followers.labels(master=master).set(m.get("followers") or 0)
+            self.clones.labels(master=master).set(m.get("clones") or 0)
+            self.in_sync.labels(master=master).set(m.get("in_sync") or 0)
+            self.drifted.labels(master=master).set(m.get("drifted") or 0)
+            if m.get("master_roi") is not None:
+                self.master_roi.labels(master=master).set(float(m["master_roi"]))
+
+    def render(self) -> bytes:
+        """The Prometheus text exposition of every metric."""
+        return generate_latest(self.registry)
