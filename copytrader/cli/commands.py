@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,6 +13,8 @@ from rich.console import Console
 
 from copytrader import settings as settings_mod
 from copytrader.cli import tables
+from copytrader.core.desired import Source
+from copytrader.core.plan import Action, Kind
 from copytrader.errors import ConfigError
 from copytrader.observe import logging as obs_logging
 from copytrader.observe import redact
@@ -35,6 +38,25 @@ def _settings(args: argparse.Namespace) -> settings_mod.Settings:
 def _out() -> Console:
     # Results only on stdout; wide enough that piped tables are not cut.
     return Console(file=sys.stdout, width=None if sys.stdout.isatty() else 200, soft_wrap=False)
+
+
+def _for_people(actions: Sequence[Action], docs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The action documents for the human table: a new clone lists only the values that do
+    not come from the master (the JSON output keeps every key)."""
+    out = []
+    for action, doc in zip(actions, docs, strict=True):
+        if action.kind is Kind.CLONE:
+            own = {
+                k: v
+                for k, v in doc["changes"].items()
+                if action.changes[k].layer not in (None, Source.MASTER)
+            }
+            same = len(doc["changes"]) - len(own)
+            if same:
+                own[f"(+{same} as the master)"] = [None, "..."]
+            doc = {**doc, "changes": own}
+        out.append(doc)
+    return out
 
 
 def _print_json(doc: Any) -> None:
@@ -82,7 +104,8 @@ async def plan(args: argparse.Namespace, s: settings_mod.Settings) -> int:
     if args.json:
         _print_json(the_plan.to_json())
     else:
-        tables.render_plan(_out(), [a.to_json() for a in the_plan.actions])
+        actions = the_plan.actions
+        tables.render_plan(_out(), _for_people(actions, [a.to_json() for a in actions]))
     return EXIT_OK
 
 
@@ -96,7 +119,7 @@ async def reconcile(args: argparse.Namespace, s: settings_mod.Settings) -> int:
     if args.json:
         _print_json(result.to_json())
     else:
-        tables.render_plan(_out(), result.to_json()["actions"])
+        tables.render_plan(_out(), _for_people(result.plan.actions, result.to_json()["actions"]))
     return EXIT_OK if result.converged else EXIT_FAILED
 
 

@@ -98,6 +98,8 @@ def configure(
     root.addHandler(handler)
     # Libraries' debug chatter stays off even when copytrader logs at debug.
     root.setLevel(max(number, logging.INFO))
+    # Alembic narrates every migration check at info: noise on each command.
+    logging.getLogger("alembic").setLevel(max(number, logging.WARNING))
     _state["handler"] = handler
 
 
