@@ -82,17 +82,19 @@ class RateLimiter:
         arrived = self._clock()
         # Queueing on the gate counts as waiting too: the gate is only ever held for long by
         # a request sleeping for the window or a block.
+        held_up = self._gate.locked()
         async with self._gate:
             while True:
                 now = self._clock()
                 ready = self._ready_at(now)
                 if ready <= now:
                     break
+                held_up = True
                 # Re-check after sleeping: a 429 may have moved the block meanwhile.
                 await self._sleep(ready - now)
             self._sends.append(now)
             self.sent += 1
-            waited = max(now - arrived, 0.0)
+            waited = max(now - arrived, 0.0) if held_up else 0.0
             self.waited += waited
         return waited
 

@@ -57,3 +57,17 @@ async def make_client(sim: SimServer) -> AsyncIterator[MakeClient]:
 @pytest.fixture
 def client(make_client: MakeClient) -> PlatformClient:
     return make_client()
+
+
+class RecordingObserver:
+    """A RequestObserver that keeps what it was told (the daemon's metrics implement it)."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, str, float]] = []
+        self.waits: list[float] = []
+
+    def on_request(self, endpoint: str, status: str, seconds: float) -> None:
+        self.requests.append((endpoint, status, seconds))
+
+    def on_rate_limit_wait(self, seconds: float) -> None:
+        self.waits.append(seconds)
