@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,8 +29,9 @@ class LoadedPolicies:
 
     ``policies`` are the structurally valid ones; ``problems`` every problem found;
     ``invalid_files`` the paths with a problem; ``invalid_masters`` the masters those files
-    name (when readable), whose followers must be left alone; ``files`` maps every file read
-    to the SHA-256 of its bytes.
+    name, whose followers must be left alone (a file that does not parse names the master of
+    its one top-level ``master:`` line, if it has one); ``files`` maps every file read to the
+    SHA-256 of its bytes.
     """
 
     policies: tuple[Policy, ...] = ()
@@ -48,18 +50,59 @@ class _Read:
     master_at: tuple[int, int] = (1, 1)
 
 
+def _bytes(path: Path) -> tuple[bytes, str, int]:
+    """At most one byte over the size limit of the file, the SHA-256 of all of it, its size.
+
+    An oversized file is hashed in chunks, never held in memory whole.
+    """
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        data = f.read(yamltree.MAX_BYTES + 1)
+        digest.update(data)
+        size = len(data)
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return data, digest.hexdigest(), size
+
+
+# A top-level ``master: ID`` line, for a file that does not parse (see _guess_master).
+_MASTER_LINE = re.compile(
+    r"""^master:[ \t]*(["']?)([0-9A-Za-z_.:-]+)\1[ \t]*(?:#[^\r\n]*)?\r?$""", re.M
+)
+
+
+def _guess_master(data: bytes) -> tuple[str | None, tuple[int, int]]:
+    """The master a file that does not parse most likely names (its one top-level
+    ``master:`` line) and where. It only marks that master as claimed by an invalid file (so
+    its followers are left alone and another file for it is a duplicate); nothing of the
+    file is ever applied."""
+    text = data.decode("utf-8", "replace")
+    found = list(_MASTER_LINE.finditer(text))
+    if len(found) != 1:
+        return None, (1, 1)
+    match = found[0]
+    return match.group(2), (
+        text.count("\n", 0, match.start()) + 1,
+        match.start(1) - match.start() + 1,
+    )
+
+
 def _read(path: Path) -> _Read:
     file = str(path)
     try:
-        data = path.read_bytes()
+        data, sha, size = _bytes(path)
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         return _Read(None, [Problem(file, f"cannot read the file: {reason}", (), 1, 1)], None, "")
-    sha = hashlib.sha256(data).hexdigest()
+    if size > yamltree.MAX_BYTES:
+        message = f"file is {size} bytes, larger than the limit of {yamltree.MAX_BYTES} bytes"
+        return _Read(None, [Problem(file, message, (), 1, 1)], None, sha)
     try:
         root = yamltree.compose(yamltree.decode(data))
     except yamltree.Refusal as exc:
-        return _Read(None, [Problem(file, exc.message, (), exc.line, exc.col)], None, sha)
+        master, where = _guess_master(data)
+        return _Read(None, [Problem(file, exc.message, (), exc.line, exc.col)], master, sha, where)
     if root is None:
         message = "the file is empty: a policy needs at least 'master: BOT_ID'"
         return _Read(None, [Problem(file, message, (), 1, 1)], None, sha)
@@ -94,7 +137,7 @@ def locate(problems: list[Problem], path: Path) -> list[Problem]:
     the position of its nearest existing ancestor; an unreadable file leaves line 0.
     """
     try:
-        root = yamltree.compose(yamltree.decode(path.read_bytes()))
+        root = yamltree.compose(yamltree.decode(_bytes(path)[0]))
     except (OSError, yamltree.Refusal):
         root = None
     located: list[Problem] = []

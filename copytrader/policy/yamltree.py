@@ -72,8 +72,8 @@ def _line_col(text: str, index: int) -> tuple[int, int]:
 
 def decode(data: bytes) -> str:
     """The file's text. Raises :class:`Refusal` for a file too large or not UTF-8."""
-    if len(data) > MAX_BYTES:
-        raise Refusal(f"file is {len(data)} bytes, larger than the limit of {MAX_BYTES} bytes")
+    if len(data) > MAX_BYTES:  # the loader checks the full size first; this guards locate
+        raise Refusal(f"file is larger than the limit of {MAX_BYTES} bytes")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -215,3 +215,20 @@ def test_missing_folder_is_a_config_error_naming_the_variable(tmp_path: Path) ->
 
 def test_empty_folder_has_no_policies(tmp_path: Path) -> None:
     assert loader.load_dir(tmp_path) == loader.LoadedPolicies()
+
+
+def test_a_file_that_does_not_parse_still_claims_its_master(tmp_path: Path, write: Write) -> None:
+    # A typo in a file must not let its master's followers be treated as unmanaged, and a
+    # second file for the same master is a duplicate even while the first one is broken.
+    broken = write("a.yaml", "# editing\nmaster: 'same'  # the ETH grid\nlocked: [symbol\n")
+    good = write("b.yaml", "master: same\n")
+    write("c.yaml", "master: [\n")
+    loaded = loader.load_dir(tmp_path)
+    assert loaded.policies == ()
+    assert loaded.invalid_masters == frozenset({"same"})
+    assert [str(p) for p in loaded.problems][:3] == [
+        f"{broken}:2:9: master same is also the master of {good}: one file per master",
+        f"{broken}:4:1: YAML syntax error: while parsing a flow sequence: expected ',' or ']', "
+        "but got '<stream end>'",
+        f"{good}:1:9: master same is also the master of {broken}: one file per master",
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import string
 from pathlib import Path
 
@@ -106,6 +107,17 @@ def test_large_file_is_refused(write: Write) -> None:
         f"1:1: file is {yamltree.MAX_BYTES + 15} bytes, larger than the limit of "
         f"{yamltree.MAX_BYTES} bytes"
     )
+
+
+def test_large_file_is_hashed_whole_but_not_parsed(tmp_path: Path, write: Write) -> None:
+    data = b"master: abc\n" + b"# filler\n" * (yamltree.MAX_BYTES // 3)
+    path = write("big.yaml", data)
+    loaded = loader.load_dir(tmp_path)
+    assert loaded.files[str(path)] == hashlib.sha256(data).hexdigest()
+    assert loaded.invalid_files == (str(path),)
+    assert loaded.invalid_masters == frozenset()  # not parsed: its master is not known
+    [problem] = loader.locate([Problem(str(path), "m", ("master",))], path)
+    assert problem.line == 0  # too large to locate anything in
 
 
 def test_non_utf8_is_refused_at_the_byte(write: Write) -> None:
