@@ -17,21 +17,41 @@ def render(fn: object, *args: object) -> str:
 
 
 def test_format_changes_before_arrow_after_and_new_values() -> None:
-    assert tables.format_changes({"investmentAmount": [100, 50.5], "symbol": [None, "BTC"],
-                                  "paused": [True, False]}) == (
-        "investmentAmount: 100 -> 50.5\nsymbol: -> BTC\npaused: yes -> no")
+    assert tables.format_changes(
+        {"investmentAmount": [100, 50.5], "symbol": [None, "BTC"], "paused": [True, False]}
+    ) == ("investmentAmount: 100 -> 50.5\nsymbol: -> BTC\npaused: yes -> no")
     assert tables.format_changes({}) == ""
 
 
 def test_status_table_shows_each_master_and_roi_as_percent() -> None:
-    doc = {"masters": [
-        {"master": "m-one", "master_status": "running", "master_roi": 0.125, "followers": 3,
-         "clones": 3, "in_sync": 2, "drifted": 1, "failed": 0, "paused": 1,
-         "follower_roi_mean": None},
-        {"master": "m-two", "master_status": None, "master_roi": None, "followers": 0,
-         "clones": 0, "in_sync": 0, "drifted": 0, "failed": 0, "paused": 0,
-         "follower_roi_mean": -0.01},
-    ]}
+    doc = {
+        "masters": [
+            {
+                "master": "m-one",
+                "master_status": "running",
+                "master_roi": 0.125,
+                "followers": 3,
+                "clones": 3,
+                "in_sync": 2,
+                "drifted": 1,
+                "failed": 0,
+                "paused": 1,
+                "follower_roi_mean": None,
+            },
+            {
+                "master": "m-two",
+                "master_status": None,
+                "master_roi": None,
+                "followers": 0,
+                "clones": 0,
+                "in_sync": 0,
+                "drifted": 0,
+                "failed": 0,
+                "paused": 0,
+                "follower_roi_mean": -0.01,
+            },
+        ]
+    }
     text = render(tables.render_status, doc)
     assert "m-one" in text and "m-two" in text
     assert "+12.50%" in text and "-1.00%" in text and "2/3" in text
@@ -40,30 +60,69 @@ def test_status_table_shows_each_master_and_roi_as_percent() -> None:
 
 
 def test_audit_table_shows_error_and_changes() -> None:
-    rows = [{"ts": "2025-03-01T12:00:00Z", "run_id": "r1", "action": "edit", "master": "m1",
-             "follower": "f1", "bot": "b1", "changes": {"stopValue": [3000, 3500]},
-             "outcome": "failed", "error": "bots.edit: refused (code 3)"}]
+    rows = [
+        {
+            "ts": "2025-03-01T12:00:00Z",
+            "run_id": "r1",
+            "action": "edit",
+            "master": "m1",
+            "follower": "f1",
+            "bot": "b1",
+            "changes": {"stopValue": [3000, 3500]},
+            "outcome": "failed",
+            "error": "bots.edit: refused (code 3)",
+        }
+    ]
     text = render(tables.render_audit, rows)
-    for part in ("2025-03-01T12:00:00Z", "edit", "stopValue: 3000 -> 3500", "failed",
-                 "refused (code 3)"):
+    for part in (
+        "2025-03-01T12:00:00Z",
+        "edit",
+        "stopValue: 3000 -> 3500",
+        "failed",
+        "refused (code 3)",
+    ):
         assert part in text
     assert "no audit events" in render(tables.render_audit, [])
 
 
 def test_history_table() -> None:
-    rows = [{"ts": "2025-03-01T12:00:00Z", "master": "m1", "follower": None, "followers": 2,
-             "clones": 1.5, "in_sync": 1, "master_roi": 0.2, "follower_roi": 0.25,
-             "tracking_error": 0.05}]
+    rows = [
+        {
+            "ts": "2025-03-01T12:00:00Z",
+            "master": "m1",
+            "follower": None,
+            "followers": 2,
+            "clones": 1.5,
+            "in_sync": 1,
+            "master_roi": 0.2,
+            "follower_roi": 0.25,
+            "tracking_error": 0.05,
+        }
+    ]
     text = render(tables.render_history, rows)
     assert "+20.00%" in text and "+5.00%" in text and "1.5" in text
     assert "no snapshots" in render(tables.render_history, [])
 
 
 def test_plan_and_drift_tables() -> None:
-    plan = [{"action": "clone", "master": "m1", "follower": "f1", "bot": None,
-             "changes": {"investmentAmount": [None, 50]}},
-            {"action": "stop", "master": "m1", "follower": "f2", "bot": "b2", "changes": {},
-             "outcome": "failed", "error": "timeout"}]
+    plan = [
+        {
+            "action": "clone",
+            "master": "m1",
+            "follower": "f1",
+            "bot": None,
+            "changes": {"investmentAmount": [None, 50]},
+        },
+        {
+            "action": "stop",
+            "master": "m1",
+            "follower": "f2",
+            "bot": "b2",
+            "changes": {},
+            "outcome": "failed",
+            "error": "timeout",
+        },
+    ]
     text = render(tables.render_plan, plan)
     assert "clone" in text and "investmentAmount: -> 50" in text and "timeout" in text
     assert "outcome" in text

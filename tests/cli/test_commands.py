@@ -1,0 +1,175 @@
+"""The CLI as a user runs it: real subprocesses against a real simulator and a SQLite file.
+
+stdout must carry only the result (so ``--json`` output parses), exit codes follow the
+contract, and the API key never appears in any output.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from copytrader.sim.seed import seed_demo
+from copytrader.sim.server import SimServer
+from copytrader.sim.state import SimState
+
+KEY = "canary-cli-7d1f0b2a"
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[SimServer]:
+    state = SimState(api_key=KEY, seed=3)
+    seed_demo(state)
+    async with SimServer(state) as server:
+        yield server
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    shutil.copytree(REPO / "policies", tmp_path / "policies")
+    return tmp_path
+
+
+async def cli(
+    sim: SimServer, workdir: Path, *args: str, env: dict[str, str] | None = None
+) -> tuple[int, str, str]:
+    full_env = {
+        **os.environ,
+        "COPYTRADER_API_URL": sim.url,
+        "COPYTRADER_API_KEY": KEY,
+        "COPYTRADER_DATABASE_URL": f"sqlite:///{workdir / 'ct.db'}",
+        "COPYTRADER_POLICY_DIR": str(workdir / "policies"),
+        **(env or {}),
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "copytrader.cli.main",
+        *args,
+        cwd=workdir,
+        env=full_env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    stdout, stderr = out.decode(), err.decode()
+    assert KEY not in stdout and KEY not in stderr
+    assert proc.returncode is not None
+    return proc.returncode, stdout, stderr
+
+
+async def test_plan_reconcile_status_audit_drift(sim: SimServer, workdir: Path) -> None:
+    code, out, _ = await cli(sim, workdir, "policy", "check")
+    assert code == 0
+
+    writes_before = len(sim.state.writes())
+    code, out, _ = await cli(sim, workdir, "plan", "--json")
+    assert code == 0
+    plan = json.loads(out)
+    assert len(sim.state.writes()) == writes_before  # plan sends read requests only
+    assert {a["action"] for a in plan["actions"]} == {"clone", "start"}
+    for a in plan["actions"]:
+        assert set(a) == {"action", "master", "follower", "bot", "changes"}
+
+    code, out, _ = await cli(sim, workdir, "reconcile", "--json")
+    assert code == 0
+    done = json.loads(out)
+    assert [a["action"] for a in done["actions"]] == [a["action"] for a in plan["actions"]]
+    assert all(a["outcome"] == "ok" and a["error"] is None for a in done["actions"])
+    assert all(a["bot"] for a in done["actions"])
+
+    code, out, _ = await cli(sim, workdir, "reconcile", "--json")
+    assert code == 0 and json.loads(out) == {"actions": []}
+
+    code, out, _ = await cli(sim, workdir, "status", "--json")
+    assert code == 0
+    masters = json.loads(out)["masters"]
+    assert len(masters) == 3
+    for m in masters:
+        assert set(m) == {
+            "master",
+            "master_status",
+            "master_roi",
+            "followers",
+            "clones",
+            "in_sync",
+            "drifted",
+            "failed",
+            "paused",
+            "follower_roi_mean",
+        }
+        assert m["clones"] == m["followers"] == m["in_sync"]
+
+    code, out, _ = await cli(sim, workdir, "audit", "--json", "--action", "clone", "--since", "1h")
+    assert code == 0
+    events = [json.loads(line) for line in out.splitlines()]
+    assert len(events) == sum(1 for a in plan["actions"] if a["action"] == "clone")
+    for e in events:
+        assert {
+            "ts",
+            "run_id",
+            "action",
+            "master",
+            "follower",
+            "bot",
+            "changes",
+            "outcome",
+            "error",
+        } <= set(e)
+    code, out, _ = await cli(sim, workdir, "audit", "--json", "--limit", "2")
+    assert len(out.splitlines()) == 2
+
+    clone = events[0]["bot"]
+    sim.state.edit_out_of_band(
+        clone, {"takeProfit": 9.5} if "7d7e" in events[0]["master"] else {"stopValue": 1234}
+    )
+    code, out, _ = await cli(sim, workdir, "drift", "--json")
+    assert code == 0
+    drift = json.loads(out)["drift"]
+    assert [(d["bot"], set(d)) for d in drift] == [
+        (clone, {"master", "follower", "bot", "changes"})
+    ]
+
+    code, out, _ = await cli(sim, workdir, "status")
+    assert code == 0 and "in sync" in out
+
+
+async def test_invalid_policy_exit_codes(sim: SimServer, workdir: Path) -> None:
+    (workdir / "policies" / "bad.yaml").write_text(
+        "master: 7d7e643ac399492c8adf1add09316abb\nfollowers: {}\n"
+    )
+    code, out, _ = await cli(sim, workdir, "policy", "check")
+    assert code == 2
+    assert "bad.yaml:2:" in out
+    code, out, err = await cli(sim, workdir, "reconcile", "--json")
+    assert code == 1
+    assert json.loads(out)["actions"]  # the good files still converge
+    assert "bad.yaml:2:" in err
+
+
+async def test_configuration_errors_exit_2_with_one_line(sim: SimServer, workdir: Path) -> None:
+    code, out, err = await cli(sim, workdir, "plan", env={"COPYTRADER_CONCURRENCY": "many"})
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and "COPYTRADER_CONCURRENCY" in err
+    code, _, err = await cli(sim, workdir, "audit", "--since", "yesterday-ish")
+    assert code == 2 and "--since" in err
+    code, _, err = await cli(sim, workdir, "frobnicate")
+    assert code == 2
+
+
+async def test_platform_down_fails_cleanly(sim: SimServer, workdir: Path) -> None:
+    await sim.stop()
+    code, out, err = await cli(
+        sim, workdir, "reconcile", "--json", env={"COPYTRADER_TIMEOUT_SECONDS": "1"}
+    )
+    assert code == 1
+    assert json.loads(out) == {"actions": []}
+    assert "Traceback" not in err

@@ -1,0 +1,90 @@
+"""Settings from the environment and a TOML file: defaults, precedence, and one-line errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from copytrader import settings
+from copytrader.errors import ConfigError
+
+BASE = {"COPYTRADER_API_URL": "http://127.0.0.1:8780", "COPYTRADER_API_KEY": "k"}
+
+
+def test_defaults_match_the_contract() -> None:
+    s = settings.load(BASE, stderr_is_tty=False)
+    assert s.database_url == "sqlite:///copytrader.db"
+    assert s.policy_dir == Path("policies")
+    assert s.daemon.interval_seconds == 60
+    assert s.platform.rate_limit_per_minute == 100
+    assert s.platform.concurrency == 8
+    assert s.log_format == "json"
+    assert s.daemon.http_listen == ("127.0.0.1", 8737)
+    assert settings.load(BASE, stderr_is_tty=True).log_format == "console"
+
+
+def test_environment_wins_over_the_file(tmp_path: Path) -> None:
+    f = tmp_path / "c.toml"
+    f.write_text('api_url = "http://file:1"\nconcurrency = 3\ninterval_seconds = 5\n')
+    s = settings.load({**BASE, "COPYTRADER_CONCURRENCY": "4"}, f)
+    assert s.platform.api_url == "http://127.0.0.1:8780"
+    assert s.platform.concurrency == 4
+    assert s.daemon.interval_seconds == 5
+
+
+def test_key_file_and_systemd_credentials(tmp_path: Path) -> None:
+    key = tmp_path / "key"
+    key.write_text("from-file\n")
+    env = {"COPYTRADER_API_URL": "http://x", "COPYTRADER_API_KEY_FILE": str(key)}
+    assert settings.load(env).platform.api_key.reveal() == "from-file"
+    (tmp_path / "copytrader-api-key").write_text("from-cred")
+    env = {"COPYTRADER_API_URL": "http://x", "CREDENTIALS_DIRECTORY": str(tmp_path)}
+    assert settings.load(env).platform.api_key.reveal() == "from-cred"
+
+
+def test_secret_never_shows_itself() -> None:
+    s = settings.load({**BASE, "COPYTRADER_API_KEY": "canary-123"})
+    assert "canary-123" not in repr(s)
+    assert "canary-123" not in str(s.platform.api_key)
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"COPYTRADER_RATE_LIMIT_PER_MINUTE": "abc"}, "COPYTRADER_RATE_LIMIT_PER_MINUTE"),
+        ({"COPYTRADER_RATE_LIMIT_PER_MINUTE": "0"}, "COPYTRADER_RATE_LIMIT_PER_MINUTE"),
+        ({"COPYTRADER_CONCURRENCY": "-2"}, "COPYTRADER_CONCURRENCY"),
+        ({"COPYTRADER_INTERVAL_SECONDS": "-1"}, "COPYTRADER_INTERVAL_SECONDS"),
+        ({"COPYTRADER_INTERVAL_SECONDS": "nan"}, "COPYTRADER_INTERVAL_SECONDS"),
+        ({"COPYTRADER_DATABASE_URL": "mysql://x"}, "COPYTRADER_DATABASE_URL"),
+        ({"COPYTRADER_HTTP_LISTEN": "nope"}, "COPYTRADER_HTTP_LISTEN"),
+        ({"COPYTRADER_HTTP_LISTEN": "127.0.0.1:99999"}, "COPYTRADER_HTTP_LISTEN"),
+        ({"COPYTRADER_API_URL": "ftp://x"}, "COPYTRADER_API_URL"),
+        ({"COPYTRADER_LOG_FORMAT": "xml"}, "COPYTRADER_LOG_FORMAT"),
+        ({"COPYTRADER_API_KEY": ""}, "COPYTRADER_API_KEY"),
+        ({"COPYTRADER_API_URL": ""}, "COPYTRADER_API_URL"),
+        (
+            {"COPYTRADER_API_KEY": "", "COPYTRADER_API_KEY_FILE": "/nonexistent/key"},
+            "COPYTRADER_API_KEY_FILE",
+        ),
+    ],
+)
+def test_bad_values_name_the_variable_in_one_line(env: dict[str, str], variable: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        settings.load({**BASE, **env})
+    message = str(err.value)
+    assert message.startswith(variable)
+    assert "\n" not in message
+
+
+def test_bad_toml_names_the_file(tmp_path: Path) -> None:
+    f = tmp_path / "c.toml"
+    f.write_text("api_url = \n")
+    with pytest.raises(ConfigError, match="COPYTRADER_CONFIG"):
+        settings.load(BASE, f)
+
+
+def test_platform_optional_for_local_commands() -> None:
+    s = settings.load({}, require_platform=False)
+    assert s.platform.api_url == ""
