@@ -175,7 +175,9 @@ def _check_layer(
         elif spec.type is not SettingType.NUMBER:
             problems.append(
                 Problem(
-                    file, f"{key} is a {spec.type.value}, not a number: it cannot be scaled", where
+                    file,
+                    f"{key} is of type {spec.type.value}, not a number: it cannot be scaled",
+                    where,
                 )
             )
         elif not _is_number(factor) or factor <= 0:
@@ -226,7 +228,7 @@ def validate(
             problems.append(
                 Problem(
                     file,
-                    f"{key} is a {spec.type.value}: only numbers can have limits",
+                    f"{key} is of type {spec.type.value}: only numbers can have limits",
                     ("limits", key),
                 )
             )

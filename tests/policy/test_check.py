@@ -74,7 +74,7 @@ followers:
         "b-dca.yaml:5:5: direction: 'Sideways' is not one of Long, Short",
         "b-dca.yaml:6:5: symbol is locked: it cannot be overridden",
         "b-dca.yaml:7:11: unknown setting 'noSuchKey' for bot type spot_dollar_cost_averaging",
-        "b-dca.yaml:10:13: direction is a option, not a number: it cannot be scaled",
+        "b-dca.yaml:10:13: direction is of type option, not a number: it cannot be scaled",
         f"b-dca.yaml:11:11: follower user {FUTURES_USERS[0]} is on exchange BITMEX, the master "
         "on BITMEXSPOT",
         "b-dca.yaml:12:11: follower user 00000000-0000-0000-0000-000000000000 not found on the "
