@@ -163,7 +163,10 @@ class Transport:
             status = "error"
             started = time.monotonic()
             try:
-                async with session.request(route.method, url, json=payload) as resp:
+                # No redirects: aiohttp would resend the key header to wherever they point.
+                async with session.request(
+                    route.method, url, json=payload, allow_redirects=False
+                ) as resp:
                     status = str(resp.status)
                     raw = await resp.read()
                     return self._interpret(name, route, resp.status, resp.headers, raw, body)

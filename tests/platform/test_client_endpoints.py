@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from copytrader.core.model import Status
+from copytrader.core.model import Scalar, Status
 from copytrader.errors import AuthError, PermanentError
 from copytrader.platform.client import PlatformClient
 from copytrader.reconcile.ports import Platform
@@ -15,7 +15,7 @@ from copytrader.sim.seed import DEMO, seed_demo
 from copytrader.sim.server import SimServer
 from tests.platform.conftest import KEY, MakeClient
 
-GRID = {"symbol": "BITMEXSPOT_ETH_USDT_", "lowerLimit": 3000, "upperLimit": 4000}
+GRID: dict[str, Scalar] = {"symbol": "BITMEXSPOT_ETH_USDT_", "lowerLimit": 3000, "upperLimit": 4000}
 
 
 def paths(sim: SimServer, path: str) -> int:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Awaitable, Callable
 
 import pytest
 
-from copytrader.core.model import Bot
+from copytrader.core.model import Bot, Scalar
 from copytrader.errors import (
     MalformedResponseError,
     NetworkError,
@@ -21,7 +22,7 @@ from copytrader.sim.server import SimServer
 from copytrader.sim.state import Fault, RequestRecord
 from tests.platform.conftest import MakeClient, RecordingObserver
 
-GRID = {"symbol": "BITMEXSPOT_ETH_USDT_", "lowerLimit": 3000, "upperLimit": 4000}
+GRID: dict[str, Scalar] = {"symbol": "BITMEXSPOT_ETH_USDT_", "lowerLimit": 3000, "upperLimit": 4000}
 
 
 def sent(sim: SimServer, path: str) -> list[RequestRecord]:
@@ -122,7 +123,7 @@ async def test_500_not_retried_for_once_only_writes(
     owner, follower, master = world
     await client.stop_bot(master)
     sim.state.faults.add(Fault(path=path, kind="500"))
-    calls = {
+    calls: dict[str, Callable[[], Awaitable[object]]] = {
         "/bots/clone": lambda: client.clone_bot(follower, master, {}),
         "/bots/start": lambda: client.start_bot(master),
         "/bots/delete": lambda: client.delete_bot(master),
@@ -279,7 +280,7 @@ async def test_missing_fields(
 ) -> None:
     owner, follower, master = world
     sim.state.faults.add(Fault(path=path, kind="missing_fields"))
-    calls = {
+    calls: dict[str, Callable[[], Awaitable[object]]] = {
         "/bots/bot": lambda: client.get_bot(owner, master),
         "/bots/list": lambda: client.list_bots_page(),
         "/bots/clone": lambda: client.clone_bot(follower, master, {}),
