@@ -203,3 +203,16 @@ def test_to_csv_has_a_header_and_empty_cells_for_none() -> None:
     assert parsed == [list(queries.HISTORY_COLUMNS),
                       ["2025-03-01T12:00:00Z", "m1", "", "2", "1", "1", "0.1", "", ""]]
     assert queries.to_csv([]) == ",".join(queries.HISTORY_COLUMNS) + "\n"
+
+
+async def test_history_of_a_master_in_a_window_matches_the_unwindowed_rows(
+    store: SqlStore,
+) -> None:
+    await history_data(store)
+    every = await queries.history(store, master="m1")
+    window = await queries.history(store, master="m1", since=T0 + timedelta(minutes=30),
+                                   until=T0 + timedelta(minutes=60))
+    assert window == every[1:3]
+    both = await queries.history(store, since=T0 + timedelta(minutes=90))
+    assert [(r["master"], r["clones"], r["followers"]) for r in both] == [
+        ("m1", 1, 2), ("m2", 0, 0)]
