@@ -54,8 +54,10 @@ class PlatformClient:
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
-        """``rate_window`` (seconds) and ``backoff`` exist for tests; ``routes`` and
-        ``auth_header`` for a platform whose paths differ from the reference's."""
+        """Nothing is sent until the first call. ``rate_window`` (seconds), ``clock``,
+        ``sleep`` and ``backoff`` (which replaces ``max_attempts``) exist for tests;
+        ``routes`` and ``auth_header`` for a platform whose paths differ from the reference's.
+        ``rate_limit_per_minute`` None sends without a rate limit (the simulator's tests)."""
         self._routes = routes
         self._clock = clock
         self.limiter = RateLimiter(
@@ -218,14 +220,14 @@ class PlatformClient:
     async def create_bot(
         self,
         user_id: str,
-        bot_type: str,
+        type: str,  # the partner API's name for the bot type (WhiteLabelScriptType)
         settings: Mapping[str, Scalar],
         master_bot_id: str | None = None,
     ) -> Bot:
         """Create (and start) a bot. Sent once: after an ambiguous failure, check, then retry."""
         body = {
             "userId": user_id,
-            "type": bot_type,
+            "type": type,
             "settings": dict(settings),
             "masterBotId": master_bot_id or "",
         }
