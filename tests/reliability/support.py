@@ -153,3 +153,24 @@ def subprocess_env(**values: str) -> dict[str, str]:
 
 
 CLI = [sys.executable, "-m", "copytrader.cli.main"]
+
+
+async def run_cli(*args: str, env: Mapping[str, str], limit: float = 60.0,
+                  cwd: Path | None = None) -> tuple[int, str, str]:
+    """Run ``copytrader ARGS`` as a real subprocess (the event loop keeps serving the
+    simulator meanwhile); its exit code, stdout and stderr."""
+    import asyncio
+
+    proc = await asyncio.create_subprocess_exec(
+        *CLI, *args, env=dict(env), cwd=cwd,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        stdin=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(), limit)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+        raise
+    assert proc.returncode is not None
+    return proc.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
