@@ -139,11 +139,14 @@ class Executor:
         return out
 
     async def _guarded(self, fp: FollowerPlan) -> FollowerResult:
-        async with self._slots:
-            try:
+        try:
+            async with self._slots:
                 return await self._follower(fp)
-            finally:
-                await self.audit.flush()
+        finally:
+            # Outside the slot, which bounds the followers talking to the platform: while
+            # this transaction commits, the next follower's request is already on its way,
+            # and followers that finish meanwhile share the next flush (one transaction).
+            await self.audit.flush()
 
     async def _follower(self, fp: FollowerPlan) -> FollowerResult:
         bot = fp.clone.bot_id if fp.clone else None

@@ -90,13 +90,15 @@ class Reconciler:
         self.audit_factory = audit
         self.concurrency = concurrency
         self.users = reading.UserCache()
+        self.policies = reading.PolicyCache()
         self._reported_invalid: dict[str, str] = {}
         self.last_result: PassResult | None = None
         self._last_good: dict[str, Policy] | None = {} if keep_last_good else None
 
     async def read(self) -> reading.Reading:
         return await reading.read(
-            self.platform, self.store, self.policy_dir, self.users, self._last_good
+            self.platform, self.store, self.policy_dir, self.users, self._last_good,
+            self.policies,
         )
 
     async def plan(self) -> tuple[Plan, tuple[Problem, ...]]:
