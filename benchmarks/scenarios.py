@@ -131,7 +131,8 @@ async def naive_steady(n: int, *, latency: float, concurrency: int) -> Figures:
             return await naive_pass(copier, w, sim)
 
 
-def _edit_masters(sim: SimThread, w: world_mod.World, value: float) -> None:
+def edit_masters(sim: SimThread, w: world_mod.World, value: float) -> None:
+    """Every master's fan-out key set to ``value``, as its owner would in the platform's UI."""
     def edit() -> None:
         for g in w.groups:
             sim.state.edit_out_of_band(g.master, {world_mod.FANOUT_KEY: value})
@@ -162,7 +163,7 @@ async def copytrader_fanout(n: int, tmp: Path, *, latency: float, rate: int,
             mark = sim.run(lambda: len(sim.state.requests))
             warm = await copytrader_pass(svc, sim)
             assert warm.writes == 0, f"a converged platform got {warm.writes} writes"
-            _edit_masters(sim, w, 2.5)
+            edit_masters(sim, w, 2.5)
             t0 = time.monotonic()
             prior = _prior(sim, mark, t0)
             fan = await copytrader_pass(svc, sim)
@@ -183,7 +184,7 @@ async def naive_fanout(n: int, *, latency: float, rate: int, concurrency: int) -
         async with naive.NaiveCopier(sim.url, world_mod.KEY, rate=rate,
                                      concurrency=concurrency) as copier:
             copier.clones = clones
-            _edit_masters(sim, w, 2.5)
+            edit_masters(sim, w, 2.5)
             fan = await naive_pass(copier, w, sim)
             fan.converged = clones_have(sim, world_mod.FANOUT_KEY, 2.5,
                                         {g.master for g in w.groups})
