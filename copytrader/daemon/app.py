@@ -48,7 +48,8 @@ class Daemon:
     """The daemon's parts and their lifecycle; :meth:`serve` runs it until stopped.
 
     ``ready`` is set once READY=1 was sent; ``service`` and ``endpoint`` are then usable
-    (the demo reads the store and the endpoint's URL through them).
+    (the demo reads the store and the endpoint's URL through them). ``passed`` is set once
+    the first pass finished.
     """
 
     def __init__(self, settings: Settings, *, notifier: Notifier | None = None,
@@ -71,6 +72,7 @@ class Daemon:
         )
         self.started = time.monotonic()
         self.ready = asyncio.Event()
+        self.passed = asyncio.Event()  # set once the first pass finished
         self.service: wiring.Service | None = None
         self.runner: PassRunner | None = None
         self.endpoint: HttpEndpoint | None = None
@@ -221,6 +223,7 @@ class Daemon:
                         next_in_seconds=delay, error=finished.error)
         self.scheduler.set_delay(delay)
         summary = self.runner.summary(self.interval)
+        self.passed.set()
         if "reload" in finished.reason.split(" + "):
             self.notifier.ready(summary)  # ends the RELOADING=1 state
         else:

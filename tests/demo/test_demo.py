@@ -1,0 +1,70 @@
+"""``copytrader demo --headless`` as a subprocess: exits 0, converges, fans out a master edit."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import sqlite3
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+GRID = "6dafad4e364449c9906296aab8eff2f7"
+
+
+async def demo(folder: Path, seconds: float) -> tuple[int, list[dict[str, object]], str]:
+    # No COPYTRADER_* at all: the demo needs no configuration.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COPYTRADER_")}
+    env["PYTHONPATH"] = str(ROOT)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "copytrader.cli.main", "demo", "--headless",
+        "--seconds", str(seconds), "--dir", str(folder), env=env, cwd=folder.parent,
+        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE)
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(), seconds + 30)
+    except TimeoutError:
+        proc.kill()
+        await proc.communicate()
+        raise
+    assert proc.returncode is not None
+    lines = [json.loads(line) for line in out.decode().splitlines()]
+    return proc.returncode, lines, err.decode()
+
+
+def rows(db: Path, sql: str) -> list[tuple[object, ...]]:
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        return list(conn.execute(sql).fetchall())
+
+
+async def test_headless_demo_converges_and_fans_out_the_master_edit(tmp_path: Path) -> None:
+    folder = tmp_path / "demo"
+    code, lines, err = await demo(folder, 8)
+    assert code == 0, err[-3000:]
+    summary, *masters = lines
+    assert summary["demo"] == "summary" and summary["master_edit_sent"] is True
+    assert summary["actions_failed"] == 0 and int(summary["passes"]) >= 2
+    assert len(masters) == 3
+    for m in masters:
+        assert m["followers"] == m["clones"] == m["in_sync"], m
+        assert m["failed"] == 0 and m["drifted"] == 0
+    assert sorted(p.name for p in (folder / "policies").iterdir()) == [
+        "btc-dca.yaml", "eth-futures-grid.yaml", "eth-grid.yaml"]
+    db = folder / "copytrader.db"
+    assert not rows(db, "SELECT run_id FROM runs WHERE state = 'running'")
+    edits = rows(db, "SELECT follower, changes FROM audit_events WHERE action = 'edit' "
+                 f"AND master = '{GRID}'")
+    # stopExit is the master's own value for every follower: the edit reaches all three;
+    # stopValue is overridden by the policy, so the followers keep theirs.
+    assert sorted(f for f, c in edits if "stopExit" in json.loads(c)) == sorted({
+        "f873b314-f165-45a0-b658-d15ff37d529a", "28f19b46-81df-481c-9872-c215626f166e",
+        "98aaa021-05c9-4cb1-ae7b-aaa128b42530"})
+    assert not [c for _, c in edits if "stopValue" in json.loads(c)]
+    assert '"event": "demo running"' in err  # log lines went to stderr
+
+    # Again in the same folder: a fresh simulator, so a fresh database; converges again.
+    code, lines, err = await demo(folder, 4)
+    assert code == 0, err[-3000:]
+    assert all(m["followers"] == m["clones"] == m["in_sync"] for m in lines[1:]), lines
