@@ -19,7 +19,7 @@ import structlog
 
 from copytrader.core import diff as diff_mod
 from copytrader.core import plan as plan_mod
-from copytrader.core.plan import Plan
+from copytrader.core.plan import Note, Plan
 from copytrader.core.policy import Policy, Problem
 from copytrader.core.records import AuditEvent, BotSnapshot, RunRecord
 from copytrader.errors import CopytraderError
@@ -64,6 +64,9 @@ class PassResult:
 
 AuditFactory = Callable[[str], Audit]
 
+#: Notes of conditions that persist until a person acts; audited once, not every pass.
+STANDING = frozenset({"immutable_flagged", "master_missing", "status_unknown", "clone_unseen"})
+
 
 def new_run_id() -> str:
     return uuid.uuid4().hex[:16]
@@ -92,12 +95,17 @@ class Reconciler:
         self.users = reading.UserCache()
         self.policies = reading.PolicyCache()
         self._reported_invalid: dict[str, str] = {}
+        self._standing: set[tuple[object, ...]] = set()
         self.last_result: PassResult | None = None
         self._last_good: dict[str, Policy] | None = {} if keep_last_good else None
 
     async def read(self) -> reading.Reading:
         return await reading.read(
-            self.platform, self.store, self.policy_dir, self.users, self._last_good,
+            self.platform,
+            self.store,
+            self.policy_dir,
+            self.users,
+            self._last_good,
             self.policies,
         )
 
@@ -237,7 +245,7 @@ class Reconciler:
                     detail="the sweep misses most known clones; nothing re-cloned or deleted",
                 )
             )
-        for note in p.notes:
+        for note in self._fresh(p.notes):
             await trail.emit(note_event(run_id, note, sources))
         executor = Executor(
             self.platform,
@@ -254,6 +262,28 @@ class Reconciler:
         return PassResult(
             run_id, p, outcomes, r.problems, "failed" if failed else "ok", 0, results=tuple(results)
         )
+
+    def _fresh(self, notes: tuple[Note, ...]) -> list[Note]:
+        """The notes to audit this pass: every one, except a standing condition (one that
+        no write will clear, such as a flagged immutable change) already audited by an
+        earlier pass of this process and unchanged since."""
+        standing = set()
+        fresh = []
+        for note in notes:
+            if note.action in STANDING:
+                key = (
+                    note.action,
+                    note.master,
+                    note.follower,
+                    note.bot,
+                    tuple((k, c.before, c.after) for k, c in note.changes.items()),
+                )
+                standing.add(key)
+                if key in self._standing:
+                    continue
+            fresh.append(note)
+        self._standing = standing
+        return fresh
 
     async def _report_invalid(self, run_id: str, trail: Audit, r: reading.Reading) -> None:
         """One ``policy_invalid`` event per invalid file version (not one per pass)."""

@@ -244,3 +244,21 @@ async def test_failed_sweep_writes_nothing(
     sim.state.faults.clear()
     assert (await svc.reconciler.run_pass()).converged
     assert clones(sim, F2) == []
+
+
+async def test_standing_conditions_are_audited_once_per_process(
+    sim: SimServer, svc: wiring.Service, policy_dir: Path
+) -> None:
+    await svc.reconciler.run_pass()
+    text = GRID_POLICY.replace("on_immutable_change: recreate", "on_immutable_change: flag")
+    scaled = f"  - user: {F2}\n    scale: {{investmentAmount: 0.2}}\n"
+    write_policy(policy_dir, "grid.yaml", text.replace(f"  - user: {F2}\n", scaled))
+    for _ in range(3):
+        await svc.reconciler.run_pass()
+    assert len(await queries.audit(svc.store, action="immutable_flagged")) == 1
+    # a different flagged change is a new condition
+    write_policy(
+        policy_dir, "grid.yaml", text.replace(f"  - user: {F2}\n", scaled.replace("0.2", "0.3"))
+    )
+    await svc.reconciler.run_pass()
+    assert len(await queries.audit(svc.store, action="immutable_flagged")) == 2
