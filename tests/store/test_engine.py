@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import stat
+import threading
 from pathlib import Path
 
 import pytest
@@ -84,3 +86,9 @@ async def test_ping_is_false_once_closed_database_file_is_unreadable(tmp_path: P
     path.mkdir()  # a folder where the file was: SQLite cannot open it
     assert not await store.ping()
     await store.close()
+    # aiosqlite resolves the stop of a failed connection from its worker thread a moment
+    # later; let it finish while this test's event loop is still open.
+    for _ in range(200):
+        if not any("_connection_worker_thread" in t.name for t in threading.enumerate()):
+            break
+        await asyncio.sleep(0.01)
