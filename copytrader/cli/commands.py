@@ -176,6 +176,11 @@ async def audit(args: argparse.Namespace, s: settings_mod.Settings) -> int:
 async def history(args: argparse.Namespace, s: settings_mod.Settings) -> int:
     now = datetime.now(UTC)
     since, until = _time("since", args.since, now), _time("until", args.until, now)
+    if args.bucket is not None:
+        try:
+            queries.parse_span(args.bucket)
+        except ValueError as exc:
+            raise ConfigError(f"--bucket: {exc}") from None
     async with wiring.open_store_only(s) as store:
         rows = await queries.history(
             store,

@@ -173,3 +173,15 @@ async def test_platform_down_fails_cleanly(sim: SimServer, workdir: Path) -> Non
     assert code == 1
     assert json.loads(out) == {"actions": []}
     assert "Traceback" not in err
+
+
+async def test_history_csv_and_bad_bucket(sim: SimServer, workdir: Path) -> None:
+    assert (await cli(sim, workdir, "reconcile"))[0] == 0
+    code, out, _ = await cli(
+        sim, workdir, "history", "--master", "6dafad4e364449c9906296aab8eff2f7", "--csv"
+    )
+    assert code == 0
+    header, *rows = out.splitlines()
+    assert "tracking_error" in header and len(rows) == 1
+    code, out, err = await cli(sim, workdir, "history", "--bucket", "fortnightly")
+    assert code == 2 and out == "" and "--bucket" in err
