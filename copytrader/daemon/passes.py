@@ -135,7 +135,11 @@ class PassRunner:
         else:
             self.consecutive_aborts = 0
             self.last_good = finished
-        await self._after(finished, self.consecutive_aborts)
+        try:
+            await self._after(finished, self.consecutive_aborts)
+        except Exception:  # bookkeeping (metrics, STATUS) must not end the pass loop
+            log.exception("after-pass bookkeeping failed", run_id=finished.result
+                          and finished.result.run_id)
 
     async def drain(self, deadline: float) -> bool:
         """Wait up to ``deadline`` seconds for the running pass; cancel it past that.
