@@ -1,0 +1,112 @@
+"""Garbage in every configuration variable: exit 2 and one line naming the variable.
+
+Real subprocesses of ``copytrader plan`` / ``run``; the platform URL points at a closed
+port, and a configuration error must be found before anything is contacted.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from tests.reliability.support import CLI, subprocess_env
+
+BASE = {"COPYTRADER_API_URL": "http://127.0.0.1:9", "COPYTRADER_API_KEY": "canary-cfg-key-1"}
+
+# (id, variable named in the message, environment changes; None removes the variable)
+CASES: list[tuple[str, str, dict[str, str | None]]] = [
+    ("rate limit not a number", "COPYTRADER_RATE_LIMIT_PER_MINUTE",
+     {"COPYTRADER_RATE_LIMIT_PER_MINUTE": "abc"}),
+    ("rate limit zero", "COPYTRADER_RATE_LIMIT_PER_MINUTE",
+     {"COPYTRADER_RATE_LIMIT_PER_MINUTE": "0"}),
+    ("rate limit negative", "COPYTRADER_RATE_LIMIT_PER_MINUTE",
+     {"COPYTRADER_RATE_LIMIT_PER_MINUTE": "-5"}),
+    ("concurrency zero", "COPYTRADER_CONCURRENCY", {"COPYTRADER_CONCURRENCY": "0"}),
+    ("interval negative", "COPYTRADER_INTERVAL_SECONDS", {"COPYTRADER_INTERVAL_SECONDS": "-1"}),
+    ("interval zero", "COPYTRADER_INTERVAL_SECONDS", {"COPYTRADER_INTERVAL_SECONDS": "0"}),
+    ("interval nan", "COPYTRADER_INTERVAL_SECONDS", {"COPYTRADER_INTERVAL_SECONDS": "nan"}),
+    ("interval inf", "COPYTRADER_INTERVAL_SECONDS", {"COPYTRADER_INTERVAL_SECONDS": "inf"}),
+    ("database mysql", "COPYTRADER_DATABASE_URL", {"COPYTRADER_DATABASE_URL": "mysql://"}),
+    ("database no scheme", "COPYTRADER_DATABASE_URL", {"COPYTRADER_DATABASE_URL": "copytrader.db"}),
+    ("listen no port", "COPYTRADER_HTTP_LISTEN", {"COPYTRADER_HTTP_LISTEN": "nope"}),
+    ("listen port too big", "COPYTRADER_HTTP_LISTEN",
+     {"COPYTRADER_HTTP_LISTEN": "127.0.0.1:99999"}),
+    ("api url ftp", "COPYTRADER_API_URL", {"COPYTRADER_API_URL": "ftp://x"}),
+    ("api url missing", "COPYTRADER_API_URL", {"COPYTRADER_API_URL": None}),
+    ("api key missing", "COPYTRADER_API_KEY", {"COPYTRADER_API_KEY": None}),
+    ("log format xml", "COPYTRADER_LOG_FORMAT", {"COPYTRADER_LOG_FORMAT": "xml"}),
+    ("timeout zero", "COPYTRADER_TIMEOUT_SECONDS", {"COPYTRADER_TIMEOUT_SECONDS": "0"}),
+]
+
+
+def _run(
+    args: list[str], changes: dict[str, str | None], cwd: Path
+) -> subprocess.CompletedProcess[str]:
+    env = subprocess_env(**BASE)
+    for key, value in changes.items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
+    return subprocess.run([*CLI, *args], env=env, cwd=cwd, capture_output=True, text=True,
+                          timeout=60, check=False, stdin=subprocess.DEVNULL)
+
+
+def _one_line_naming(proc: subprocess.CompletedProcess[str], variable: str) -> None:
+    assert proc.returncode == 2, (proc.returncode, proc.stderr)
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, proc.stderr
+    assert variable in lines[0], lines[0]
+    assert "Traceback" not in proc.stderr
+    assert proc.stdout == ""
+    assert "canary-cfg-key-1" not in proc.stderr
+
+
+def _file_cases(tmp_path: Path) -> list[tuple[str, str, dict[str, str | None]]]:
+    """Cases that need a file: key files that cannot be used, config files that are bad."""
+    folder = tmp_path / "key-folder"
+    folder.mkdir()
+    latin = tmp_path / "key-latin1"
+    latin.write_bytes(b"\xff\xfe\x00canary")
+    bad_toml = tmp_path / "bad.toml"
+    bad_toml.write_text('api_url = "http://127.0.0.1:9"\nrate_limit_per_minute = = 3\n')
+    bad_value = tmp_path / "bad-value.toml"
+    bad_value.write_text('interval_seconds = "often"\n')
+    no_key: dict[str, str | None] = {"COPYTRADER_API_KEY": None}
+    return [
+        ("key file a folder", "COPYTRADER_API_KEY_FILE",
+         {**no_key, "COPYTRADER_API_KEY_FILE": str(folder)}),
+        ("key file missing", "COPYTRADER_API_KEY_FILE",
+         {**no_key, "COPYTRADER_API_KEY_FILE": str(tmp_path / "absent")}),
+        ("key file not UTF-8", "COPYTRADER_API_KEY_FILE",
+         {**no_key, "COPYTRADER_API_KEY_FILE": str(latin)}),
+        ("config bad TOML", "COPYTRADER_CONFIG", {"COPYTRADER_CONFIG": str(bad_toml)}),
+        ("config missing", "COPYTRADER_CONFIG",
+         {"COPYTRADER_CONFIG": str(tmp_path / "absent.toml")}),
+        ("config bad value", "COPYTRADER_INTERVAL_SECONDS",
+         {"COPYTRADER_CONFIG": str(bad_value)}),
+    ]
+
+
+def test_every_bad_variable_exits_2_naming_it(tmp_path: Path) -> None:
+    """Each case through ``copytrader plan``; the daemon's own (``run``) for the interval."""
+
+    def one(case: tuple[str, str, dict[str, str | None]]) -> str | None:
+        name, variable, changes = case
+        command = ["run"] if name.startswith("daemon") else ["plan"]
+        try:
+            _one_line_naming(_run(command, changes, tmp_path), variable)
+        except AssertionError as exc:
+            return f"{name}: {exc}"
+        return None
+
+    daemon: list[tuple[str, str, dict[str, str | None]]] = [
+        ("daemon interval negative", "COPYTRADER_INTERVAL_SECONDS",
+         {"COPYTRADER_INTERVAL_SECONDS": "-1"}),
+    ]
+    # One subprocess per case, three at a time: the CLI's start-up dominates.
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        found = pool.map(one, [*CASES, *_file_cases(tmp_path), *daemon])
+        failures = [f for f in found if f is not None]
+    assert failures == []
