@@ -3,7 +3,6 @@ lives on and converges again."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import uuid
@@ -67,32 +66,33 @@ def _postgres_url() -> str:
 
 
 async def test_health_reports_an_unreachable_database(sim: SimServer, start_daemon) -> None:
-    psycopg = pytest.importorskip("psycopg")
+    import asyncpg
+
     base = _postgres_url()
     name = f"ct_daemon_{uuid.uuid4().hex[:10]}"
     try:
-        admin = psycopg.connect(base, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
+        admin = await asyncpg.connect(base, timeout=3)
+    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
         pytest.skip(f"PostgreSQL unreachable: {exc}")
-    with contextlib.closing(admin):
-        admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            url = base.rsplit("/", 1)[0] + "/" + name
-            d = await start_daemon(COPYTRADER_DATABASE_URL=url)
-            await wait_for(lambda: not mismatches(sim.state, EXPECTED), "convergence", 30)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        url = base.rsplit("/", 1)[0] + "/" + name
+        d = await start_daemon(COPYTRADER_DATABASE_URL=url)
+        await wait_for(lambda: not mismatches(sim.state, EXPECTED), "convergence", 30)
 
-            async def status(code: int) -> dict[str, object] | None:
-                got = await d.get_or_none("/healthz")
-                if got is None or got[0] != code:
-                    return None
-                return dict(json.loads(got[1]))
+        async def status(code: int) -> dict[str, object] | None:
+            got = await d.get_or_none("/healthz")
+            if got is None or got[0] != code:
+                return None
+            return dict(json.loads(got[1]))
 
-            await wait_for(lambda: status(200), "healthy on PostgreSQL")
-            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-            doc = await wait_for(lambda: status(503), "/healthz 503 without the database", 20)
-            assert doc["reason"] == "database unreachable"
-            assert d.alive()
-            code, _ = await d.stop()
-            assert code == 0, d.tail()
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await wait_for(lambda: status(200), "healthy on PostgreSQL")
+        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        doc = await wait_for(lambda: status(503), "/healthz 503 without the database", 20)
+        assert doc["reason"] == "database unreachable"
+        assert d.alive()
+        code, _ = await d.stop()
+        assert code == 0, d.tail()
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
