@@ -267,7 +267,7 @@ class Reconciler:
         """The notes to audit this pass: every one, except a standing condition (one that
         no write will clear, such as a flagged immutable change) already audited by an
         earlier pass of this process and unchanged since."""
-        standing = set()
+        standing: set[tuple[object, ...]] = set()
         fresh = []
         for note in notes:
             if note.action in STANDING:
