@@ -66,8 +66,12 @@ def _current_revision(conn: Connection) -> str | None:
 
 
 def _upgrade(conn: Connection) -> None:
+    # Take the database's write lock before looking at the revision, so two processes
+    # starting on a new database take turns: the second finds the schema at head.
     if conn.dialect.name == "postgresql":
         conn.execute(text(f"SELECT pg_advisory_xact_lock({_PG_MIGRATION_LOCK})"))
+    elif conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")  # waits up to busy_timeout for the lock
     if _current_revision(conn) == head_revision():
         return
     cfg = alembic_config()
