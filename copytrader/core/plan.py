@@ -315,6 +315,8 @@ class _Planner:
     ) -> tuple[tuple[Action, ...], bool]:
         m, f, bot = policy.master, want.follower, clone.bot_id
         changes = diff.against(want, script, clone.settings)
+        if not changes and (want.status is None or clone.status is want.status):
+            return (), False  # in sync: the common case of a steady pass, decided early
         # A clone that follows a master (masterBotId set) refuses every edit.
         frozen = bool(clone.master_bot_id)
         immutable = {k: c for k, c in changes.items() if frozen or not _editable(script, k)}
