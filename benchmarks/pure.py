@@ -44,6 +44,18 @@ from copytrader.store.engine import open_store
 
 
 def _rss_mb() -> float:
+    """Peak RSS of this process in MiB.
+
+    Linux's ``VmHWM`` belongs to the address space, which ``exec`` replaces; ``ru_maxrss``
+    is inherited across fork and exec, so a child of a 1 GB benchmark would report 1 GB.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0  # kB
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
 
 
@@ -81,6 +93,7 @@ def plans(n: int) -> dict[str, Any]:
     steady = plan_mod.build(policies, plan_mod.World(bots, catalogue, links))
     out["steady_cpu"] = time.process_time() - c0
     out["steady_writes"] = steady.writes
+    del steady  # one plan alive at a time, as in a pass
     master = bots[group.master]
     edited = dict(master.settings)
     edited[world_mod.FANOUT_KEY] = 2.5
