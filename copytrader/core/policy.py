@@ -213,7 +213,9 @@ def validate(
     for key in sorted(policy.locked):
         if script.spec(key) is None:
             problems.append(
-                Problem(file, f"unknown setting {key!r} for bot type {script.type}", ("locked",))
+                Problem(
+                    file, f"unknown setting {key!r} for bot type {script.type}", ("locked", key)
+                )
             )
     _check_layer(policy, script, policy.defaults, ("defaults",), problems)
     for key, limit in policy.limits.items():

@@ -184,7 +184,8 @@ def find(root: Node, at: tuple[str | int, ...]) -> tuple[int, int]:
     """The 1-based position of document path ``at`` in the tree under ``root``.
 
     A setting key (under overrides, scale or limits) and a key holding a list or mapping
-    resolve to the key; any other key to its scalar value; a list index to the item. A path
+    resolve to the key; any other key to its scalar value; a list index to the item, and a
+    string in a list to the item of that value. A path
     that does not resolve falls back to the nearest ancestor that does.
     """
     node, key, parent = root, None, None
@@ -199,6 +200,12 @@ def find(root: Node, at: tuple[str | int, ...]) -> tuple[int, int]:
             isinstance(node, SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value)
         ):
             key, node = None, node.value[part]
+        elif isinstance(node, SequenceNode) and isinstance(part, str):
+            # A string names the list item with that value (``("locked", "symbol")``).
+            items = [n for n in node.value if isinstance(n, ScalarNode) and n.value == part]
+            if not items:
+                break
+            key, node = None, items[0]
         else:
             break
     if key is None or (isinstance(node, ScalarNode) and parent not in _SETTING_MAPS):

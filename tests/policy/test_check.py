@@ -92,7 +92,7 @@ async def test_locked_key_scaled_and_unknown_locked_key(tmp_path: Path, write: W
     )
     problems = await check.check(tmp_path, FakePlatform())
     assert _lines(problems, tmp_path) == [
-        "eth.yaml:2:1: unknown setting 'colour' for bot type spot_grid",
+        "eth.yaml:2:28: unknown setting 'colour' for bot type spot_grid",
         "eth.yaml:5:13: investmentAmount is locked: it cannot be scaled",
     ]
 
