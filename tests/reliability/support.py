@@ -110,6 +110,8 @@ def unaudited_writes(
     for r in requests:
         action = WRITES[r.path]
         bot = str((r.body or {}).get("botId"))
+        if r.body is None:
+            continue  # cut off mid-request (kill -9): the platform could not even read it
         if action != "clone" and not by_key.get((action, bot)):
             done = "took effect" if took_effect(r) else "did not take effect"
             missing.append(f"{action} {bot} ({r.fault or 'no fault'}, {done})")
