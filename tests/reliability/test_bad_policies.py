@@ -7,6 +7,7 @@ good file next to them is applied as usual.
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -20,6 +21,7 @@ from copytrader.sim.server import SimServer
 from copytrader.store import queries
 from tests.reliability.conftest import F1, F2, F3, GRID, GRID_POLICY, KEY, MASTERS, SettingsFactory
 from tests.reliability.corpus import cases as corpus
+from tests.reliability.daemon import DaemonProcess, free_port
 from tests.reliability.support import (
     assert_one_clone_each,
     run_cli,
@@ -150,3 +152,37 @@ async def test_two_files_for_one_master_are_both_refused(
     assert files == {"grid.yaml", "grid-copy.yaml"}
     assert all(GRID in p.message for p in result.problems), [str(p) for p in result.problems]
     assert write_requests(sim.state) == []
+
+
+@pytest.mark.slow
+async def test_running_daemon_survives_the_corpus(
+    corpus_sim: SimServer, policy_dir: Path, tmp_path: Path
+) -> None:
+    port = free_port()
+    env = subprocess_env(COPYTRADER_API_URL=corpus_sim.url, COPYTRADER_API_KEY=KEY,
+                         COPYTRADER_DATABASE_URL=f"sqlite:///{tmp_path / 'ct.db'}",
+                         COPYTRADER_POLICY_DIR=str(policy_dir),
+                         COPYTRADER_INTERVAL_SECONDS="0.5",
+                         COPYTRADER_HTTP_LISTEN=f"127.0.0.1:{port}")
+    daemon = DaemonProcess(env, tmp_path / "daemon.log", port)
+    await daemon.start()
+    try:
+        await daemon.wait_listening()
+        # The bad files arrive while it runs, in a few batches.
+        names = [c.file for c in corpus.CASES]
+        for start in range(0, len(names), 15):
+            for name in names[start:start + 15]:
+                shutil.copyfile(corpus.FOLDER / name, policy_dir / name)
+            await asyncio.sleep(0.7)
+        corpus.generated(policy_dir)
+        await asyncio.sleep(2.0)
+        assert daemon.alive, daemon.tail()
+        status, _ = await daemon.get("/healthz")
+        assert status in (200, 503)
+    finally:
+        assert await daemon.terminate() == 0, daemon.tail()
+    assert_one_clone_each(corpus_sim.state, (F1, F2, F3), MASTERS)
+    foreign = [r for r in write_requests(corpus_sim.state)
+               if r.path == "/bots/clone" and (r.body or {}).get("botId") != GRID]
+    assert foreign == []
+    assert "Traceback" not in daemon.log.read_text(encoding="utf-8")
