@@ -33,6 +33,10 @@ def _check_page_size(page_size: int) -> None:
         raise ValueError(f"page size must be -1 or 1..{MAX_PAGE}, got {page_size}")
 
 
+#: Seconds added to the 60-second rate window (see ``from_settings``).
+RATE_WINDOW_MARGIN = 0.5
+
+
 class PlatformClient:
     """Talks to the partner API: reads, writes, pagination, retries and rate limiting."""
 
@@ -93,6 +97,9 @@ class PlatformClient:
             concurrency=settings.concurrency,
             timeout=settings.timeout_seconds,
             observer=observer,
+            # The platform counts a request when it arrives, a little after we send it; a
+            # send that left our window exactly at 60 s could still be inside the server's.
+            rate_window=60.0 + RATE_WINDOW_MARGIN,
         )
 
     async def __aenter__(self) -> PlatformClient:
