@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from copytrader.sim.seed import seed_demo
 from copytrader.sim.server import SimServer
 from copytrader.sim.state import SimState
 from copytrader.store import queries
@@ -54,8 +55,6 @@ def _policy(followers: list[str]) -> str:
 
 @pytest.fixture
 async def fanout() -> AsyncIterator[tuple[SimServer, list[str]]]:
-    from copytrader.sim.seed import seed_demo
-
     state = SimState(api_key=KEY, seed=5, latency=0.015)
     seed_demo(state)
     followers = [state.create_user("BITMEXSPOT") for _ in range(FOLLOWERS)]

@@ -29,7 +29,7 @@ from copytrader.sim.state import Fault
 from tests.reliability.conftest import F1, F4, GRID, KEY, SettingsFactory
 from tests.reliability.corpus import cases as corpus
 from tests.reliability.daemon import DaemonProcess, free_port
-from tests.reliability.support import run_cli, subprocess_env, write_policy
+from tests.reliability.support import CLI, run_cli, subprocess_env, write_policy
 
 SECRET = "canary-exchange-secret-Vb81Kq"
 WRONG_KEY = "canary-wrong-key-Hs02Pd"
@@ -207,19 +207,13 @@ async def test_sqlite_file_is_private_even_with_umask_0(sim: SimServer, policy_d
                          COPYTRADER_DATABASE_URL=f"sqlite:///{db}",
                          COPYTRADER_POLICY_DIR=str(policy_dir))
     proc = await asyncio.create_subprocess_exec(
-        "sh", "-c", 'umask 000; exec "$@"', "sh", *_cli(), "reconcile", env=env,
+        "sh", "-c", 'umask 000; exec "$@"', "sh", *CLI, "reconcile", env=env,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
     )
     _, err = await proc.communicate()
     assert proc.returncode == 0, err.decode()
     for path in db.parent.iterdir():
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, (path.name, oct(path.stat().st_mode))
-
-
-def _cli() -> list[str]:
-    from tests.reliability.support import CLI
-
-    return CLI
 
 
 async def test_no_setting_key_outside_the_catalogue_is_ever_sent(
