@@ -137,6 +137,7 @@ class World:
     catalogue: Catalogue
     links: Mapping[tuple[str, str], Link] = field(default_factory=dict)
     suspicious: bool = False
+    now: datetime | None = None  # when it was read; None: no clone request is still pending
 
 
 def sweep_suspicious(bots: Mapping[str, Bot], links: Iterable[Link]) -> bool:
@@ -270,6 +271,17 @@ class _Planner:
                     )
         elif link is not None and link.intent_at is not None:
             clone = self._adoptable(master, want.follower, link.intent_at)
+            if clone is None and self._pending(link):
+                self.notes.append(
+                    Note(
+                        "clone_pending",
+                        policy.master,
+                        want.follower,
+                        detail="a clone request timed out and the platform may still make "
+                        "the bot; not cloned again before " + str(link.pending_until),
+                    )
+                )
+                return FollowerPlan(policy.master, want.follower, (), want, None, policy.source)
             if clone is not None:
                 self.claimed.add(clone.bot_id)
                 pre.append(
@@ -295,6 +307,10 @@ class _Planner:
             drifted=drifted,
             flagged=flagged,
         )
+
+    def _pending(self, link: Link) -> bool:
+        now = self.world.now
+        return link.pending_until is not None and now is not None and now < link.pending_until
 
     def _adoptable(self, master: Bot, user: str, intent_at: datetime) -> Bot | None:
         since = intent_at.timestamp() - ADOPT_CLOCK_SLACK

@@ -23,6 +23,8 @@ class Link:
     ``applied`` is the settings copytrader last wrote (or found, on adoption): a clone whose
     settings differ from it was changed by someone else (drift). ``removed`` marks a follower
     no longer listed whose clone was kept stopped (``on_follower_removed: stop``).
+    ``pending_until`` is set when a clone request timed out: the platform may still be making
+    that bot, so until then no second clone is requested (the bot is adopted when it shows).
     """
 
     master: str
@@ -31,6 +33,7 @@ class Link:
     intent_at: datetime | None = None
     applied: Settings = field(default_factory=lambda: MappingProxyType({}))
     removed: bool = False
+    pending_until: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -39,7 +42,10 @@ class AuditEvent:
 
     ``changes`` maps a setting key to ``(before, after)``; ``layers`` says which policy
     layer produced each ``after`` (``master``, ``defaults``, ``override``, ``scale``,
-    ``limit``). ``outcome`` is ``ok``, ``failed`` or ``noted`` (a decision with no write).
+    ``limit``). ``outcome`` is ``ok``, ``failed``, ``noted`` (a decision with no write),
+    ``pending`` (written before a platform write is sent; replaced by the outcome, through the
+    same ``key``, once the answer is in) or ``unknown`` (a pending write whose process died
+    before its answer was recorded).
     """
 
     ts: datetime
@@ -57,6 +63,7 @@ class AuditEvent:
     policy_sha256: str | None = None
     layers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     detail: str | None = None
+    key: str | None = None  # events with the same key are one event: the last one wins
 
 
 @dataclass(frozen=True)

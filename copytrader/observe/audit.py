@@ -70,6 +70,14 @@ class AuditTrail:
         """How many emitted events are not yet written to the store."""
         return len(self._pending)
 
+    def log(self, event: AuditEvent) -> AuditEvent:
+        """Log ``event`` now, without buffering it: for an event the caller writes to the
+        store itself, in the same transaction as the change it records. Returns the event
+        with its free text masked, as it must be stored."""
+        event = _masked(event)
+        _log.info("audit", **fields(event))
+        return event
+
     async def emit(self, event: AuditEvent) -> None:
         """Log ``event`` now (structlog ``audit`` at info) and buffer it for :meth:`flush`."""
         event = _masked(event)

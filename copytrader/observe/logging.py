@@ -85,15 +85,17 @@ def configure(
     )
     # Libraries (aiohttp, apscheduler, alembic) log through stdlib logging: same chain.
     handler = logging.StreamHandler(out)
-    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=[structlog.stdlib.add_logger_name, *shared_processors()[:3]],
-        processors=[
-            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-            structlog.processors.format_exc_info,
-            redact.processor,
-            render,
-        ],
-    ))
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[structlog.stdlib.add_logger_name, *shared_processors()[:3]],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                redact.processor,
+                render,
+            ],
+        )
+    )
     root = logging.getLogger()
     root.addHandler(handler)
     # Libraries' debug chatter stays off even when copytrader logs at debug.

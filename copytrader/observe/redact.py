@@ -16,11 +16,27 @@ MASK = "***"
 MIN_SECRET_LENGTH = 4
 
 # Compared after lower-casing and dropping "-" and "_": api_key, apiKey, X-API-Key, ...
-_SECRET_KEYS = frozenset({
-    "apikey", "xapikey", "secret", "secretkey", "publickey", "password", "passwd", "token",
-    "accesstoken", "refreshtoken", "httptoken", "authorization", "proxyauthorization",
-    "extrakey", "passphrase", "cookie", "setcookie",
-})
+_SECRET_KEYS = frozenset(
+    {
+        "apikey",
+        "xapikey",
+        "secret",
+        "secretkey",
+        "publickey",
+        "password",
+        "passwd",
+        "token",
+        "accesstoken",
+        "refreshtoken",
+        "httptoken",
+        "authorization",
+        "proxyauthorization",
+        "extrakey",
+        "passphrase",
+        "cookie",
+        "setcookie",
+    }
+)
 
 _lock = threading.Lock()
 _secrets: tuple[str, ...] = ()

@@ -9,16 +9,17 @@ on the next pass rather than made twice.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Protocol
 
 from copytrader.core.model import Bot, Scalar, Status
 from copytrader.core.plan import Action, FollowerPlan, Kind, Note
 from copytrader.core.records import AuditEvent, Link
-from copytrader.errors import CopytraderError, PermanentError, RateLimitedError
+from copytrader.errors import CopytraderError, NetworkError, PermanentError, RateLimitedError
 from copytrader.reconcile.ports import Platform, Store
 
 
@@ -54,6 +55,7 @@ class FollowerResult:
 class Audit(Protocol):
     """What the executor needs of the audit trail (``copytrader.observe.audit.AuditTrail``)."""
 
+    def log(self, event: AuditEvent) -> AuditEvent: ...
     async def emit(self, event: AuditEvent) -> None: ...
     async def flush(self) -> None: ...
 
@@ -62,23 +64,33 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _event(run_id: str, fp: FollowerPlan, action: Action, outcome: Outcome) -> AuditEvent:
+def _event(
+    run_id: str,
+    fp: FollowerPlan,
+    action: Action,
+    outcome: Outcome | None,
+    bot: str | None,
+    key: str | None,
+) -> AuditEvent:
+    """The audit event of ``action``: ``pending`` (outcome None, before the write is sent),
+    then ``ok`` or ``failed`` under the same ``key``."""
     return AuditEvent(
         ts=_now(),
         run_id=run_id,
         action=action.kind.value,
         master=action.master,
         follower=action.follower,
-        bot=outcome.bot,
+        bot=bot,
         changes=MappingProxyType({k: (c.before, c.after) for k, c in action.changes.items()}),
-        outcome="ok" if outcome.ok else "failed",
-        error=outcome.error,
+        outcome="pending" if outcome is None else "ok" if outcome.ok else "failed",
+        error=outcome.error if outcome is not None else None,
         policy_file=fp.source.path or None,
         policy_sha256=fp.source.sha256 or None,
         layers=MappingProxyType(
             {k: c.layer.value for k, c in action.changes.items() if c.layer is not None}
         ),
         detail=action.reason or None,
+        key=key,
     )
 
 
@@ -112,8 +124,12 @@ class Executor:
         *,
         concurrency: int = 8,
         stopping: Callable[[], bool] = lambda: False,
+        clone_pending_seconds: float = 60.0,
     ) -> None:
+        """``clone_pending_seconds``: after a clone request timed out, how long the platform
+        may still be making that bot (no second clone is requested meanwhile)."""
         self.platform = platform
+        self.clone_pending_seconds = clone_pending_seconds
         self.store = store
         self.audit = audit
         self.run_id = run_id
@@ -157,12 +173,18 @@ class Executor:
             if self.stopping():
                 break  # shutting down: the next pass picks up from what it reads
             target = action.bot or bot
+            key = uuid.uuid4().hex if action.is_write else None
+            if key is not None:
+                # Write-ahead: the attempt is on record before it is sent, so a crash right
+                # after the platform did it cannot leave the write out of the audit trail.
+                await self.audit.emit(_event(self.run_id, fp, action, None, target, key))
+                await self.audit.flush()
             try:
-                new_bot = await self._do(action, target, applied)
+                new_bot = await self._do(fp, action, target, applied, key)
             except CopytraderError as exc:
                 outcome = Outcome(action, False, target, str(exc))
                 outcomes.append(outcome)
-                await self.audit.emit(_event(self.run_id, fp, action, outcome))
+                await self.audit.emit(_event(self.run_id, fp, action, outcome, target, key))
                 break
             acted = new_bot.bot_id if new_bot is not None else target
             if new_bot is not None:
@@ -178,42 +200,63 @@ class Executor:
             elif action.kind in (Kind.DELETE, Kind.RELEASE):
                 target, status = None, None
             bot = target
-            outcome = Outcome(action, True, acted)
-            outcomes.append(outcome)
-            await self.audit.emit(_event(self.run_id, fp, action, outcome))
+            outcomes.append(Outcome(action, True, acted))
         return FollowerResult(fp, tuple(outcomes), bot, status)
 
-    async def _do(self, action: Action, bot: str | None, applied: dict[str, Scalar]) -> Bot | None:
-        """One action's platform write and store update; a new Bot for clone/adopt."""
+    async def _do(
+        self,
+        fp: FollowerPlan,
+        action: Action,
+        bot: str | None,
+        applied: dict[str, Scalar],
+        key: str | None,
+    ) -> Bot | None:
+        """One action's platform write, then its store update and its ``ok`` event in one
+        transaction. Raises on failure (the caller records the failed event)."""
         m, f = action.master, action.follower
         kind = action.kind
+
+        def done(bot_id: str | None) -> list[AuditEvent]:
+            ok = Outcome(action, True, bot_id)
+            return [self.audit.log(_event(self.run_id, fp, action, ok, bot_id, key))]
+
         if kind is Kind.CLONE:
             # Intent first: if the answer is lost, the next pass adopts the bot it made.
-            await self.store.record_intent(m, f, _now())
+            at = _now()
+            await self.store.record_intent(m, f, at)
             try:
                 made = await self.platform.clone_bot(f, m, action.payload, follow_updates=False)
             except (PermanentError, RateLimitedError):
                 # Refused or not processed: no bot was made, so no intent to keep.
                 await self.store.drop_link(m, f)
                 raise
-            await self.store.save_link(
-                Link(m, f, made.bot_id, applied=MappingProxyType(dict(made.settings)))
-            )
+            except NetworkError as exc:
+                if isinstance(exc.__cause__, TimeoutError):
+                    # The platform may still be making the bot: wait for it to show
+                    # (and adopt it) rather than cloning a second one.
+                    until = _now() + timedelta(seconds=self.clone_pending_seconds)
+                    await self.store.save_link(Link(m, f, None, intent_at=at, pending_until=until))
+                raise
+            link = Link(m, f, made.bot_id, applied=MappingProxyType(dict(made.settings)))
+            await self.store.save_link(link, done(made.bot_id))
             return made
         assert bot is not None, f"{kind.value} needs a bot"
         if kind is Kind.ADOPT:
-            await self.store.save_link(Link(m, f, bot, applied=MappingProxyType(dict(applied))))
+            link = Link(m, f, bot, applied=MappingProxyType(dict(applied)))
+            await self.store.save_link(link, done(bot))
         elif kind is Kind.EDIT:
             await self.platform.edit_bot(f, bot, action.payload)
-            merged = {**applied, **action.payload}
-            await self.store.save_link(Link(m, f, bot, applied=MappingProxyType(merged)))
+            merged = MappingProxyType({**applied, **action.payload})
+            await self.store.save_link(Link(m, f, bot, applied=merged), done(bot))
         elif kind is Kind.START:
             await self.platform.start_bot(bot)
+            await self.audit.emit(done(bot)[0])
         elif kind is Kind.STOP:
             await self.platform.stop_bot(bot)
+            await self.audit.emit(done(bot)[0])
         elif kind is Kind.DELETE:
             await self.platform.delete_bot(bot)
-            await self.store.drop_link(m, f)
+            await self.store.drop_link(m, f, done(bot))
         elif kind is Kind.RELEASE:
-            await self.store.drop_link(m, f)
+            await self.store.drop_link(m, f, done(bot))
         return None

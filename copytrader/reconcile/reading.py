@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from copytrader.core import plan as plan_mod
@@ -177,5 +178,6 @@ async def read(
         catalogue=catalogue,
         links={(lk.master, lk.follower): lk for lk in mine},
         suspicious=plan_mod.sweep_suspicious(bots, mine),
+        now=datetime.now(UTC),
     )
     return Reading(tuple(valid), tuple(problems), invalid, world, tuple(links), named)

@@ -44,9 +44,15 @@ class PassResult:
     results: tuple[FollowerResult, ...] = field(default=())
 
     @property
+    def unsettled(self) -> int:
+        """Listed followers left without a clone (one still pending, or not seen)."""
+        return sum(1 for r in self.results if r.plan.desired is not None and r.bot is None)
+
+    @property
     def converged(self) -> bool:
-        """True when every action succeeded and every policy file was valid."""
-        return self.state == "ok" and not self.problems
+        """True when every action succeeded, every listed follower has its clone, and every
+        policy file was valid."""
+        return self.state == "ok" and not self.problems and not self.unsettled
 
     def to_json(self) -> dict[str, Any]:
         done = {id(o.action): o for o in self.outcomes}
@@ -65,7 +71,9 @@ class PassResult:
 AuditFactory = Callable[[str], Audit]
 
 #: Notes of conditions that persist until a person acts; audited once, not every pass.
-STANDING = frozenset({"immutable_flagged", "master_missing", "status_unknown", "clone_unseen"})
+STANDING = frozenset(
+    {"immutable_flagged", "master_missing", "status_unknown", "clone_unseen", "clone_pending"}
+)
 
 
 def new_run_id() -> str:
@@ -84,6 +92,7 @@ class Reconciler:
         *,
         concurrency: int = 8,
         keep_last_good: bool = False,
+        clone_pending_seconds: float = 60.0,
     ) -> None:
         """``keep_last_good`` (the daemon): an invalid edit of a policy file keeps that
         file's last good version in force instead of leaving its followers alone."""
@@ -92,6 +101,7 @@ class Reconciler:
         self.policy_dir = policy_dir
         self.audit_factory = audit
         self.concurrency = concurrency
+        self.clone_pending_seconds = clone_pending_seconds
         self.users = reading.UserCache()
         self.policies = reading.PolicyCache()
         self._reported_invalid: dict[str, str] = {}
@@ -254,6 +264,7 @@ class Reconciler:
             run_id,
             concurrency=self.concurrency,
             stopping=stopping,
+            clone_pending_seconds=self.clone_pending_seconds,
         )
         results = await executor.run(p.followers)
         outcomes = tuple(o for res in results for o in res.outcomes)

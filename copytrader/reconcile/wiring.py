@@ -47,6 +47,9 @@ async def open_service(
                 lambda run_id: AuditTrail(store, run_id),
                 concurrency=settings.platform.concurrency,
                 keep_last_good=daemon,
+                # a timed-out clone may still be made by the platform for about as long
+                # as we waited for it; twice that, to be safe
+                clone_pending_seconds=2 * settings.platform.timeout_seconds,
             )
             yield Service(settings, platform, store, reconciler)
     finally:

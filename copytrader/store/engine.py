@@ -23,8 +23,11 @@ from copytrader.errors import StoreError
 from copytrader.store.repo import SqlStore, describe_error
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
-_ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg",
-                  "postgres": "postgresql+asyncpg"}
+_ASYNC_DRIVERS = {
+    "sqlite": "sqlite+aiosqlite",
+    "postgresql": "postgresql+asyncpg",
+    "postgres": "postgresql+asyncpg",
+}
 # Any constant: serialises concurrent first-use migrations on one PostgreSQL database.
 _PG_MIGRATION_LOCK = 7_331_873_001
 

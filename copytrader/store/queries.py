@@ -20,8 +20,17 @@ from sqlalchemy import Select, and_, case, func, select, text
 from copytrader.store import tables
 from copytrader.store.repo import SqlStore
 
-HISTORY_COLUMNS = ("ts", "master", "follower", "followers", "clones", "in_sync",
-                   "master_roi", "follower_roi", "tracking_error")
+HISTORY_COLUMNS = (
+    "ts",
+    "master",
+    "follower",
+    "followers",
+    "clones",
+    "in_sync",
+    "master_roi",
+    "follower_roi",
+    "tracking_error",
+)
 _SPAN = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
 
@@ -46,8 +55,10 @@ def parse_span(text_: str) -> timedelta:
     """``30s``, ``90m``, ``12h``, ``7d``, ``2w`` as a timedelta; ValueError otherwise."""
     match = _SPAN.match(text_)
     if not match or int(match.group(1)) == 0:
-        raise ValueError(f"invalid span {text_!r}: expected a positive number and a unit "
-                         "s, m, h, d or w (e.g. 90m, 12h, 7d)")
+        raise ValueError(
+            f"invalid span {text_!r}: expected a positive number and a unit "
+            "s, m, h, d or w (e.g. 90m, 12h, 7d)"
+        )
     return timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
 
 
@@ -61,8 +72,10 @@ def parse_time(text_: str, now: datetime) -> datetime:
     try:
         parsed = datetime.fromisoformat(text_.strip())
     except ValueError:
-        raise ValueError(f"invalid time {text_!r}: expected ISO 8601 (2025-05-01T12:00:00Z) "
-                         "or a span like 90m, 12h, 7d") from None
+        raise ValueError(
+            f"invalid time {text_!r}: expected ISO 8601 (2025-05-01T12:00:00Z) "
+            "or a span like 90m, 12h, 7d"
+        ) from None
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)
@@ -84,37 +97,54 @@ async def status(store: SqlStore) -> dict[str, Any]:
     async with store.transaction("status") as conn:
         masters = [row[0] for row in (await conn.execute(_MASTERS_SQL)).all()]
         for master in masters:
-            found = (await conn.execute(
-                select(t.c.run_id, t.c.status, t.c.roi, t.c.followers)
-                .where(t.c.master == master, t.c.follower.is_(None))
-                .order_by(t.c.ts.desc()).limit(1)
-            )).first()
+            found = (
+                await conn.execute(
+                    select(t.c.run_id, t.c.status, t.c.roi, t.c.followers)
+                    .where(t.c.master == master, t.c.follower.is_(None))
+                    .order_by(t.c.ts.desc())
+                    .limit(1)
+                )
+            ).first()
             if found is not None:
                 head: tuple[str, str | None, float | None, int] = tuple(found)
             else:  # clone rows only: use the newest pass that has any
-                run_id = (await conn.execute(
-                    select(t.c.run_id).where(t.c.master == master)
-                    .order_by(t.c.ts.desc()).limit(1)
-                )).scalar_one()
+                run_id = (
+                    await conn.execute(
+                        select(t.c.run_id)
+                        .where(t.c.master == master)
+                        .order_by(t.c.ts.desc())
+                        .limit(1)
+                    )
+                ).scalar_one()
                 head = (run_id, None, None, 0)
-            clones = (await conn.execute(
-                select(t.c.bot_id, t.c.status, t.c.roi, t.c.in_sync, t.c.drifted,
-                       t.c.failed, t.c.paused)
-                .where(t.c.run_id == head[0], t.c.master == master, t.c.follower.is_not(None))
-            )).all()
+            clones = (
+                await conn.execute(
+                    select(
+                        t.c.bot_id,
+                        t.c.status,
+                        t.c.roi,
+                        t.c.in_sync,
+                        t.c.drifted,
+                        t.c.failed,
+                        t.c.paused,
+                    ).where(t.c.run_id == head[0], t.c.master == master, t.c.follower.is_not(None))
+                )
+            ).all()
             existing = [c for c in clones if c.bot_id is not None and c.status is not None]
-            out.append({
-                "master": master,
-                "master_status": head[1],
-                "master_roi": head[2],
-                "followers": int(head[3] or 0),
-                "clones": len(existing),
-                "in_sync": sum(1 for c in existing if c.in_sync),
-                "drifted": sum(1 for c in clones if c.drifted),
-                "failed": sum(1 for c in clones if c.failed),
-                "paused": sum(1 for c in clones if c.paused),
-                "follower_roi_mean": _mean([c.roi for c in existing]),
-            })
+            out.append(
+                {
+                    "master": master,
+                    "master_status": head[1],
+                    "master_roi": head[2],
+                    "followers": int(head[3] or 0),
+                    "clones": len(existing),
+                    "in_sync": sum(1 for c in existing if c.in_sync),
+                    "drifted": sum(1 for c in clones if c.drifted),
+                    "failed": sum(1 for c in clones if c.failed),
+                    "paused": sum(1 for c in clones if c.paused),
+                    "follower_roi_mean": _mean([c.roi for c in existing]),
+                }
+            )
     return {"masters": out}
 
 
@@ -175,8 +205,9 @@ async def audit(
     return result
 
 
-def _window(stmt: Select[Any], column: Any, since: datetime | None,
-            until: datetime | None) -> Select[Any]:
+def _window(
+    stmt: Select[Any], column: Any, since: datetime | None, until: datetime | None
+) -> Select[Any]:
     if since is not None:
         stmt = stmt.where(column >= since)
     if until is not None:
@@ -184,31 +215,45 @@ def _window(stmt: Select[Any], column: Any, since: datetime | None,
     return stmt
 
 
-def _master_passes(master: str | None, since: datetime | None,
-                   until: datetime | None) -> Select[Any]:
+def _master_passes(
+    master: str | None, since: datetime | None, until: datetime | None
+) -> Select[Any]:
     t = tables.snapshots
     src: Any = t
     if since is not None:
         # A window: read it through the (master, ts) / (ts) index first. Left alone, SQLite
         # prefers skip-scanning the run index to avoid the GROUP BY sort, which reads every
         # pass ever kept (10x slower for a week out of a year).
-        inner = select(t.c.run_id, t.c.ts, t.c.master, t.c.follower, t.c.bot_id, t.c.status,
-                       t.c.roi, t.c.followers, t.c.in_sync)
+        inner = select(
+            t.c.run_id,
+            t.c.ts,
+            t.c.master,
+            t.c.follower,
+            t.c.bot_id,
+            t.c.status,
+            t.c.roi,
+            t.c.followers,
+            t.c.in_sync,
+        )
         if master is not None:
             inner = inner.where(t.c.master == master)
         src = _window(inner, t.c.ts, since, until).cte("pass_window").prefix_with("MATERIALIZED")
     c = src.c
     is_master = c.follower.is_(None)
     is_clone = and_(c.follower.is_not(None), c.bot_id.is_not(None), c.status.is_not(None))
-    stmt = select(
-        func.min(c.ts).label("ts"),
-        c.master,
-        func.max(case((is_master, c.followers))).label("followers"),
-        func.max(case((is_master, c.roi))).label("master_roi"),
-        func.sum(case((is_clone, 1), else_=0)).label("clones"),
-        func.sum(case((and_(is_clone, c.in_sync.is_(True)), 1), else_=0)).label("in_sync"),
-        func.avg(case((is_clone, c.roi))).label("follower_roi"),
-    ).group_by(c.master, c.run_id).order_by(func.min(c.ts), c.master)
+    stmt = (
+        select(
+            func.min(c.ts).label("ts"),
+            c.master,
+            func.max(case((is_master, c.followers))).label("followers"),
+            func.max(case((is_master, c.roi))).label("master_roi"),
+            func.sum(case((is_clone, 1), else_=0)).label("clones"),
+            func.sum(case((and_(is_clone, c.in_sync.is_(True)), 1), else_=0)).label("in_sync"),
+            func.avg(case((is_clone, c.roi))).label("follower_roi"),
+        )
+        .group_by(c.master, c.run_id)
+        .order_by(func.min(c.ts), c.master)
+    )
     if since is not None:
         return stmt
     if master is not None:
@@ -216,21 +261,28 @@ def _master_passes(master: str | None, since: datetime | None,
     return _window(stmt, t.c.ts, None, until)
 
 
-def _follower_passes(master: str | None, follower: str, since: datetime | None,
-                     until: datetime | None) -> Select[Any]:
+def _follower_passes(
+    master: str | None, follower: str, since: datetime | None, until: datetime | None
+) -> Select[Any]:
     c = tables.snapshots.alias("c")
     m = tables.snapshots.alias("m")
     exists = and_(c.c.bot_id.is_not(None), c.c.status.is_not(None))
     stmt = (
         select(
-            c.c.ts, c.c.master, c.c.follower, m.c.followers,
+            c.c.ts,
+            c.c.master,
+            c.c.follower,
+            m.c.followers,
             case((exists, 1), else_=0).label("clones"),
             case((and_(exists, c.c.in_sync.is_(True)), 1), else_=0).label("in_sync"),
             m.c.roi.label("master_roi"),
             case((exists, c.c.roi)).label("follower_roi"),
         )
-        .select_from(c.outerjoin(m, and_(m.c.run_id == c.c.run_id, m.c.master == c.c.master,
-                                         m.c.follower.is_(None))))
+        .select_from(
+            c.outerjoin(
+                m, and_(m.c.run_id == c.c.run_id, m.c.master == c.c.master, m.c.follower.is_(None))
+            )
+        )
         .where(c.c.follower == follower)
         .order_by(c.c.ts, c.c.master)
     )
@@ -248,17 +300,19 @@ def _bucketed(rows: list[dict[str, Any]], seconds: int) -> list[dict[str, Any]]:
     for (start, master_, follower_), members in sorted(
         groups.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] or "")
     ):
-        out.append({
-            "ts": iso(datetime.fromtimestamp(start, UTC)),
-            "master": master_,
-            "follower": follower_,
-            "followers": _mean([r["followers"] for r in members]),
-            "clones": _mean([r["clones"] for r in members]),
-            "in_sync": _mean([r["in_sync"] for r in members]),
-            "master_roi": _mean([r["master_roi"] for r in members]),
-            "follower_roi": _mean([r["follower_roi"] for r in members]),
-            "tracking_error": _mean([r["tracking_error"] for r in members]),
-        })
+        out.append(
+            {
+                "ts": iso(datetime.fromtimestamp(start, UTC)),
+                "master": master_,
+                "follower": follower_,
+                "followers": _mean([r["followers"] for r in members]),
+                "clones": _mean([r["clones"] for r in members]),
+                "in_sync": _mean([r["in_sync"] for r in members]),
+                "master_roi": _mean([r["master_roi"] for r in members]),
+                "follower_roi": _mean([r["follower_roi"] for r in members]),
+                "tracking_error": _mean([r["tracking_error"] for r in members]),
+            }
+        )
     return out
 
 
@@ -279,26 +333,31 @@ async def history(
     averages its passes and is labelled by its start. ValueError for a bad bucket.
     """
     seconds = int(parse_span(bucket).total_seconds()) if bucket is not None else None
-    stmt = (_follower_passes(master, follower, since, until) if follower is not None
-            else _master_passes(master, since, until))
+    stmt = (
+        _follower_passes(master, follower, since, until)
+        if follower is not None
+        else _master_passes(master, since, until)
+    )
     async with store.transaction("history") as conn:
         result = (await conn.execute(stmt)).mappings().all()
     rows: list[dict[str, Any]] = []
     for r in result:
         master_roi = None if r["master_roi"] is None else float(r["master_roi"])
         follower_roi = None if r["follower_roi"] is None else float(r["follower_roi"])
-        rows.append({
-            "_ts": r["ts"],
-            "ts": iso(r["ts"]),
-            "master": r["master"],
-            "follower": follower,
-            "followers": None if r["followers"] is None else int(r["followers"]),
-            "clones": int(r["clones"] or 0),
-            "in_sync": int(r["in_sync"] or 0),
-            "master_roi": master_roi,
-            "follower_roi": follower_roi,
-            "tracking_error": _diff(follower_roi, master_roi),
-        })
+        rows.append(
+            {
+                "_ts": r["ts"],
+                "ts": iso(r["ts"]),
+                "master": r["master"],
+                "follower": follower,
+                "followers": None if r["followers"] is None else int(r["followers"]),
+                "clones": int(r["clones"] or 0),
+                "in_sync": int(r["in_sync"] or 0),
+                "master_roi": master_roi,
+                "follower_roi": follower_roi,
+                "tracking_error": _diff(follower_roi, master_roi),
+            }
+        )
     if seconds is not None:
         return _bucketed(rows, seconds)
     for row in rows:

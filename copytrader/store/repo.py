@@ -62,6 +62,7 @@ def event_row(event: AuditEvent) -> dict[str, Any]:
         "policy_sha256": event.policy_sha256,
         "layers": dict(event.layers),
         "detail": event.detail,
+        "event_key": event.key,
     }
 
 
@@ -101,6 +102,13 @@ def _run_row(run: RunRecord) -> dict[str, Any]:
 def _chunks(rows: Sequence[dict[str, Any]]) -> Iterable[Sequence[dict[str, Any]]]:
     for start in range(0, len(rows), _CHUNK):
         yield rows[start : start + _CHUNK]
+
+
+#: The error of a write whose process stopped after sending it, before its answer was kept.
+INTERRUPTED = (
+    "interrupted: copytrader stopped after sending this write and before recording its answer; "
+    "the next pass read the platform and converged from what it found"
+)
 
 
 class SqlStore:
@@ -153,12 +161,18 @@ class SqlStore:
             await conn.execute(self._upsert(tables.runs, ["run_id"], cols), row)
 
     async def close_open_runs(self, now: datetime) -> int:
-        """Mark passes left ``running`` (by a crash) ``interrupted``, ended ``now``; count them."""
+        """Mark passes left ``running`` (by a crash) ``interrupted``, ended ``now``, and their
+        ``pending`` audit events ``unknown``; count the runs."""
         async with self.transaction("close_open_runs") as conn:
             result = await conn.execute(
                 update(tables.runs)
                 .where(tables.runs.c.state == "running")
                 .values(state="interrupted", finished_at=now)
+            )
+            await conn.execute(
+                update(tables.audit_events)
+                .where(tables.audit_events.c.outcome == "pending")
+                .values(outcome="unknown", error=INTERRUPTED)
             )
         return int(result.rowcount)
 
@@ -185,6 +199,7 @@ class SqlStore:
                 intent_at=row["intent_at"],
                 applied=MappingProxyType(dict(row["applied"] or {})),
                 removed=bool(row["removed"]),
+                pending_until=row["pending_until"],
             )
             for row in rows
         ]
@@ -192,28 +207,45 @@ class SqlStore:
     async def record_intent(self, master: str, follower: str, at: datetime) -> None:
         """Before a clone request: the link has no bot and ``intent_at``; ``applied`` is kept."""
         row: dict[str, Any] = {
-            "master": master, "follower": follower, "bot_id": None, "intent_at": at,
-            "applied": {}, "removed": False, "updated_at": datetime.now(UTC),
+            "master": master,
+            "follower": follower,
+            "bot_id": None,
+            "intent_at": at,
+            "applied": {},
+            "removed": False,
+            "updated_at": datetime.now(UTC),
+            "pending_until": None,
         }
+        cols = ["bot_id", "intent_at", "updated_at", "pending_until"]
         async with self.transaction("record_intent") as conn:
-            await conn.execute(self._upsert(
-                tables.links, ["master", "follower"], ["bot_id", "intent_at", "updated_at"]
-            ), row)
-
-    async def save_link(self, link: Link) -> None:
-        """Insert or replace the link of ``(link.master, link.follower)``."""
-        row = {"master": link.master, "follower": link.follower, "bot_id": link.bot_id,
-               "intent_at": link.intent_at, "applied": dict(link.applied),
-               "removed": link.removed, "updated_at": datetime.now(UTC)}
-        cols = ["bot_id", "intent_at", "applied", "removed", "updated_at"]
-        async with self.transaction("save_link") as conn:
             await conn.execute(self._upsert(tables.links, ["master", "follower"], cols), row)
 
-    async def drop_link(self, master: str, follower: str) -> None:
-        """Forget the link (no error when there is none)."""
+    async def save_link(self, link: Link, events: Sequence[AuditEvent] = ()) -> None:
+        """Insert or replace the link of ``(link.master, link.follower)``, and write
+        ``events`` in the same transaction."""
+        row = {
+            "master": link.master,
+            "follower": link.follower,
+            "bot_id": link.bot_id,
+            "intent_at": link.intent_at,
+            "applied": dict(link.applied),
+            "removed": link.removed,
+            "updated_at": datetime.now(UTC),
+            "pending_until": link.pending_until,
+        }
+        cols = ["bot_id", "intent_at", "applied", "removed", "updated_at", "pending_until"]
+        async with self.transaction("save_link") as conn:
+            await conn.execute(self._upsert(tables.links, ["master", "follower"], cols), row)
+            await self._write_events(conn, events)
+
+    async def drop_link(
+        self, master: str, follower: str, events: Sequence[AuditEvent] = ()
+    ) -> None:
+        """Forget the link (no error when there is none), writing ``events`` with it."""
         t = tables.links
         async with self.transaction("drop_link") as conn:
             await conn.execute(delete(t).where(t.c.master == master, t.c.follower == follower))
+            await self._write_events(conn, events)
 
     # -- masters ----------------------------------------------------------------------
 
@@ -223,30 +255,48 @@ class SqlStore:
             return
         async with self.transaction("record_masters") as conn:
             for m in masters:
-                row = {"id": m.master, "policy_file": m.policy_file, "sha256": m.sha256,
-                       "first_seen": at, "last_seen": at}
-                await conn.execute(self._upsert(
-                    tables.masters, ["id"], ["policy_file", "sha256", "last_seen"]
-                ), row)
+                row = {
+                    "id": m.master,
+                    "policy_file": m.policy_file,
+                    "sha256": m.sha256,
+                    "first_seen": at,
+                    "last_seen": at,
+                }
+                await conn.execute(
+                    self._upsert(tables.masters, ["id"], ["policy_file", "sha256", "last_seen"]),
+                    row,
+                )
 
     async def masters(self) -> list[tuple[MasterFile, datetime, datetime]]:
         """Every recorded master with its first and last seen time, by id."""
         t = tables.masters
         async with self.transaction("masters") as conn:
             rows = (await conn.execute(select(t).order_by(t.c.id))).mappings().all()
-        return [(MasterFile(r["id"], r["policy_file"], r["sha256"]), r["first_seen"],
-                 r["last_seen"]) for r in rows]
+        return [
+            (MasterFile(r["id"], r["policy_file"], r["sha256"]), r["first_seen"], r["last_seen"])
+            for r in rows
+        ]
 
     # -- audit events and snapshots ---------------------------------------------------
 
     async def add_events(self, events: Sequence[AuditEvent]) -> None:
-        """Append audit events, all in one transaction."""
-        rows = [event_row(e) for e in events]
-        if not rows:
+        """Append audit events, all in one transaction; an event with a ``key`` replaces the
+        earlier event of that key (its ``pending`` record) instead of adding a row."""
+        if not events:
             return
         async with self.transaction("add_events") as conn:
-            for chunk in _chunks(rows):
-                await conn.execute(insert(tables.audit_events), list(chunk))
+            await self._write_events(conn, events)
+
+    async def _write_events(self, conn: AsyncConnection, events: Sequence[AuditEvent]) -> None:
+        plain = [event_row(e) for e in events if e.key is None]
+        for chunk in _chunks(plain):
+            await conn.execute(insert(tables.audit_events), list(chunk))
+        keyed = [event_row(e) for e in events if e.key is not None]
+        if keyed:
+            cols = [c for c in keyed[0] if c != "event_key"]
+            stmt = self._upsert(tables.audit_events, ["event_key"], cols)
+            for row in keyed:  # in order: a pending event and its outcome may share a batch
+                await conn.execute(stmt, row)
 
     async def add_snapshots(self, snapshots: Sequence[BotSnapshot]) -> None:
         """Append snapshots, all in one transaction (core executemany: fast for big passes)."""

@@ -73,6 +73,7 @@ class LinkRow(SQLModel, table=True):
     applied: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     removed: bool = False
     updated_at: datetime = Field(sa_type=UTCDateTime)
+    pending_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class RunRow(SQLModel, table=True):
@@ -132,6 +133,9 @@ class AuditRow(SQLModel, table=True):
         Index("ix_audit_events_master_ts", "master", "ts"),
         Index("ix_audit_events_follower_ts", "follower", "ts"),
         Index("ix_audit_events_action_ts", "action", "ts"),
+        # a pending event and its outcome share a key; also finds pending events after a crash
+        Index("ux_audit_events_event_key", "event_key", unique=True),
+        Index("ix_audit_events_outcome", "outcome"),
     )
 
     id: int | None = Field(default=None, sa_column=_big_id())
@@ -148,6 +152,7 @@ class AuditRow(SQLModel, table=True):
     policy_sha256: str | None = None
     layers: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     detail: str | None = None
+    event_key: str | None = None
 
 
 def _table(model: type[SQLModel]) -> Table:

@@ -239,3 +239,40 @@ def test_policies_are_independent() -> None:
         ("M2", "clone"),
         ("M2", "start"),
     }
+
+
+def test_timed_out_clone_is_not_cloned_again_while_pending() -> None:
+    from datetime import timedelta
+
+    pending = link("u1", None, intent_at=T0, pending_until=T0 + timedelta(seconds=60))
+    waiting = World(
+        bots={"M": MASTER},
+        catalogue=CATALOGUE,
+        links={("M", "u1"): pending},
+        now=T0 + timedelta(seconds=5),
+    )
+    p = plan.build([policy(follower("u1"))], waiting)
+    assert p.actions == ()
+    assert [n.action for n in p.notes] == ["clone_pending"]
+    # the bot shows up: adopted, not cloned
+    made = Bot(
+        **{
+            **clone_of("C7", "u1", status=Status.STOPPED).__dict__,
+            "created_at": int(T0.timestamp()),
+        }
+    )
+    shown = World(
+        bots={"M": MASTER, "C7": made},
+        catalogue=CATALOGUE,
+        links={("M", "u1"): pending},
+        now=T0 + timedelta(seconds=6),
+    )
+    assert kinds(plan.build([policy(follower("u1"))], shown))[0] == ("adopt", "u1", "C7")
+    # the window passed and nothing was made: clone again
+    late = World(
+        bots={"M": MASTER},
+        catalogue=CATALOGUE,
+        links={("M", "u1"): pending},
+        now=T0 + timedelta(seconds=61),
+    )
+    assert kinds(plan.build([policy(follower("u1"))], late))[0] == ("clone", "u1", None)

@@ -66,7 +66,9 @@ def make_settings(sim: SimServer, tmp_path: Path, policy_dir: Path) -> SettingsF
 
     def make(database_url: str | None = None, **platform: object) -> Settings:
         options: dict[str, object] = {
-            "rate_limit_per_minute": 100_000, "concurrency": 4, "timeout_seconds": 5.0,
+            "rate_limit_per_minute": 100_000,
+            "concurrency": 4,
+            "timeout_seconds": 5.0,
         }
         options.update(platform)
         return Settings(

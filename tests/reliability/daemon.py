@@ -42,8 +42,12 @@ class DaemonProcess:
         """Start the daemon (appending to the log)."""
         with self.log.open("ab") as err:
             self.proc = await asyncio.create_subprocess_exec(
-                *CLI, "run", env=self.env, stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.DEVNULL, stderr=err,
+                *CLI,
+                "run",
+                env=self.env,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=err,
             )
 
     async def wait_listening(self, limit: float = 30.0, token: str | None = None) -> None:
@@ -57,8 +61,11 @@ class DaemonProcess:
                     code = self.proc.returncode
                     raise AssertionError(f"daemon exited with {code}: {self.tail()}")
                 try:
-                    async with session.get(self.url + "/healthz", headers=headers,
-                                           timeout=aiohttp.ClientTimeout(total=2)) as resp:
+                    async with session.get(
+                        self.url + "/healthz",
+                        headers=headers,
+                        timeout=aiohttp.ClientTimeout(total=2),
+                    ) as resp:
                         await resp.read()
                         return
                 except (aiohttp.ClientError, TimeoutError):
@@ -68,9 +75,12 @@ class DaemonProcess:
     async def get(self, path: str, token: str | None = None) -> tuple[int, str]:
         """GET a path of the daemon's endpoint: status and body."""
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        async with aiohttp.ClientSession() as session, session.get(
-            self.url + path, headers=headers, timeout=aiohttp.ClientTimeout(total=10)
-        ) as resp:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(
+                self.url + path, headers=headers, timeout=aiohttp.ClientTimeout(total=10)
+            ) as resp,
+        ):
             return resp.status, await resp.text()
 
     @property

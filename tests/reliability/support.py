@@ -119,7 +119,9 @@ def unaudited_writes(
 
 
 def check_clones_accounted(
-    requests: Sequence[RequestRecord], events: Sequence[Mapping[str, Any]], *,
+    requests: Sequence[RequestRecord],
+    events: Sequence[Mapping[str, Any]],
+    *,
     every_request: bool = True,
 ) -> None:
     """Clones made = ok clone + adopt events per follower; no ok event for a write not done.
@@ -162,18 +164,22 @@ def check_clones_accounted(
             f"{n} clone request(s) for {user} and no clone event"
         )
     made = {u: n for u, n in clone_made.items() if n}
-    differ = {u: (made.get(u, 0), made_events.get(u, 0))
-              for u in set(made) | set(made_events) if made.get(u, 0) != made_events.get(u, 0)}
+    differ = {
+        u: (made.get(u, 0), made_events.get(u, 0))
+        for u in set(made) | set(made_events)
+        if made.get(u, 0) != made_events.get(u, 0)
+    }
     assert not differ, f"follower: (clones made, ok clone + adopt events): {differ}"
 
 
-def check_retry_after(requests: Sequence[RequestRecord], retry_after: float,
-                      slack: float = 0.05) -> None:
+def check_retry_after(
+    requests: Sequence[RequestRecord], retry_after: float, slack: float = 0.05
+) -> None:
     """No request arrived inside a Retry-After window (``slack``: requests already in flight)."""
     for i, r in enumerate(requests):
         if r.status != 429:
             continue
-        early = [q for q in requests[i + 1:] if r.ts + slack < q.ts < r.ts + retry_after - slack]
+        early = [q for q in requests[i + 1 :] if r.ts + slack < q.ts < r.ts + retry_after - slack]
         assert not early, (
             f"{len(early)} request(s) inside the Retry-After window of a 429 on {r.path}: "
             f"{[(q.path, round(q.ts - r.ts, 3)) for q in early]}"
@@ -191,15 +197,20 @@ def subprocess_env(**values: str) -> dict[str, str]:
 CLI = [sys.executable, "-m", "copytrader.cli.main"]
 
 
-async def run_cli(*args: str, env: Mapping[str, str], limit: float = 60.0,
-                  cwd: Path | None = None) -> tuple[int, str, str]:
+async def run_cli(
+    *args: str, env: Mapping[str, str], limit: float = 60.0, cwd: Path | None = None
+) -> tuple[int, str, str]:
     """Run ``copytrader ARGS`` as a real subprocess (the event loop keeps serving the
     simulator meanwhile); its exit code, stdout and stderr."""
     import asyncio
 
     proc = await asyncio.create_subprocess_exec(
-        *CLI, *args, env=dict(env), cwd=cwd,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        *CLI,
+        *args,
+        env=dict(env),
+        cwd=cwd,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
         stdin=asyncio.subprocess.DEVNULL,
     )
     try:

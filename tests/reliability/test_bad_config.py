@@ -16,12 +16,21 @@ BASE = {"COPYTRADER_API_URL": "http://127.0.0.1:9", "COPYTRADER_API_KEY": "canar
 
 # (id, variable named in the message, environment changes; None removes the variable)
 CASES: list[tuple[str, str, dict[str, str | None]]] = [
-    ("rate limit not a number", "COPYTRADER_RATE_LIMIT_PER_MINUTE",
-     {"COPYTRADER_RATE_LIMIT_PER_MINUTE": "abc"}),
-    ("rate limit zero", "COPYTRADER_RATE_LIMIT_PER_MINUTE",
-     {"COPYTRADER_RATE_LIMIT_PER_MINUTE": "0"}),
-    ("rate limit negative", "COPYTRADER_RATE_LIMIT_PER_MINUTE",
-     {"COPYTRADER_RATE_LIMIT_PER_MINUTE": "-5"}),
+    (
+        "rate limit not a number",
+        "COPYTRADER_RATE_LIMIT_PER_MINUTE",
+        {"COPYTRADER_RATE_LIMIT_PER_MINUTE": "abc"},
+    ),
+    (
+        "rate limit zero",
+        "COPYTRADER_RATE_LIMIT_PER_MINUTE",
+        {"COPYTRADER_RATE_LIMIT_PER_MINUTE": "0"},
+    ),
+    (
+        "rate limit negative",
+        "COPYTRADER_RATE_LIMIT_PER_MINUTE",
+        {"COPYTRADER_RATE_LIMIT_PER_MINUTE": "-5"},
+    ),
     ("concurrency zero", "COPYTRADER_CONCURRENCY", {"COPYTRADER_CONCURRENCY": "0"}),
     ("interval negative", "COPYTRADER_INTERVAL_SECONDS", {"COPYTRADER_INTERVAL_SECONDS": "-1"}),
     ("interval zero", "COPYTRADER_INTERVAL_SECONDS", {"COPYTRADER_INTERVAL_SECONDS": "0"}),
@@ -30,8 +39,11 @@ CASES: list[tuple[str, str, dict[str, str | None]]] = [
     ("database mysql", "COPYTRADER_DATABASE_URL", {"COPYTRADER_DATABASE_URL": "mysql://"}),
     ("database no scheme", "COPYTRADER_DATABASE_URL", {"COPYTRADER_DATABASE_URL": "copytrader.db"}),
     ("listen no port", "COPYTRADER_HTTP_LISTEN", {"COPYTRADER_HTTP_LISTEN": "nope"}),
-    ("listen port too big", "COPYTRADER_HTTP_LISTEN",
-     {"COPYTRADER_HTTP_LISTEN": "127.0.0.1:99999"}),
+    (
+        "listen port too big",
+        "COPYTRADER_HTTP_LISTEN",
+        {"COPYTRADER_HTTP_LISTEN": "127.0.0.1:99999"},
+    ),
     ("api url ftp", "COPYTRADER_API_URL", {"COPYTRADER_API_URL": "ftp://x"}),
     ("api url missing", "COPYTRADER_API_URL", {"COPYTRADER_API_URL": None}),
     ("api key missing", "COPYTRADER_API_KEY", {"COPYTRADER_API_KEY": None}),
@@ -49,8 +61,16 @@ def _run(
             env.pop(key, None)
         else:
             env[key] = value
-    return subprocess.run([*CLI, *args], env=env, cwd=cwd, capture_output=True, text=True,
-                          timeout=60, check=False, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [*CLI, *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def _one_line_naming(proc: subprocess.CompletedProcess[str], variable: str) -> None:
@@ -75,17 +95,28 @@ def _file_cases(tmp_path: Path) -> list[tuple[str, str, dict[str, str | None]]]:
     bad_value.write_text('interval_seconds = "often"\n')
     no_key: dict[str, str | None] = {"COPYTRADER_API_KEY": None}
     return [
-        ("key file a folder", "COPYTRADER_API_KEY_FILE",
-         {**no_key, "COPYTRADER_API_KEY_FILE": str(folder)}),
-        ("key file missing", "COPYTRADER_API_KEY_FILE",
-         {**no_key, "COPYTRADER_API_KEY_FILE": str(tmp_path / "absent")}),
-        ("key file not UTF-8", "COPYTRADER_API_KEY_FILE",
-         {**no_key, "COPYTRADER_API_KEY_FILE": str(latin)}),
+        (
+            "key file a folder",
+            "COPYTRADER_API_KEY_FILE",
+            {**no_key, "COPYTRADER_API_KEY_FILE": str(folder)},
+        ),
+        (
+            "key file missing",
+            "COPYTRADER_API_KEY_FILE",
+            {**no_key, "COPYTRADER_API_KEY_FILE": str(tmp_path / "absent")},
+        ),
+        (
+            "key file not UTF-8",
+            "COPYTRADER_API_KEY_FILE",
+            {**no_key, "COPYTRADER_API_KEY_FILE": str(latin)},
+        ),
         ("config bad TOML", "COPYTRADER_CONFIG", {"COPYTRADER_CONFIG": str(bad_toml)}),
-        ("config missing", "COPYTRADER_CONFIG",
-         {"COPYTRADER_CONFIG": str(tmp_path / "absent.toml")}),
-        ("config bad value", "COPYTRADER_INTERVAL_SECONDS",
-         {"COPYTRADER_CONFIG": str(bad_value)}),
+        (
+            "config missing",
+            "COPYTRADER_CONFIG",
+            {"COPYTRADER_CONFIG": str(tmp_path / "absent.toml")},
+        ),
+        ("config bad value", "COPYTRADER_INTERVAL_SECONDS", {"COPYTRADER_CONFIG": str(bad_value)}),
     ]
 
 
@@ -102,8 +133,11 @@ def test_every_bad_variable_exits_2_naming_it(tmp_path: Path) -> None:
         return None
 
     daemon: list[tuple[str, str, dict[str, str | None]]] = [
-        ("daemon interval negative", "COPYTRADER_INTERVAL_SECONDS",
-         {"COPYTRADER_INTERVAL_SECONDS": "-1"}),
+        (
+            "daemon interval negative",
+            "COPYTRADER_INTERVAL_SECONDS",
+            {"COPYTRADER_INTERVAL_SECONDS": "-1"},
+        ),
     ]
     # One subprocess per case, three at a time: the CLI's start-up dominates.
     with ThreadPoolExecutor(max_workers=3) as pool:

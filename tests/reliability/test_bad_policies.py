@@ -74,7 +74,7 @@ def _by_file(text_lines: list[str], folder: Path) -> dict[str, list[str]]:
     prefix = str(folder) + "/"
     for line in text_lines:
         assert line.startswith(prefix), f"not PATH:LINE:COL: message: {line!r}"
-        name, rest = line[len(prefix):].split(":", 1)
+        name, rest = line[len(prefix) :].split(":", 1)
         found.setdefault(name, []).append(rest)
     return found
 
@@ -87,7 +87,7 @@ def _mismatches(found: dict[str, list[str]], cases: list[corpus.Case]) -> list[s
         with_text = [g for g in got if case.fragment in g]
         if not with_text:
             bad.append(f"{case.file}: {got!r} lacks {case.fragment!r}")
-        elif not case.known_bug and not any(g.startswith(f"{case.at}: ") for g in with_text):
+        elif not any(g.startswith(f"{case.at}: ") for g in with_text):
             bad.append(f"{case.file}: {with_text!r} is not at {case.at}")
     return bad
 
@@ -96,8 +96,11 @@ async def test_policy_check_reports_every_file_with_position(
     corpus_sim: SimServer, corpus_dir: Path
 ) -> None:
     cases = _all_cases(corpus_dir)
-    env = subprocess_env(COPYTRADER_API_URL=corpus_sim.url, COPYTRADER_API_KEY=KEY,
-                         COPYTRADER_POLICY_DIR=str(corpus_dir))
+    env = subprocess_env(
+        COPYTRADER_API_URL=corpus_sim.url,
+        COPYTRADER_API_KEY=KEY,
+        COPYTRADER_POLICY_DIR=str(corpus_dir),
+    )
     code, out, err = await run_cli("policy", "check", env=env)
     assert code == 2, err
     assert "Traceback" not in err
@@ -119,8 +122,11 @@ async def test_reconcile_applies_nothing_of_a_bad_file(
         assert _mismatches(found, cases) == []
         # The good file was applied, and nothing else was written.
         assert_one_clone_each(corpus_sim.state, (F1, F2, F3), MASTERS)
-        foreign = [r for r in write_requests(corpus_sim.state)
-                   if r.path == "/bots/clone" and (r.body or {}).get("botId") != GRID]
+        foreign = [
+            r
+            for r in write_requests(corpus_sim.state)
+            if r.path == "/bots/clone" and (r.body or {}).get("botId") != GRID
+        ]
         assert foreign == []
         assert len(write_requests(corpus_sim.state)) == 6  # 3 clones, 3 starts
         invalid = await queries.audit(svc.store, action="policy_invalid")
@@ -129,17 +135,6 @@ async def test_reconcile_applies_nothing_of_a_bad_file(
         again = await svc.reconciler.run_pass()
         assert again.plan.actions == ()
         assert len(await queries.audit(svc.store, action="policy_invalid")) == len(invalid)
-
-
-@pytest.mark.xfail(strict=True, reason="loader.locate points at the 'locked' key, not the item")
-async def test_known_position_bugs(corpus_sim: SimServer, corpus_dir: Path,
-                                   make_settings: SettingsFactory) -> None:
-    buggy = [c for c in corpus.CASES if c.known_bug]
-    async with wiring.open_service(make_settings()) as svc:
-        result = await svc.reconciler.run_pass()
-    found = _by_file([str(p) for p in result.problems], corpus_dir)
-    for case in buggy:
-        assert any(g.startswith(f"{case.at}: ") for g in found[case.file]), case.known_bug
 
 
 async def test_two_files_for_one_master_are_both_refused(
@@ -159,11 +154,14 @@ async def test_running_daemon_survives_the_corpus(
     corpus_sim: SimServer, policy_dir: Path, tmp_path: Path
 ) -> None:
     port = free_port()
-    env = subprocess_env(COPYTRADER_API_URL=corpus_sim.url, COPYTRADER_API_KEY=KEY,
-                         COPYTRADER_DATABASE_URL=f"sqlite:///{tmp_path / 'ct.db'}",
-                         COPYTRADER_POLICY_DIR=str(policy_dir),
-                         COPYTRADER_INTERVAL_SECONDS="0.5",
-                         COPYTRADER_HTTP_LISTEN=f"127.0.0.1:{port}")
+    env = subprocess_env(
+        COPYTRADER_API_URL=corpus_sim.url,
+        COPYTRADER_API_KEY=KEY,
+        COPYTRADER_DATABASE_URL=f"sqlite:///{tmp_path / 'ct.db'}",
+        COPYTRADER_POLICY_DIR=str(policy_dir),
+        COPYTRADER_INTERVAL_SECONDS="0.5",
+        COPYTRADER_HTTP_LISTEN=f"127.0.0.1:{port}",
+    )
     daemon = DaemonProcess(env, tmp_path / "daemon.log", port)
     await daemon.start()
     try:
@@ -171,7 +169,7 @@ async def test_running_daemon_survives_the_corpus(
         # The bad files arrive while it runs, in a few batches.
         names = [c.file for c in corpus.CASES]
         for start in range(0, len(names), 15):
-            for name in names[start:start + 15]:
+            for name in names[start : start + 15]:
                 shutil.copyfile(corpus.FOLDER / name, policy_dir / name)
             await asyncio.sleep(0.7)
         corpus.generated(policy_dir)
@@ -182,7 +180,10 @@ async def test_running_daemon_survives_the_corpus(
     finally:
         assert await daemon.terminate() == 0, daemon.tail()
     assert_one_clone_each(corpus_sim.state, (F1, F2, F3), MASTERS)
-    foreign = [r for r in write_requests(corpus_sim.state)
-               if r.path == "/bots/clone" and (r.body or {}).get("botId") != GRID]
+    foreign = [
+        r
+        for r in write_requests(corpus_sim.state)
+        if r.path == "/bots/clone" and (r.body or {}).get("botId") != GRID
+    ]
     assert foreign == []
     assert "Traceback" not in daemon.log.read_text(encoding="utf-8")

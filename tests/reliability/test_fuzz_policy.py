@@ -34,14 +34,77 @@ CATALOGUE = parse.catalogue("fuzz", sim_catalogue.scripts())
 USERS = {u: parse.user("fuzz", _STATE.user(u)) for u in _STATE.user_ids()}
 
 TOKENS = [
-    "master", "followers", "defaults", "overrides", "scale", "limits", "locked", "user",
-    "paused", "on_follower_removed", "on_master_stopped", "on_immutable_change", "min", "max",
-    "investmentAmount", "stopValue", "symbol", "gridMode", "stopExit", GRID, "stop", "delete",
-    "keep", "recreate", "flag", "true", "false", "null", "~", "0", "-1", "1e309", ".nan",
-    "0x1F", "2024-01-01", "'quoted'", '"dq"', ":", ": ", "- ", "-", "{", "}", "[", "]", ",",
-    "&a ", "*a", "<<: ", "!!python/object:os.system ", "!!binary ", "!tag ", "!!str ", "? ",
-    "|", ">", "#", "\n", "\n  ", "\n    ", "\t", " ", "---\n", "...\n", "%YAML 1.2\n", "\\",
-    "\u00e9", "\u2028", "\ufeff", "\x00", "\x85",
+    "master",
+    "followers",
+    "defaults",
+    "overrides",
+    "scale",
+    "limits",
+    "locked",
+    "user",
+    "paused",
+    "on_follower_removed",
+    "on_master_stopped",
+    "on_immutable_change",
+    "min",
+    "max",
+    "investmentAmount",
+    "stopValue",
+    "symbol",
+    "gridMode",
+    "stopExit",
+    GRID,
+    "stop",
+    "delete",
+    "keep",
+    "recreate",
+    "flag",
+    "true",
+    "false",
+    "null",
+    "~",
+    "0",
+    "-1",
+    "1e309",
+    ".nan",
+    "0x1F",
+    "2024-01-01",
+    "'quoted'",
+    '"dq"',
+    ":",
+    ": ",
+    "- ",
+    "-",
+    "{",
+    "}",
+    "[",
+    "]",
+    ",",
+    "&a ",
+    "*a",
+    "<<: ",
+    "!!python/object:os.system ",
+    "!!binary ",
+    "!tag ",
+    "!!str ",
+    "? ",
+    "|",
+    ">",
+    "#",
+    "\n",
+    "\n  ",
+    "\n    ",
+    "\t",
+    " ",
+    "---\n",
+    "...\n",
+    "%YAML 1.2\n",
+    "\\",
+    "\u00e9",
+    "\u2028",
+    "\ufeff",
+    "\x00",
+    "\x85",
 ]
 
 
@@ -65,8 +128,12 @@ def _check(data: bytes) -> None:
             assert "Traceback" not in found["message"]
 
 
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=False,
-                suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=False,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 
 @FUZZ
@@ -82,11 +149,15 @@ def test_yamlish_text_gives_problems_not_exceptions(tokens: list[str]) -> None:
 
 
 @FUZZ
-@given(st.lists(st.tuples(st.integers(0, len(GRID_POLICY)), st.integers(0, 8),
-                          st.sampled_from(TOKENS)), max_size=6))
+@given(
+    st.lists(
+        st.tuples(st.integers(0, len(GRID_POLICY)), st.integers(0, 8), st.sampled_from(TOKENS)),
+        max_size=6,
+    )
+)
 def test_mutated_policy_gives_problems_not_exceptions(edits: list[tuple[int, int, str]]) -> None:
     text = GRID_POLICY
     for at, cut, token in edits:
         at = min(at, len(text))
-        text = text[:at] + token + text[at + cut:]
+        text = text[:at] + token + text[at + cut :]
     _check(text.encode("utf-8"))

@@ -37,8 +37,9 @@ CANARIES = (KEY, SECRET, WRONG_KEY)
 #: The example policies shipped with copytrader (the demo's).
 EXAMPLES = {
     p.name: p.read_text(encoding="utf-8")
-    for p in sorted((Path(__file__).resolve().parents[2] / "copytrader" / "demo_policies")
-                    .glob("*.yaml"))
+    for p in sorted(
+        (Path(__file__).resolve().parents[2] / "copytrader" / "demo_policies").glob("*.yaml")
+    )
 }
 
 
@@ -50,10 +51,16 @@ def _clean(where: str, text: str | bytes) -> None:
 
 async def _create_secret_user(url: str) -> str:
     async with PlatformClient(url, Secret(KEY)) as client:
-        user = await client.call("users.create", {
-            "exchangeId": "BITMEXSPOT", "publicKey": "pub-canary-ok", "secretKey": SECRET,
-            "extraKey": "", "exchangeUserId": "sec-test",
-        })
+        user = await client.call(
+            "users.create",
+            {
+                "exchangeId": "BITMEXSPOT",
+                "publicKey": "pub-canary-ok",
+                "secretKey": SECRET,
+                "extraKey": "",
+                "exchangeUserId": "sec-test",
+            },
+        )
     assert isinstance(user, str)
     return user
 
@@ -61,12 +68,16 @@ async def _create_secret_user(url: str) -> str:
 @pytest.mark.slow
 async def test_canaries_never_leak(sim: SimServer, policy_dir: Path, tmp_path: Path) -> None:
     user = await _create_secret_user(sim.url)
-    write_policy(policy_dir, "grid.yaml",
-                 f"master: {GRID}\nfollowers:\n  - user: {F1}\n  - user: {user}\n")
+    write_policy(
+        policy_dir, "grid.yaml", f"master: {GRID}\nfollowers:\n  - user: {F1}\n  - user: {user}\n"
+    )
     db = tmp_path / "data" / "ct.db"
-    env = subprocess_env(COPYTRADER_API_URL=sim.url, COPYTRADER_API_KEY=KEY,
-                         COPYTRADER_DATABASE_URL=f"sqlite:///{db}",
-                         COPYTRADER_POLICY_DIR=str(policy_dir))
+    env = subprocess_env(
+        COPYTRADER_API_URL=sim.url,
+        COPYTRADER_API_KEY=KEY,
+        COPYTRADER_DATABASE_URL=f"sqlite:///{db}",
+        COPYTRADER_POLICY_DIR=str(policy_dir),
+    )
     outputs: list[tuple[str, int, str, str]] = []
 
     async def cli(name: str, *args: str, **changes: str) -> None:
@@ -81,7 +92,9 @@ async def test_canaries_never_leak(sim: SimServer, policy_dir: Path, tmp_path: P
     await cli("reconcile again", "reconcile", "--json")
     await asyncio.gather(cli("status", "status", "--json"), cli("audit", "audit", "--json"))
     # Failing platforms: unreachable, 500 on everything, and a refused (wrong) key.
-    await cli("unreachable", "reconcile", "--json", COPYTRADER_API_URL=f"http://127.0.0.1:{free_port()}")
+    await cli(
+        "unreachable", "reconcile", "--json", COPYTRADER_API_URL=f"http://127.0.0.1:{free_port()}"
+    )
     sim.state.faults.add(Fault(path="*", kind="500", times=-1))
     await cli("500s", "reconcile", "--json")
     sim.state.faults.clear()
@@ -98,9 +111,15 @@ async def test_canaries_never_leak(sim: SimServer, policy_dir: Path, tmp_path: P
 
     # The daemon: its logs, /metrics and /healthz.
     port = free_port()
-    daemon = DaemonProcess({**env, "COPYTRADER_INTERVAL_SECONDS": "0.5",
-                            "COPYTRADER_HTTP_LISTEN": f"127.0.0.1:{port}"},
-                           tmp_path / "daemon.log", port)
+    daemon = DaemonProcess(
+        {
+            **env,
+            "COPYTRADER_INTERVAL_SECONDS": "0.5",
+            "COPYTRADER_HTTP_LISTEN": f"127.0.0.1:{port}",
+        },
+        tmp_path / "daemon.log",
+        port,
+    )
     await daemon.start()
     try:
         await daemon.wait_listening()
@@ -124,8 +143,9 @@ async def _echo(request: web.Request) -> web.Response:
     raw = (await request.read()).decode()
     message = f"bad request from {request.headers.get('X-API-Key')}: {raw}"
     status = {"/users/create": 200, "/bots/list": 500, "/scripts": 401}.get(request.path, 400)
-    return web.json_response({"isSuccess": False, "code": 7, "message": message, "data": None},
-                             status=status)
+    return web.json_response(
+        {"isSuccess": False, "code": 7, "message": message, "data": None}, status=status
+    )
 
 
 @pytest.fixture
@@ -145,8 +165,10 @@ async def echo_url() -> AsyncIterator[str]:
 async def test_exception_messages_never_carry_secrets(echo_url: str) -> None:
     async with PlatformClient(echo_url, Secret(KEY), max_attempts=1) as client:
         calls = [
-            client.call("users.create", {"exchangeId": "BITMEXSPOT", "publicKey": "p",
-                                         "secretKey": SECRET, "extraKey": ""}),
+            client.call(
+                "users.create",
+                {"exchangeId": "BITMEXSPOT", "publicKey": "p", "secretKey": SECRET, "extraKey": ""},
+            ),
             client.call("bots.list", {"limit": -1, "nextPageId": ""}),
             client.call("scripts.list"),
             client.edit_bot(F1, "bot", {"stopValue": 1}),
@@ -168,26 +190,34 @@ def test_yaml_python_tags_are_refused_not_run(tmp_path: Path) -> None:
 
 
 def test_endpoint_listens_on_loopback_by_default() -> None:
-    settings = load_settings({"COPYTRADER_API_URL": "http://127.0.0.1:9",
-                              "COPYTRADER_API_KEY": KEY})
+    settings = load_settings(
+        {"COPYTRADER_API_URL": "http://127.0.0.1:9", "COPYTRADER_API_KEY": KEY}
+    )
     assert settings.daemon.http_listen[0] in ("127.0.0.1", "::1", "localhost")
 
 
-async def test_non_loopback_endpoint_needs_a_token(sim: SimServer, policy_dir: Path,
-                                                   tmp_path: Path) -> None:
+async def test_non_loopback_endpoint_needs_a_token(
+    sim: SimServer, policy_dir: Path, tmp_path: Path
+) -> None:
     port = free_port()
-    env = subprocess_env(COPYTRADER_API_URL=sim.url, COPYTRADER_API_KEY=KEY,
-                         COPYTRADER_DATABASE_URL=f"sqlite:///{tmp_path / 'ct.db'}",
-                         COPYTRADER_POLICY_DIR=str(policy_dir),
-                         COPYTRADER_HTTP_LISTEN=f"0.0.0.0:{port}")
+    env = subprocess_env(
+        COPYTRADER_API_URL=sim.url,
+        COPYTRADER_API_KEY=KEY,
+        COPYTRADER_DATABASE_URL=f"sqlite:///{tmp_path / 'ct.db'}",
+        COPYTRADER_POLICY_DIR=str(policy_dir),
+        COPYTRADER_HTTP_LISTEN=f"0.0.0.0:{port}",
+    )
     code, _, err = await run_cli("run", env=env)
     assert code == 2, err
     lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 1 and "COPYTRADER_HTTP_TOKEN" in lines[0], err
 
     token = "canary-http-token-Zt55"
-    daemon = DaemonProcess({**env, "COPYTRADER_HTTP_TOKEN": token,
-                            "COPYTRADER_INTERVAL_SECONDS": "30"}, tmp_path / "d.log", port)
+    daemon = DaemonProcess(
+        {**env, "COPYTRADER_HTTP_TOKEN": token, "COPYTRADER_INTERVAL_SECONDS": "30"},
+        tmp_path / "d.log",
+        port,
+    )
     await daemon.start()
     try:
         await daemon.wait_listening(token=token)
@@ -200,15 +230,26 @@ async def test_non_loopback_endpoint_needs_a_token(sim: SimServer, policy_dir: P
     assert token not in daemon.log.read_text()
 
 
-async def test_sqlite_file_is_private_even_with_umask_0(sim: SimServer, policy_dir: Path,
-                                                        tmp_path: Path) -> None:
+async def test_sqlite_file_is_private_even_with_umask_0(
+    sim: SimServer, policy_dir: Path, tmp_path: Path
+) -> None:
     db = tmp_path / "fresh" / "ct.db"
-    env = subprocess_env(COPYTRADER_API_URL=sim.url, COPYTRADER_API_KEY=KEY,
-                         COPYTRADER_DATABASE_URL=f"sqlite:///{db}",
-                         COPYTRADER_POLICY_DIR=str(policy_dir))
+    env = subprocess_env(
+        COPYTRADER_API_URL=sim.url,
+        COPYTRADER_API_KEY=KEY,
+        COPYTRADER_DATABASE_URL=f"sqlite:///{db}",
+        COPYTRADER_POLICY_DIR=str(policy_dir),
+    )
     proc = await asyncio.create_subprocess_exec(
-        "sh", "-c", 'umask 000; exec "$@"', "sh", *CLI, "reconcile", env=env,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        "sh",
+        "-c",
+        'umask 000; exec "$@"',
+        "sh",
+        *CLI,
+        "reconcile",
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
     )
     _, err = await proc.communicate()
     assert proc.returncode == 0, err.decode()
@@ -223,19 +264,25 @@ async def test_no_setting_key_outside_the_catalogue_is_ever_sent(
     for name, text in EXAMPLES.items():
         write_policy(policy_dir, name, text)
     evil = "e" * 32  # a master of its own, so the file is checked against the catalogue
-    sim.state.create_bot(DEMO.spot_owner, "spot_grid", sim.state.bot(GRID)["settings"],
-                         bot_id=evil)
-    write_policy(policy_dir, "evil.yaml",
-                 f"master: {evil}\nfollowers:\n  - user: {F4}\n    overrides: {{evilKey: 1}}\n")
+    sim.state.create_bot(DEMO.spot_owner, "spot_grid", sim.state.bot(GRID)["settings"], bot_id=evil)
+    write_policy(
+        policy_dir,
+        "evil.yaml",
+        f"master: {evil}\nfollowers:\n  - user: {F4}\n    overrides: {{evilKey: 1}}\n",
+    )
     async with wiring.open_service(make_settings()) as svc:
         first = await svc.reconciler.run_pass()
         assert [(Path(p.file).name, p.message) for p in first.problems] == [
             ("evil.yaml", "unknown setting 'evilKey' for bot type spot_grid")
         ]
-        for master in ("6dafad4e364449c9906296aab8eff2f7", "bedc8bb485514565b64a728fc0886a95",
-                       "7d7e643ac399492c8adf1add09316abb"):
-            sim.state.edit_out_of_band(master, {"stopLoss": 12} if master.startswith("7d")
-                                       else {"stopExit": True})
+        for master in (
+            "6dafad4e364449c9906296aab8eff2f7",
+            "bedc8bb485514565b64a728fc0886a95",
+            "7d7e643ac399492c8adf1add09316abb",
+        ):
+            sim.state.edit_out_of_band(
+                master, {"stopLoss": 12} if master.startswith("7d") else {"stopExit": True}
+            )
         second = await svc.reconciler.run_pass()
         assert second.state == "ok", second.to_json()
     keys = {s["type"]: {x["key"] for x in s["settings"]} for s in sim_catalogue.scripts()}

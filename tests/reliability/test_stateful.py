@@ -60,9 +60,13 @@ class Convergence(RuleBasedStateMachine):
         self.ever_listed: set[str] = set()
         self.runner.run(self.server.start())
         config = Settings(
-            platform=PlatformSettings(api_url=self.server.url, api_key=Secret(KEY),
-                                      rate_limit_per_minute=100_000, concurrency=4,
-                                      timeout_seconds=5.0),
+            platform=PlatformSettings(
+                api_url=self.server.url,
+                api_key=Secret(KEY),
+                rate_limit_per_minute=100_000,
+                concurrency=4,
+                timeout_seconds=5.0,
+            ),
             database_url=f"sqlite:///{self.folder / 'ct.db'}",
             policy_dir=self.folder / "policies",
         )
@@ -91,8 +95,12 @@ class Convergence(RuleBasedStateMachine):
                 lines.append("    paused: true")
         if not self.listed:
             lines[-1] = "followers: []"
-        lines += [f"on_follower_removed: {self.removed_mode}", "on_master_stopped: stop",
-                  "on_immutable_change: recreate", ""]
+        lines += [
+            f"on_follower_removed: {self.removed_mode}",
+            "on_master_stopped: stop",
+            "on_immutable_change: recreate",
+            "",
+        ]
         (self.folder / "policies" / "grid.yaml").write_text("\n".join(lines), encoding="utf-8")
 
     def _clones(self, user: str) -> list[dict[str, Any]]:
@@ -113,7 +121,8 @@ class Convergence(RuleBasedStateMachine):
             want = {
                 "stopValue": f.stop_value if f.stop_value is not None else ms["stopValue"],
                 "investmentAmount": ms["investmentAmount"] * (f.scale or 1.0),
-                "stopExit": ms["stopExit"], "stopType": ms["stopType"],
+                "stopExit": ms["stopExit"],
+                "stopType": ms["stopType"],
             }
             got = {k: s[k] for k in want}
             if got != want:
@@ -135,10 +144,15 @@ class Convergence(RuleBasedStateMachine):
             self.ever_listed.add(self.users[i])
         self._write_policy()
 
-    @rule(i=st.integers(0, USERS - 1), stop_value=st.none() | st.integers(1, 5000),
-          scale=st.sampled_from(SCALES), paused=st.booleans())
-    def add_or_change_follower(self, i: int, stop_value: int | None, scale: float | None,
-                               paused: bool) -> None:
+    @rule(
+        i=st.integers(0, USERS - 1),
+        stop_value=st.none() | st.integers(1, 5000),
+        scale=st.sampled_from(SCALES),
+        paused=st.booleans(),
+    )
+    def add_or_change_follower(
+        self, i: int, stop_value: int | None, scale: float | None, paused: bool
+    ) -> None:
         self.listed[self.users[i]] = Follower(stop_value, scale, paused)
         self.ever_listed.add(self.users[i])
         self._write_policy()
@@ -163,8 +177,11 @@ class Convergence(RuleBasedStateMachine):
             self.removed_mode = mode
             self._write_policy()
 
-    @rule(stop_exit=st.booleans(), stop_type=st.sampled_from(["Above value", "Below value"]),
-          stop_value=st.integers(1, 5000))
+    @rule(
+        stop_exit=st.booleans(),
+        stop_type=st.sampled_from(["Above value", "Below value"]),
+        stop_value=st.integers(1, 5000),
+    )
     def master_edit(self, stop_exit: bool, stop_type: str, stop_value: int) -> None:
         self.state.edit_out_of_band(
             GRID, {"stopExit": stop_exit, "stopType": stop_type, "stopValue": stop_value}
@@ -193,8 +210,11 @@ class Convergence(RuleBasedStateMachine):
         if len(bots) >= 2:
             self.state.delete_out_of_band(bots[pick % len(bots)])
 
-    @rule(path=st.sampled_from(WRITE_PATHS), kind=st.sampled_from(FAULT_KINDS),
-          times=st.integers(1, 2))
+    @rule(
+        path=st.sampled_from(WRITE_PATHS),
+        kind=st.sampled_from(FAULT_KINDS),
+        times=st.integers(1, 2),
+    )
     def inject_fault(self, path: str, kind: str, times: int) -> None:
         self.state.faults.add(Fault(path=path, kind=kind, times=times, retry_after=0.0))
 

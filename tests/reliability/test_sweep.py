@@ -27,9 +27,12 @@ FILLER = 10_050
 def _fill(sim: SimServer) -> None:
     user = sim.state.create_user("BINANCE")
     for _ in range(FILLER):
-        sim.state.create_bot(user, "spot_dollar_cost_averaging",
-                             {"symbol": "BINANCE_BTC_USDT_", "investmentAmount": 10},
-                             status="stopped")
+        sim.state.create_bot(
+            user,
+            "spot_dollar_cost_averaging",
+            {"symbol": "BINANCE_BTC_USDT_", "investmentAmount": 10},
+            status="stopped",
+        )
 
 
 async def test_sweep_failing_on_a_later_page_writes_nothing(
@@ -71,7 +74,10 @@ async def test_transient_page_failure_is_retried_within_the_pass(
         result = await svc.reconciler.run_pass()
         assert result.converged, result.to_json()
         assert [r.fault for r in sim.state.requests if r.path == "/bots/list"] == [
-            None, "page_fail", "page_fail", None,
+            None,
+            "page_fail",
+            "page_fail",
+            None,
         ]
         assert_one_clone_each(sim.state, (F1, F2, F3), MASTERS)
         again = await svc.reconciler.run_pass()

@@ -50,6 +50,7 @@ def upgrade() -> None:
         sa.Column("applied", sa.JSON(), nullable=False),
         sa.Column("removed", sa.Boolean(), nullable=False),
         _ts("updated_at"),
+        _ts("pending_until", nullable=True),
         sa.PrimaryKeyConstraint("master", "follower"),
     )
     op.create_table(
@@ -105,9 +106,12 @@ def upgrade() -> None:
         sa.Column("policy_sha256", sa.String(), nullable=True),
         sa.Column("layers", sa.JSON(), nullable=False),
         sa.Column("detail", sa.String(), nullable=True),
+        sa.Column("event_key", sa.String(), nullable=True),
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_audit_events_ts", "audit_events", ["ts"])
+    op.create_index("ux_audit_events_event_key", "audit_events", ["event_key"], unique=True)
+    op.create_index("ix_audit_events_outcome", "audit_events", ["outcome"])
     op.create_index("ix_audit_events_master_ts", "audit_events", ["master", "ts"])
     op.create_index("ix_audit_events_follower_ts", "audit_events", ["follower", "ts"])
     op.create_index("ix_audit_events_action_ts", "audit_events", ["action", "ts"])

@@ -1,0 +1,76 @@
+"""Write-ahead audit events: a pending event is replaced by its outcome (same key), travels
+in the link's transaction, and a crash leaves it ``unknown`` rather than lost."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from copytrader.core.records import AuditEvent, Link, RunRecord
+from copytrader.store import queries
+from copytrader.store.engine import open_store
+
+T = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+
+
+def event(outcome: str, key: str | None = "k1", ts: datetime = T) -> AuditEvent:
+    return AuditEvent(
+        ts=ts,
+        run_id="r1",
+        action="edit",
+        master="M",
+        follower="u",
+        bot="B",
+        outcome=outcome,
+        key=key,
+    )
+
+
+async def test_outcome_replaces_its_pending_event(tmp_path: Path) -> None:
+    store = await open_store(f"sqlite:///{tmp_path / 'a.db'}")
+    try:
+        await store.add_events([event("pending")])
+        assert [e["outcome"] for e in await queries.audit(store)] == ["pending"]
+        await store.save_link(Link("M", "u", "B"), [event("ok", ts=T + timedelta(seconds=1))])
+        rows = await queries.audit(store)
+        assert [(e["outcome"], e["ts"]) for e in rows] == [("ok", "2026-11-21T12:00:01Z")]
+        assert [lk.bot_id for lk in await store.links()] == ["B"]
+        await store.add_events([event("noted", key=None), event("noted", key=None)])
+        assert len(await queries.audit(store)) == 3
+        await store.drop_link("M", "u", [replace(event("ok"), key="k2", action="delete")])
+        assert await store.links() == []
+        assert [e["action"] for e in await queries.audit(store, action="delete")] == ["delete"]
+    finally:
+        await store.close()
+
+
+async def test_pending_events_left_by_a_crash_become_unknown(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'b.db'}"
+    store = await open_store(url)
+    await store.start_run(RunRecord("r1", T))
+    await store.add_events([event("pending"), replace(event("pending"), key="k2")])
+    await store.close()  # "kill -9": no outcome, no finish_run
+
+    store = await open_store(url)
+    try:
+        assert await store.close_open_runs(T + timedelta(minutes=1)) == 1
+        rows = await queries.audit(store)
+        assert {e["outcome"] for e in rows} == {"unknown"}
+        assert all("interrupted" in (e["error"] or "") for e in rows)
+    finally:
+        await store.close()
+
+
+async def test_timed_out_clone_keeps_its_pending_window(tmp_path: Path) -> None:
+    store = await open_store(f"sqlite:///{tmp_path / 'c.db'}")
+    try:
+        until = T + timedelta(seconds=60)
+        await store.save_link(Link("M", "u", None, intent_at=T, pending_until=until))
+        (lk,) = await store.links()
+        assert lk.pending_until == until and lk.intent_at == T
+        await store.record_intent("M", "u", T + timedelta(minutes=5))
+        (lk,) = await store.links()
+        assert lk.pending_until is None
+    finally:
+        await store.close()
