@@ -13,6 +13,8 @@ import re
 from pathlib import Path
 from typing import NamedTuple
 
+from copytrader.policy.yamltree import MAX_BYTES
+
 FOLDER = Path(__file__).parent
 
 
@@ -175,11 +177,15 @@ def generated(folder: Path) -> list[Case]:
     huge = folder / "huge_file.yaml"
     with huge.open("w", encoding="utf-8") as fh:
         fh.write("master: c9999999999999999999999999999999\n")
-        fh.write("# padding\n" * 120_000)  # 1.2 MB, over the 1 MiB limit
+        fh.write("# padding\n" * (MAX_BYTES // 10 + 1000))  # just over the limit
     wide = folder / "huge_line.yaml"
-    text = "master: c9999999999999999999999999999998\nlocked: [" + "a, " * 400_000 + "b]\n"
+    text = (
+        "master: c9999999999999999999999999999998\nlocked: ["
+        + "a, " * (MAX_BYTES // 3 + 1000)
+        + "b]\n"
+    )
     wide.write_text(text, encoding="utf-8")
     return [
-        Case("huge_file.yaml", "1:1", "larger than the limit of 1048576 bytes"),
-        Case("huge_line.yaml", "1:1", "larger than the limit of 1048576 bytes"),
+        Case("huge_file.yaml", "1:1", f"larger than the limit of {MAX_BYTES} bytes"),
+        Case("huge_line.yaml", "1:1", f"larger than the limit of {MAX_BYTES} bytes"),
     ]
