@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
+from typing import Any
 
 from copytrader.core.model import Scalar, Settings, Status
 
@@ -64,6 +65,25 @@ class AuditEvent:
     layers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     detail: str | None = None
     key: str | None = None  # events with the same key are one event: the last one wins
+
+    def to_dict(self) -> dict[str, Any]:
+        """The event's fields as plain data: the contract's nine (``changes`` as
+        ``{key: [before, after]}``), then the provenance fields. ``ts`` stays a datetime."""
+        return {
+            "ts": self.ts,
+            "run_id": self.run_id,
+            "action": self.action,
+            "master": self.master,
+            "follower": self.follower,
+            "bot": self.bot,
+            "changes": {k: [before, after] for k, (before, after) in self.changes.items()},
+            "outcome": self.outcome,
+            "error": self.error,
+            "policy_file": self.policy_file,
+            "policy_sha256": self.policy_sha256,
+            "layers": dict(self.layers),
+            "detail": self.detail,
+        }
 
 
 @dataclass(frozen=True)

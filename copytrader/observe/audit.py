@@ -31,21 +31,7 @@ class EventSink(Protocol):
 
 def fields(event: AuditEvent) -> dict[str, Any]:
     """The JSON fields of ``event``: the contract's nine, then the provenance fields."""
-    return {
-        "ts": event.ts.astimezone(UTC).isoformat().replace("+00:00", "Z"),
-        "run_id": event.run_id,
-        "action": event.action,
-        "master": event.master,
-        "follower": event.follower,
-        "bot": event.bot,
-        "changes": {key: [before, after] for key, (before, after) in event.changes.items()},
-        "outcome": event.outcome,
-        "error": event.error,
-        "policy_file": event.policy_file,
-        "policy_sha256": event.policy_sha256,
-        "layers": dict(event.layers),
-        "detail": event.detail,
-    }
+    return {**event.to_dict(), "ts": event.ts.astimezone(UTC).isoformat().replace("+00:00", "Z")}
 
 
 def _masked(event: AuditEvent) -> AuditEvent:

@@ -47,23 +47,8 @@ def describe_error(exc: BaseException) -> str:
 
 
 def event_row(event: AuditEvent) -> dict[str, Any]:
-    """The audit_events row of ``event`` (``changes`` as ``{key: [before, after]}``)."""
-    return {
-        "ts": event.ts,
-        "run_id": event.run_id,
-        "action": event.action,
-        "master": event.master,
-        "follower": event.follower,
-        "bot": event.bot,
-        "changes": {key: [before, after] for key, (before, after) in event.changes.items()},
-        "outcome": event.outcome,
-        "error": event.error,
-        "policy_file": event.policy_file,
-        "policy_sha256": event.policy_sha256,
-        "layers": dict(event.layers),
-        "detail": event.detail,
-        "event_key": event.key,
-    }
+    """The audit_events row of ``event``."""
+    return {**event.to_dict(), "event_key": event.key}
 
 
 def snapshot_row(snap: BotSnapshot) -> dict[str, Any]:
