@@ -14,7 +14,7 @@ from copytrader.core.desired import DesiredClone, Source
 from copytrader.core.model import Scalar, Script
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Change:
     """One setting's change: ``before`` (None for a new clone), ``after``, and who set ``after``."""
 

@@ -49,7 +49,7 @@ class Status(enum.StrEnum):
         return cls.UNKNOWN
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Bot:
     """A bot as read from the platform."""
 

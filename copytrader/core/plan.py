@@ -59,7 +59,7 @@ class Kind(enum.StrEnum):
 WRITES = frozenset({Kind.CLONE, Kind.EDIT, Kind.START, Kind.STOP, Kind.DELETE})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Action:
     """One step for one follower. ``payload`` is the settings sent (clone, edit)."""
 
@@ -86,7 +86,7 @@ class Action:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Note:
     """A decision that writes nothing to the platform; it becomes an audit event."""
 
@@ -98,7 +98,7 @@ class Note:
     detail: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FollowerPlan:
     """One follower's ordered actions, and what the plan was computed from."""
 
@@ -188,11 +188,11 @@ class _Planner:
             self._master_missing(policy, master, links)
             return
         self.claimed.add(master.bot_id)
-        base = desired_mod.base(policy, master, script)
+        desired_of = desired_mod.Computer(desired_mod.base(policy, master, script))
         listed = set()
         for follower in policy.followers:
             listed.add(follower.user)
-            want = desired_mod.compute(base, follower)
+            want = desired_of(follower)
             link = self.world.links.get((policy.master, follower.user))
             self.followers.append(self._listed(policy, master, script, want, link))
         for link in links:

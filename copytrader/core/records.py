@@ -15,7 +15,7 @@ from typing import Any
 from copytrader.core.model import Scalar, Settings, Status
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Link:
     """What copytrader knows of one follower's clone of one master.
 
@@ -86,7 +86,7 @@ class AuditEvent:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BotSnapshot:
     """A master or a clone as seen in one pass."""
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from types import MappingProxyType
 from typing import Any
 
 from copytrader.core import plan
 from copytrader.core.model import Bot, Status
 from copytrader.core.plan import Kind, World
-from copytrader.core.policy import OnFollowerRemoved, OnImmutableChange, Policy
+from copytrader.core.policy import OnFollowerRemoved, OnImmutableChange
 from copytrader.core.records import Link
 from tests.core.factories import CATALOGUE, MASTER_SETTINGS, T0, bot, follower, policy
 
@@ -164,8 +165,8 @@ def test_immutable_change_flagged_edits_only_editable_keys() -> None:
 
 def test_lost_clone_is_adopted_not_duplicated() -> None:
     lost = clone_of("C9", "u1", status=Status.STOPPED)
-    lost = Bot(**{**lost.__dict__, "created_at": int(T0.timestamp()) + 1})
-    other_type = Bot(**{**lost.__dict__, "bot_id": "X", "type": "webhook"})
+    lost = replace(lost, created_at=int(T0.timestamp()) + 1)
+    other_type = replace(lost, bot_id="X", type="webhook")
     w = world(MASTER, lost, other_type, links=(link("u1", None, intent_at=T0),))
     p = plan.build([policy(follower("u1"))], w)
     assert kinds(p) == [("adopt", "u1", "C9"), ("start", "u1", "C9")]
@@ -177,7 +178,7 @@ def test_intent_without_a_bot_clones_again() -> None:
 
 
 def test_old_bot_is_not_adopted() -> None:
-    old = Bot(**{**clone_of("OLD", "u1").__dict__, "created_at": int(T0.timestamp()) - 3600})
+    old = replace(clone_of("OLD", "u1"), created_at=int(T0.timestamp()) - 3600)
     w = world(MASTER, old, links=(link("u1", None, intent_at=T0),))
     assert kinds(plan.build([policy(follower("u1"))], w))[0] == ("clone", "u1", None)
 
@@ -230,8 +231,8 @@ def test_plan_json_shape() -> None:
 
 
 def test_policies_are_independent() -> None:
-    m2 = Bot(**{**bot("M2", "owner").__dict__})
-    p2 = Policy(**{**policy(follower("u2")).__dict__, "master": "M2"})
+    m2 = bot("M2", "owner")
+    p2 = replace(policy(follower("u2")), master="M2")
     p = plan.build([policy(follower("u1")), p2], world(MASTER, m2))
     assert {(a.master, a.kind.value) for a in p.actions} == {
         ("M", "clone"),
@@ -255,12 +256,7 @@ def test_timed_out_clone_is_not_cloned_again_while_pending() -> None:
     assert p.actions == ()
     assert [n.action for n in p.notes] == ["clone_pending"]
     # the bot shows up: adopted, not cloned
-    made = Bot(
-        **{
-            **clone_of("C7", "u1", status=Status.STOPPED).__dict__,
-            "created_at": int(T0.timestamp()),
-        }
-    )
+    made = replace(clone_of("C7", "u1", status=Status.STOPPED), created_at=int(T0.timestamp()))
     shown = World(
         bots={"M": MASTER, "C7": made},
         catalogue=CATALOGUE,
