@@ -8,7 +8,7 @@ pass is level-triggered: it re-reads everything and converges from wherever the 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,13 +17,12 @@ from typing import Any
 
 import structlog
 
-from copytrader.core import diff as diff_mod
 from copytrader.core import plan as plan_mod
 from copytrader.core.plan import Note, Plan
 from copytrader.core.policy import Policy, Problem
-from copytrader.core.records import AuditEvent, BotSnapshot, RunRecord
+from copytrader.core.records import AuditEvent, RunRecord
 from copytrader.errors import CopytraderError
-from copytrader.reconcile import reading
+from copytrader.reconcile import observed, reading
 from copytrader.reconcile.executor import Audit, Executor, FollowerResult, Outcome, note_event
 from copytrader.reconcile.ports import Platform, Store
 
@@ -128,38 +127,7 @@ class Reconciler:
         """Every listed follower whose clone differs from its desired state now (read-only on
         the platform); what it finds is recorded as ``drift`` audit events."""
         r = await self.read()
-        p = plan_mod.build(r.policies, r.world)
-        found: list[dict[str, Any]] = []
-        for fp in p.followers:
-            if fp.desired is None:
-                continue
-            clone = fp.clone
-            script = (
-                r.world.catalogue.script(r.world.bots[fp.master].type)
-                if fp.master in r.world.bots
-                else None
-            )
-            if script is None:
-                continue
-            if clone is None:
-                changes = {k: [None, v] for k, v in sorted(fp.desired.settings.items())}
-            else:
-                changes = {
-                    k: [c.before, c.after]
-                    for k, c in diff_mod.against(fp.desired, script, clone.settings).items()
-                }
-                want = fp.desired.status
-                if want is not None and clone.status is not want:
-                    changes["status"] = [clone.status.value, want.value]
-            if changes:
-                found.append(
-                    {
-                        "master": fp.master,
-                        "follower": fp.follower,
-                        "bot": clone.bot_id if clone else None,
-                        "changes": changes,
-                    }
-                )
+        found = observed.drift(plan_mod.build(r.policies, r.world), r.world)
         run_id = new_run_id()
         trail = self.audit_factory(run_id)
         for d in found:
@@ -268,7 +236,9 @@ class Reconciler:
         )
         results = await executor.run(p.followers)
         outcomes = tuple(o for res in results for o in res.outcomes)
-        await self.store.add_snapshots(self._snapshots(run_id, r, results))
+        await self.store.add_snapshots(
+            observed.snapshots(run_id, r.policies, r.world.bots, results)
+        )
         failed = any(res.failed for res in results if res.plan.actions)
         return PassResult(
             run_id, p, outcomes, r.problems, "failed" if failed else "ok", 0, results=tuple(results)
@@ -324,55 +294,3 @@ class Reconciler:
         for path in list(self._reported_invalid):
             if path not in by_file:
                 del self._reported_invalid[path]
-
-    def _snapshots(
-        self, run_id: str, r: reading.Reading, results: list[FollowerResult]
-    ) -> list[BotSnapshot]:
-        now = datetime.now(UTC)
-        out: list[BotSnapshot] = []
-        bots: Mapping[str, Any] = r.world.bots
-        for pol in r.policies:
-            master = bots.get(pol.master)
-            out.append(
-                BotSnapshot(
-                    run_id=run_id,
-                    ts=now,
-                    master=pol.master,
-                    follower=None,
-                    bot_id=pol.master if master else None,
-                    status=master.status if master else None,
-                    roi=master.roi if master else None,
-                    profit=master.profit if master else None,
-                    followers=len(pol.followers),
-                )
-            )
-        for res in results:
-            fp = res.plan
-            if fp.desired is None:
-                continue  # a removed follower is no longer counted
-            clone = bots.get(res.bot) if res.bot else None
-            failed = res.failed
-            want = fp.desired.status
-            in_sync = (
-                res.bot is not None
-                and not failed
-                and not fp.flagged
-                and (want is None or res.status is want)
-            )
-            out.append(
-                BotSnapshot(
-                    run_id=run_id,
-                    ts=now,
-                    master=fp.master,
-                    follower=fp.follower,
-                    bot_id=res.bot,
-                    status=res.status if res.bot else None,
-                    roi=clone.roi if clone else (0.0 if res.bot else None),
-                    profit=clone.profit if clone else (0.0 if res.bot else None),
-                    in_sync=in_sync,
-                    drifted=fp.drifted,
-                    failed=failed,
-                    paused=fp.desired.paused,
-                )
-            )
-        return out

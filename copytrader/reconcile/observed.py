@@ -1,0 +1,108 @@
+"""What a pass saw, as records: snapshots of every master and clone, and each follower's
+difference from its desired state (``copytrader drift``). Pure functions of a pass's reading,
+plan and results."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from copytrader.core import diff as diff_mod
+from copytrader.core.model import Bot
+from copytrader.core.plan import Plan, World
+from copytrader.core.policy import Policy
+from copytrader.core.records import BotSnapshot
+from copytrader.reconcile.executor import FollowerResult
+
+
+def drift(plan: Plan, world: World) -> list[dict[str, Any]]:
+    """Every listed follower whose clone differs from its desired state (settings, and
+    ``status`` when it should run or stop), or that has no clone: the contract's DRIFT rows."""
+    found: list[dict[str, Any]] = []
+    for fp in plan.followers:
+        if fp.desired is None:
+            continue
+        clone = fp.clone
+        master = world.bots.get(fp.master)
+        script = world.catalogue.script(master.type) if master else None
+        if script is None:
+            continue
+        if clone is None:
+            changes = {k: [None, v] for k, v in sorted(fp.desired.settings.items())}
+        else:
+            changes = {
+                k: [c.before, c.after]
+                for k, c in diff_mod.against(fp.desired, script, clone.settings).items()
+            }
+            want = fp.desired.status
+            if want is not None and clone.status is not want:
+                changes["status"] = [clone.status.value, want.value]
+        if changes:
+            found.append(
+                {
+                    "master": fp.master,
+                    "follower": fp.follower,
+                    "bot": clone.bot_id if clone else None,
+                    "changes": changes,
+                }
+            )
+    return found
+
+
+def snapshots(
+    run_id: str,
+    policies: Sequence[Policy],
+    bots: Mapping[str, Bot],
+    results: Sequence[FollowerResult],
+) -> list[BotSnapshot]:
+    """One row per master of a valid policy and one per listed follower, after the pass's
+    actions: a clone is in sync when it exists, nothing failed or was only flagged, and its
+    status is the desired one."""
+    now = datetime.now(UTC)
+    out: list[BotSnapshot] = []
+    for pol in policies:
+        master = bots.get(pol.master)
+        out.append(
+            BotSnapshot(
+                run_id=run_id,
+                ts=now,
+                master=pol.master,
+                follower=None,
+                bot_id=pol.master if master else None,
+                status=master.status if master else None,
+                roi=master.roi if master else None,
+                profit=master.profit if master else None,
+                followers=len(pol.followers),
+            )
+        )
+    for res in results:
+        fp = res.plan
+        if fp.desired is None:
+            continue  # a removed follower is no longer counted
+        clone = bots.get(res.bot) if res.bot else None
+        failed = res.failed
+        want = fp.desired.status
+        in_sync = (
+            res.bot is not None
+            and not failed
+            and not fp.flagged
+            and (want is None or res.status is want)
+        )
+        out.append(
+            BotSnapshot(
+                run_id=run_id,
+                ts=now,
+                master=fp.master,
+                follower=fp.follower,
+                bot_id=res.bot,
+                status=res.status if res.bot else None,
+                roi=clone.roi if clone else (0.0 if res.bot else None),
+                profit=clone.profit if clone else (0.0 if res.bot else None),
+                in_sync=in_sync,
+                drifted=fp.drifted,
+                failed=failed,
+                paused=fp.desired.paused,
+            )
+        )
+    return out
