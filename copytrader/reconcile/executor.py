@@ -248,12 +248,16 @@ class Executor:
             await self.platform.edit_bot(f, bot, action.payload)
             merged = MappingProxyType({**applied, **action.payload})
             await self.store.save_link(Link(m, f, bot, applied=merged), done(bot))
-        elif kind is Kind.START:
-            await self.platform.start_bot(bot)
-            await self.audit.emit(done(bot)[0])
-        elif kind is Kind.STOP:
-            await self.platform.stop_bot(bot)
-            await self.audit.emit(done(bot)[0])
+        elif kind in (Kind.START, Kind.STOP):
+            if kind is Kind.START:
+                await self.platform.start_bot(bot)
+            else:
+                await self.platform.stop_bot(bot)
+            # No store update to share a transaction with: the buffer writes the outcome
+            # over the pending event at the next flush.
+            await self.audit.emit(
+                _event(self.run_id, fp, action, Outcome(action, True, bot), bot, key)
+            )
         elif kind is Kind.DELETE:
             await self.platform.delete_bot(bot)
             await self.store.drop_link(m, f, done(bot))

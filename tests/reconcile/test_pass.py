@@ -262,3 +262,19 @@ async def test_standing_conditions_are_audited_once_per_process(
     )
     await svc.reconciler.run_pass()
     assert len(await queries.audit(svc.store, action="immutable_flagged")) == 2
+
+
+async def test_each_write_is_logged_once_pending_and_once_with_its_outcome(
+    sim: SimServer, svc: wiring.Service
+) -> None:
+    from structlog.testing import capture_logs
+
+    with capture_logs() as logs:
+        await svc.reconciler.run_pass()
+    audit = [(e["action"], e["follower"], e["outcome"]) for e in logs if e["event"] == "audit"]
+    for action in ("clone", "start"):
+        for user in (F1, F2):
+            assert audit.count((action, user, "pending")) == 1, (action, user)
+            assert audit.count((action, user, "ok")) == 1, (action, user)
+    rows = await queries.audit(svc.store, follower=F1)
+    assert [(e["action"], e["outcome"]) for e in rows] == [("clone", "ok"), ("start", "ok")]
