@@ -16,9 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from copytrader.sim.seed import seed_demo
 from copytrader.sim.server import SimServer
-from copytrader.sim.state import SimState
+from tests.world import demo_sim
 
 KEY = "canary-cli-7d1f0b2a"
 REPO = Path(__file__).resolve().parents[2]
@@ -26,9 +25,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 async def sim() -> AsyncIterator[SimServer]:
-    state = SimState(api_key=KEY, seed=3)
-    seed_demo(state)
-    async with SimServer(state) as server:
+    async with demo_sim(KEY, seed=3) as server:
         yield server
 
 

@@ -25,9 +25,10 @@ from typing import Any
 import aiohttp
 import pytest
 
-from copytrader.sim.seed import DEMO, seed_demo
+from copytrader.sim.seed import DEMO
 from copytrader.sim.server import SimServer
 from copytrader.sim.state import SimState
+from tests.world import demo_sim
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY = "daemon-test-key-7c1d2e"
@@ -37,13 +38,22 @@ G1, G2, G3 = DEMO.futures_followers
 
 # (master, follower) -> (status, settings the clone must have), from the example policies.
 EXPECTED: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {
-    (GRID, F1): ("running", {"stopCondition": "Price", "stopValue": 3200,
-                             "investmentAmount": 1000, "symbol": "BITMEXSPOT_ETH_USDT_"}),
+    (GRID, F1): (
+        "running",
+        {
+            "stopCondition": "Price",
+            "stopValue": 3200,
+            "investmentAmount": 1000,
+            "symbol": "BITMEXSPOT_ETH_USDT_",
+        },
+    ),
     (GRID, F2): ("running", {"stopValue": 3500, "investmentAmount": 500}),
     (GRID, F3): ("stopped", {"stopValue": 3500, "investmentAmount": 1000}),
     (FGRID, G1): ("running", {"maxLoss": 15, "investmentAmount": 1000, "maxWin": 50}),
-    (FGRID, G2): ("running", {"maxLoss": 15, "maxWin": 80, "stopExit": True,
-                              "investmentAmount": 1000}),
+    (FGRID, G2): (
+        "running",
+        {"maxLoss": 15, "maxWin": 80, "stopExit": True, "investmentAmount": 1000},
+    ),
     (FGRID, G3): ("running", {"maxLoss": 15, "investmentAmount": 750}),
     (DCA, F4): ("running", {"takeProfit": 3, "investmentAmount": 100}),
     (DCA, F1): ("running", {"stopLoss": 8, "investmentAmount": 50}),
@@ -72,8 +82,9 @@ def clone_of(state: SimState, master: str, follower: str) -> dict[str, Any] | No
     return bots[-1] if bots else None
 
 
-def mismatches(state: SimState, expected: dict[tuple[str, str], tuple[str, dict[str, Any]]]
-               ) -> list[str]:
+def mismatches(
+    state: SimState, expected: dict[tuple[str, str], tuple[str, dict[str, Any]]]
+) -> list[str]:
     """What differs from ``expected`` on the platform (empty: converged)."""
     out = []
     for (master, follower), (status, settings) in expected.items():
@@ -89,8 +100,9 @@ def mismatches(state: SimState, expected: dict[tuple[str, str], tuple[str, dict[
     return out
 
 
-async def wait_for(check: Callable[[], Any], what: str, within: float = 20.0,
-                   every: float = 0.2) -> Any:
+async def wait_for(
+    check: Callable[[], Any], what: str, within: float = 20.0, every: float = 0.2
+) -> Any:
     """Poll ``check`` (sync or async) until it returns something truthy; fail after ``within``
     seconds."""
     deadline = time.monotonic() + within
@@ -156,8 +168,14 @@ class Daemon:
 
     async def start(self) -> Daemon:
         self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "copytrader.cli.main", "run", env=self.env, cwd=self.workdir,
-            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+            sys.executable,
+            "-m",
+            "copytrader.cli.main",
+            "run",
+            env=self.env,
+            cwd=self.workdir,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
         )
         return self
@@ -166,8 +184,9 @@ class Daemon:
         assert self.proc is not None
         self.proc.send_signal(sig)
 
-    async def stop(self, sig: signal.Signals = signal.SIGTERM, within: float = 10.0
-                   ) -> tuple[int, float]:
+    async def stop(
+        self, sig: signal.Signals = signal.SIGTERM, within: float = 10.0
+    ) -> tuple[int, float]:
         """Send ``sig`` and wait; (exit code, seconds it took)."""
         assert self.proc is not None
         started = time.monotonic()
@@ -176,8 +195,7 @@ class Daemon:
         try:
             code = await asyncio.wait_for(self.proc.wait(), within)
         except TimeoutError:
-            pytest.fail(f"the daemon did not exit within {within} s of {sig.name}\n"
-                        + self.tail())
+            pytest.fail(f"the daemon did not exit within {within} s of {sig.name}\n" + self.tail())
         return code, time.monotonic() - started
 
     async def output(self) -> tuple[str, str]:
@@ -208,9 +226,12 @@ class Daemon:
 
     async def get(self, path: str, token: str | None = None) -> tuple[int, str]:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        async with aiohttp.ClientSession() as session, session.get(
-            self.url + path, headers=headers, timeout=aiohttp.ClientTimeout(total=5)
-        ) as resp:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(
+                self.url + path, headers=headers, timeout=aiohttp.ClientTimeout(total=5)
+            ) as resp,
+        ):
             return resp.status, await resp.text()
 
     async def get_or_none(self, path: str) -> tuple[int, str] | None:
@@ -226,15 +247,17 @@ class Daemon:
         return query(self.db, sql + " WHERE state = ? ORDER BY started_at", state)
 
     def audit(self, action: str) -> list[tuple[Any, ...]]:
-        return query(self.db, "SELECT run_id, master, follower, error, policy_file FROM "
-                     "audit_events WHERE action = ? ORDER BY id", action)
+        return query(
+            self.db,
+            "SELECT run_id, master, follower, error, policy_file FROM "
+            "audit_events WHERE action = ? ORDER BY id",
+            action,
+        )
 
 
 @pytest.fixture
 async def sim() -> AsyncIterator[SimServer]:
-    state = SimState(api_key=KEY, seed=3)
-    seed_demo(state)
-    async with SimServer(state) as server:
+    async with demo_sim(KEY, seed=3) as server:
         yield server
 
 
@@ -249,28 +272,34 @@ def policy_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def daemon_env(sim: SimServer, tmp_path: Path, policy_dir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("COPYTRADER_", "NOTIFY_SOCKET", "WATCHDOG_", "CREDENTIALS_"))}
-    env.update({
-        "COPYTRADER_API_URL": sim.url,
-        "COPYTRADER_API_KEY": KEY,
-        "COPYTRADER_DATABASE_URL": f"sqlite:///{tmp_path / 'ct.db'}",
-        "COPYTRADER_POLICY_DIR": str(policy_dir),
-        "COPYTRADER_INTERVAL_SECONDS": "1",
-        "COPYTRADER_HTTP_LISTEN": f"127.0.0.1:{free_port()}",
-        "COPYTRADER_LOG_FORMAT": "json",
-        "COPYTRADER_LOG_FILE": str(tmp_path / "daemon.log"),
-        "COPYTRADER_SHUTDOWN_TIMEOUT_SECONDS": "5",
-        "COPYTRADER_TIMEOUT_SECONDS": "2",
-        "COPYTRADER_RATE_LIMIT_PER_MINUTE": "10000",
-        "PYTHONPATH": str(ROOT),
-    })
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("COPYTRADER_", "NOTIFY_SOCKET", "WATCHDOG_", "CREDENTIALS_"))
+    }
+    env.update(
+        {
+            "COPYTRADER_API_URL": sim.url,
+            "COPYTRADER_API_KEY": KEY,
+            "COPYTRADER_DATABASE_URL": f"sqlite:///{tmp_path / 'ct.db'}",
+            "COPYTRADER_POLICY_DIR": str(policy_dir),
+            "COPYTRADER_INTERVAL_SECONDS": "1",
+            "COPYTRADER_HTTP_LISTEN": f"127.0.0.1:{free_port()}",
+            "COPYTRADER_LOG_FORMAT": "json",
+            "COPYTRADER_LOG_FILE": str(tmp_path / "daemon.log"),
+            "COPYTRADER_SHUTDOWN_TIMEOUT_SECONDS": "5",
+            "COPYTRADER_TIMEOUT_SECONDS": "2",
+            "COPYTRADER_RATE_LIMIT_PER_MINUTE": "10000",
+            "PYTHONPATH": str(ROOT),
+        }
+    )
     return env
 
 
 @pytest.fixture
-async def start_daemon(daemon_env: dict[str, str], tmp_path: Path
-                       ) -> AsyncIterator[Callable[..., Awaitable[Daemon]]]:
+async def start_daemon(
+    daemon_env: dict[str, str], tmp_path: Path
+) -> AsyncIterator[Callable[..., Awaitable[Daemon]]]:
     started: list[Daemon] = []
 
     async def start(**extra: str) -> Daemon:

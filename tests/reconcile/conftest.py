@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -10,17 +9,12 @@ import pytest
 
 from copytrader.reconcile import wiring
 from copytrader.settings import PlatformSettings, Secret, Settings
-from copytrader.sim.seed import seed_demo
 from copytrader.sim.server import SimServer
-from copytrader.sim.state import SimState
+from tests.world import F1, F2, F3, F4, GRID, demo_sim, write_policy
+
+__all__ = ["F1", "F2", "F3", "F4", "GRID", "GRID_POLICY", "KEY", "write_policy"]
 
 KEY = "canary-key-5f3c9a1e"
-GRID = "6dafad4e364449c9906296aab8eff2f7"
-OWNER = "d9bd8028-a594-4828-8edb-e37a35d39dad"
-F1 = "f873b314-f165-45a0-b658-d15ff37d529a"
-F2 = "28f19b46-81df-481c-9872-c215626f166e"
-F3 = "98aaa021-05c9-4cb1-ae7b-aaa128b42530"
-F4 = "e2f12128-c864-47b5-81a7-1e8aeba29943"
 
 GRID_POLICY = f"""\
 master: {GRID}
@@ -42,17 +36,9 @@ on_immutable_change: recreate
 """
 
 
-def write_policy(folder: Path, name: str, text: str) -> Path:
-    path = folder / name
-    path.write_text(textwrap.dedent(text), encoding="utf-8")
-    return path
-
-
 @pytest.fixture
 async def sim() -> AsyncIterator[SimServer]:
-    state = SimState(api_key=KEY, seed=7)
-    seed_demo(state)
-    async with SimServer(state) as server:
+    async with demo_sim(KEY, seed=7) as server:
         yield server
 
 

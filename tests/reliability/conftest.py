@@ -10,17 +10,12 @@ from pathlib import Path
 import pytest
 
 from copytrader.settings import PlatformSettings, Secret, Settings
-from copytrader.sim.seed import DEMO, seed_demo
 from copytrader.sim.server import SimServer
-from copytrader.sim.state import SimState
-from tests.reliability.support import write_policy
+from tests.world import DCA, F1, F2, F3, F4, FUTURES, GRID, MASTERS, demo_sim, write_policy
+
+__all__ = ["DCA", "F1", "F2", "F3", "F4", "FUTURES", "GRID", "GRID_POLICY", "KEY", "MASTERS"]
 
 KEY = "canary-apikey-7Qx9Zr2Lm4"
-GRID = DEMO.spot_grid_master
-FUTURES = DEMO.futures_grid_master
-DCA = DEMO.spot_dca_master
-MASTERS = (GRID, FUTURES, DCA)
-F1, F2, F3, F4 = DEMO.spot_followers
 
 GRID_POLICY = f"""\
 master: {GRID}
@@ -46,9 +41,7 @@ SettingsFactory = Callable[..., Settings]
 @pytest.fixture
 async def sim() -> AsyncIterator[SimServer]:
     """The demo world on a loopback simulator."""
-    state = SimState(api_key=KEY, seed=11)
-    seed_demo(state)
-    async with SimServer(state) as server:
+    async with demo_sim(KEY, seed=11) as server:
         yield server
 
 

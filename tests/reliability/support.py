@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import sys
-import textwrap
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -33,13 +32,6 @@ def env_int(name: str, default: int) -> int:
     """An integer from the environment (the knobs for long runs), else ``default``."""
     raw = os.environ.get(name, "").strip()
     return int(raw) if raw else default
-
-
-def write_policy(folder: Path, name: str, text: str) -> Path:
-    """Write one policy file (dedented) and return its path."""
-    path = folder / name
-    path.write_text(textwrap.dedent(text), encoding="utf-8")
-    return path
 
 
 def clones_of(state: SimState, user: str, masters: Iterable[str]) -> list[dict[str, Any]]:

@@ -26,9 +26,9 @@ from tests.reliability.support import (
     assert_one_clone_each,
     run_cli,
     subprocess_env,
-    write_policy,
     write_requests,
 )
+from tests.world import write_policy
 
 
 def _pwned() -> bool:

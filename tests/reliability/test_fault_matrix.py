@@ -27,9 +27,9 @@ from tests.reliability.support import (
     check_audit_covers_writes,
     check_retry_after,
     clones_of,
-    write_policy,
     write_requests,
 )
+from tests.world import write_policy
 
 PATHS = ("clone", "edit", "start", "stop", "delete")
 FAULTS = ("429", "500", "timeout", "reset", "lost", "reject", "malformed", "missing_fields")

@@ -29,7 +29,8 @@ from copytrader.sim.state import Fault
 from tests.reliability.conftest import F1, F4, GRID, KEY, SettingsFactory
 from tests.reliability.corpus import cases as corpus
 from tests.reliability.daemon import DaemonProcess, free_port
-from tests.reliability.support import CLI, run_cli, subprocess_env, write_policy
+from tests.reliability.support import CLI, run_cli, subprocess_env
+from tests.world import write_policy
 
 SECRET = "canary-exchange-secret-Vb81Kq"
 WRONG_KEY = "canary-wrong-key-Hs02Pd"

@@ -17,9 +17,9 @@ from tests.reliability.support import (
     assert_one_clone_each,
     check_audit_covers_writes,
     clones_of,
-    write_policy,
     write_requests,
 )
+from tests.world import write_policy
 
 FILLER = 10_050
 
