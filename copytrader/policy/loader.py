@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any, BinaryIO
 
 from copytrader.core.policy import Policy, PolicySource, Problem
 from copytrader.errors import ConfigError
@@ -59,11 +60,34 @@ def _bytes(path: Path) -> tuple[bytes, str, int]:
     with path.open("rb") as f:
         data = f.read(yamltree.MAX_BYTES + 1)
         digest.update(data)
-        size = len(data)
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-            size += len(chunk)
+        size = len(data) + _hash_rest(f, digest)
     return data, digest.hexdigest(), size
+
+
+def _hash_rest(f: BinaryIO, digest: Any) -> int:
+    """Feed the rest of ``f`` to ``digest`` in 1 MiB chunks; the number of bytes read."""
+    size = 0
+    while chunk := f.read(1 << 20):
+        digest.update(chunk)
+        size += len(chunk)
+    return size
+
+
+def fingerprint(directory: Path) -> dict[str, str] | None:
+    """path -> SHA-256 of every policy file of ``directory``, exactly as
+    :attr:`LoadedPolicies.files` records them, without parsing anything (cheap: a cache of
+    the last load stays valid while this is unchanged). None when the folder or a file
+    cannot be read (a full load then reports why)."""
+    try:
+        files: dict[str, str] = {}
+        for path in policy_files(directory):
+            digest = hashlib.sha256()
+            with path.open("rb") as f:
+                _hash_rest(f, digest)
+            files[str(path)] = digest.hexdigest()
+        return files
+    except OSError:
+        return None
 
 
 # A top-level ``master: ID`` line, for a file that does not parse (see _guess_master).

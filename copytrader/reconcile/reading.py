@@ -9,7 +9,6 @@ a pass never plans from a partial reading.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -69,27 +68,11 @@ class PolicyCache:
 
         Blocking (file reads): call it in a thread. Raises ConfigError as ``load_dir`` does.
         """
-        if self._loaded is not None and self._files == _fingerprint(directory):
+        if self._loaded is not None and self._files == loader.fingerprint(directory):
             return self._loaded
         loaded = loader.load_dir(directory)
         self._files, self._loaded = dict(loaded.files), loaded
         return loaded
-
-
-def _fingerprint(directory: Path) -> dict[str, str] | None:
-    """path -> SHA-256 of every policy file of ``directory``; None when it cannot be read
-    (the full load then reports why)."""
-    try:
-        files: dict[str, str] = {}
-        for path in loader.policy_files(directory):
-            digest = hashlib.sha256()
-            with path.open("rb") as f:
-                while chunk := f.read(1 << 20):
-                    digest.update(chunk)
-            files[str(path)] = digest.hexdigest()
-        return files
-    except OSError:
-        return None
 
 
 async def sweep(platform: Platform) -> dict[str, Bot]:
