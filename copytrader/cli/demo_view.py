@@ -13,10 +13,10 @@ from rich.console import Group, RenderableType
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
-from sqlalchemy import func, select
 
+from copytrader.cli import tables
 from copytrader.sim.seed import DEMO
-from copytrader.store import queries, tables
+from copytrader.store import queries
 from copytrader.store.repo import SqlStore
 
 NAMES = {
@@ -44,27 +44,15 @@ def name(master: str | None) -> str:
     return NAMES.get(master, master[:8])
 
 
-async def followers(store: SqlStore) -> list[dict[str, Any]]:
-    """The clone rows of the newest pass (every master is snapshotted in each pass)."""
-    t = tables.snapshots
-    newest = select(func.max(t.c.ts)).scalar_subquery()
-    stmt = (select(t.c.master, t.c.follower, t.c.bot_id, t.c.status, t.c.roi, t.c.in_sync,
-                   t.c.paused, t.c.failed, t.c.drifted)
-            .where(t.c.ts == newest, t.c.follower.is_not(None))
-            .order_by(t.c.master, t.c.follower))
-    async with store.transaction("demo followers") as conn:
-        return [dict(r) for r in (await conn.execute(stmt)).mappings().all()]
-
-
 async def fetch(store: SqlStore, header: str) -> Frame:
     """Read a frame from the database."""
     status = await queries.status(store)
-    return Frame(header=header, masters=status["masters"], followers=await followers(store),
-                 events=await queries.audit(store, limit=EVENTS))
-
-
-def _roi(value: float | None) -> str:
-    return "" if value is None else f"{value:+.2f}%"
+    return Frame(
+        header=header,
+        masters=status["masters"],
+        followers=await queries.latest_clones(store),
+        events=await queries.audit(store, limit=EVENTS),
+    )
 
 
 def _changes(changes: dict[str, list[Any]]) -> str:
@@ -79,9 +67,16 @@ def render(frame: Frame) -> RenderableType:
     for col in ("master", "status", "ROI", "followers", "clones", "in sync", "drifted", "failed"):
         masters.add_column(col)
     for m in frame.masters:
-        masters.add_row(name(m["master"]), m["master_status"] or "", _roi(m["master_roi"]),
-                        str(m["followers"]), str(m["clones"]), str(m["in_sync"]),
-                        str(m["drifted"]), str(m["failed"]))
+        masters.add_row(
+            name(m["master"]),
+            m["master_status"] or "",
+            tables.percent(m["master_roi"]),
+            str(m["followers"]),
+            str(m["clones"]),
+            str(m["in_sync"]),
+            str(m["drifted"]),
+            str(m["failed"]),
+        )
 
     people = Table(title="Followers", expand=True)
     for col in ("master", "follower", "clone", "status", "in sync", "ROI"):
@@ -90,15 +85,26 @@ def render(frame: Frame) -> RenderableType:
         sync = Text("yes", style="green") if f["in_sync"] else Text("no", style="red")
         if f["paused"]:
             sync.append(" (paused)", style="dim")
-        people.add_row(name(f["master"]), f["follower"][:8], (f["bot_id"] or "-")[:12],
-                       f["status"] or "-", sync, _roi(f["roi"]))
+        people.add_row(
+            name(f["master"]),
+            f["follower"][:8],
+            (f["bot_id"] or "-")[:12],
+            f["status"] or "-",
+            sync,
+            tables.percent(f["roi"]),
+        )
 
     audit = Table(title="Latest audit events", expand=True)
     for col in ("time", "action", "master", "follower", "outcome", "changes"):
         audit.add_column(col, overflow="fold")
     for e in frame.events:
         style = "red" if e["outcome"] == "failed" else None
-        audit.add_row(e["ts"][11:19], Text(e["action"], style=style or "cyan"), name(e["master"]),
-                      (e["follower"] or "")[:8], e["outcome"],
-                      _changes(e["changes"]) or (e["detail"] or ""))
+        audit.add_row(
+            e["ts"][11:19],
+            Text(e["action"], style=style or "cyan"),
+            name(e["master"]),
+            (e["follower"] or "")[:8],
+            e["outcome"],
+            _changes(e["changes"]) or (e["detail"] or ""),
+        )
     return Group(Panel(frame.header, title="copytrader demo"), masters, people, audit)

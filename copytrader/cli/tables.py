@@ -27,9 +27,9 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def _pct(value: Any) -> str:
-    # ROI is a fraction on the platform (0.12 is 12 %).
-    return _NONE if value is None else f"{float(value) * 100:+.2f}%"
+def percent(value: Any) -> str:
+    """An ROI as the platform gives it, already in percent (``12.5`` is ``+12.50%``)."""
+    return _NONE if value is None else f"{float(value):+.2f}%"
 
 
 def format_changes(changes: Mapping[str, Any] | None) -> str:
@@ -45,20 +45,35 @@ def format_changes(changes: Mapping[str, Any] | None) -> str:
 def status_table(doc: Mapping[str, Any]) -> Table:
     """One row per master of a ``status --json`` document."""
     table = Table(title="copytrader status", show_lines=False)
-    for name, justify in (("master", "left"), ("status", "left"), ("ROI", "right"),
-                          ("followers", "right"), ("clones", "right"), ("in sync", "right"),
-                          ("drifted", "right"), ("failed", "right"), ("paused", "right"),
-                          ("follower ROI (mean)", "right")):
+    for name, justify in (
+        ("master", "left"),
+        ("status", "left"),
+        ("ROI", "right"),
+        ("followers", "right"),
+        ("clones", "right"),
+        ("in sync", "right"),
+        ("drifted", "right"),
+        ("failed", "right"),
+        ("paused", "right"),
+        ("follower ROI (mean)", "right"),
+    ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for m in doc.get("masters", []):
-        in_sync = Text(f"{m['in_sync']}/{m['clones']}",
-                       style="green" if m["in_sync"] == m["followers"] else "yellow")
+        in_sync = Text(
+            f"{m['in_sync']}/{m['clones']}",
+            style="green" if m["in_sync"] == m["followers"] else "yellow",
+        )
         table.add_row(
-            m["master"], _cell(m["master_status"]), _pct(m["master_roi"]),
-            str(m["followers"]), str(m["clones"]), in_sync,
+            m["master"],
+            _cell(m["master_status"]),
+            percent(m["master_roi"]),
+            str(m["followers"]),
+            str(m["clones"]),
+            in_sync,
             Text(str(m["drifted"]), style="red" if m["drifted"] else ""),
             Text(str(m["failed"]), style="red" if m["failed"] else ""),
-            str(m["paused"]), _pct(m["follower_roi_mean"]),
+            str(m["paused"]),
+            percent(m["follower_roi_mean"]),
         )
     return table
 
@@ -72,23 +87,45 @@ def audit_table(rows: Sequence[Mapping[str, Any]]) -> Table:
         outcome = Text(r["outcome"], style="red" if r["outcome"] == "failed" else "")
         if r.get("error"):
             outcome.append(f"\n{r['error']}", style="dim")
-        table.add_row(r["ts"], r["action"], _cell(r.get("master")), _cell(r.get("follower")),
-                      _cell(r.get("bot")), format_changes(r.get("changes")), outcome)
+        table.add_row(
+            r["ts"],
+            r["action"],
+            _cell(r.get("master")),
+            _cell(r.get("follower")),
+            _cell(r.get("bot")),
+            format_changes(r.get("changes")),
+            outcome,
+        )
     return table
 
 
 def history_table(rows: Sequence[Mapping[str, Any]]) -> Table:
     """One row per pass or bucket of a history query."""
     table = Table(title="history")
-    for name, justify in (("time (UTC)", "left"), ("master", "left"), ("follower", "left"),
-                          ("followers", "right"), ("clones", "right"), ("in sync", "right"),
-                          ("master ROI", "right"), ("follower ROI", "right"),
-                          ("tracking error", "right")):
+    for name, justify in (
+        ("time (UTC)", "left"),
+        ("master", "left"),
+        ("follower", "left"),
+        ("followers", "right"),
+        ("clones", "right"),
+        ("in sync", "right"),
+        ("master ROI", "right"),
+        ("follower ROI", "right"),
+        ("tracking error", "right"),
+    ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for r in rows:
-        table.add_row(r["ts"], _cell(r["master"]), _cell(r["follower"]), _cell(r["followers"]),
-                      _cell(r["clones"]), _cell(r["in_sync"]), _pct(r["master_roi"]),
-                      _pct(r["follower_roi"]), _pct(r["tracking_error"]))
+        table.add_row(
+            r["ts"],
+            _cell(r["master"]),
+            _cell(r["follower"]),
+            _cell(r["followers"]),
+            _cell(r["clones"]),
+            _cell(r["in_sync"]),
+            percent(r["master_roi"]),
+            percent(r["follower_roi"]),
+            percent(r["tracking_error"]),
+        )
     return table
 
 
@@ -106,11 +143,16 @@ def actions_table(actions: Sequence[Mapping[str, Any]], *, title: str = "plan") 
         table.add_column("outcome", overflow="fold")
     for a in actions:
         cells: list[str | Text] = [a["action"]] if with_action else []
-        cells += [_cell(a.get("master")), _cell(a.get("follower")), _cell(a.get("bot")),
-                  format_changes(a.get("changes"))]
+        cells += [
+            _cell(a.get("master")),
+            _cell(a.get("follower")),
+            _cell(a.get("bot")),
+            format_changes(a.get("changes")),
+        ]
         if with_outcome:
-            outcome = Text(_cell(a.get("outcome")),
-                           style="red" if a.get("outcome") == "failed" else "")
+            outcome = Text(
+                _cell(a.get("outcome")), style="red" if a.get("outcome") == "failed" else ""
+            )
             if a.get("error"):
                 outcome.append(f"\n{a['error']}", style="dim")
             cells.append(outcome)

@@ -90,6 +90,31 @@ def _diff(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None else a - b
 
 
+async def latest_clones(store: SqlStore) -> list[dict[str, Any]]:
+    """The clone rows of the newest pass (every master is snapshotted in each pass), by
+    master and follower: ``{master, follower, bot_id, status, roi, in_sync, paused, failed,
+    drifted}``."""
+    t = tables.snapshots
+    newest = select(func.max(t.c.ts)).scalar_subquery()
+    stmt = (
+        select(
+            t.c.master,
+            t.c.follower,
+            t.c.bot_id,
+            t.c.status,
+            t.c.roi,
+            t.c.in_sync,
+            t.c.paused,
+            t.c.failed,
+            t.c.drifted,
+        )
+        .where(t.c.ts == newest, t.c.follower.is_not(None))
+        .order_by(t.c.master, t.c.follower)
+    )
+    async with store.transaction("latest clones") as conn:
+        return [dict(r) for r in (await conn.execute(stmt)).mappings().all()]
+
+
 async def status(store: SqlStore) -> dict[str, Any]:
     """``{"masters": [...]}`` from each master's latest pass, ordered by master id."""
     t = tables.snapshots

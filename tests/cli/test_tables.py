@@ -29,7 +29,7 @@ def test_status_table_shows_each_master_and_roi_as_percent() -> None:
             {
                 "master": "m-one",
                 "master_status": "running",
-                "master_roi": 0.125,
+                "master_roi": 12.5,
                 "followers": 3,
                 "clones": 3,
                 "in_sync": 2,
@@ -48,7 +48,7 @@ def test_status_table_shows_each_master_and_roi_as_percent() -> None:
                 "drifted": 0,
                 "failed": 0,
                 "paused": 0,
-                "follower_roi_mean": -0.01,
+                "follower_roi_mean": -1.0,
             },
         ]
     }
@@ -94,9 +94,9 @@ def test_history_table() -> None:
             "followers": 2,
             "clones": 1.5,
             "in_sync": 1,
-            "master_roi": 0.2,
-            "follower_roi": 0.25,
-            "tracking_error": 0.05,
+            "master_roi": 20.0,
+            "follower_roi": 25.0,
+            "tracking_error": 5.0,
         }
     ]
     text = render(tables.render_history, rows)

@@ -74,3 +74,28 @@ async def test_timed_out_clone_keeps_its_pending_window(tmp_path: Path) -> None:
         assert lk.pending_until is None
     finally:
         await store.close()
+
+
+async def test_latest_clones_are_the_newest_pass_clone_rows(tmp_path: Path) -> None:
+    from copytrader.core.model import Status
+    from copytrader.core.records import BotSnapshot
+
+    store = await open_store(f"sqlite:///{tmp_path / 'd.db'}")
+    try:
+        for n, ts in enumerate((T, T + timedelta(minutes=1))):
+            await store.add_snapshots(
+                [
+                    BotSnapshot(f"r{n}", ts, "M", None, "M", Status.RUNNING, 1.0, 1.0, followers=2),
+                    BotSnapshot(f"r{n}", ts, "M", "u2", f"B2{n}", Status.RUNNING, 2.0, 1.0),
+                    BotSnapshot(
+                        f"r{n}", ts, "M", "u1", f"B1{n}", Status.STOPPED, 0.0, 0.0, paused=True
+                    ),
+                ]
+            )
+        rows = await queries.latest_clones(store)
+        assert [(r["follower"], r["bot_id"], r["status"], r["paused"]) for r in rows] == [
+            ("u1", "B11", "stopped", True),
+            ("u2", "B21", "running", False),
+        ]
+    finally:
+        await store.close()
