@@ -12,7 +12,7 @@ from typing import Any
 from rich.console import Console
 
 from copytrader import settings as settings_mod
-from copytrader.cli import tables
+from copytrader.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, tables
 from copytrader.core.desired import Source
 from copytrader.core.plan import Action, Kind
 from copytrader.errors import ConfigError
@@ -20,8 +20,6 @@ from copytrader.observe import logging as obs_logging
 from copytrader.observe import redact
 from copytrader.reconcile import wiring
 from copytrader.store import queries
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 #: Commands that need no partner API (they read the database only).
 LOCAL = {"status", "audit", "history", "db"}

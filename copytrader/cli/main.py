@@ -13,9 +13,8 @@ import sys
 from collections.abc import Sequence
 
 from copytrader import __version__
+from copytrader.cli import EXIT_FAILED, EXIT_USAGE
 from copytrader.errors import ConfigError, CopytraderError, StoreError
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def build_parser() -> argparse.ArgumentParser:
