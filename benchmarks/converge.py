@@ -19,8 +19,8 @@ from benchmarks import world as world_mod
 from copytrader.core import plan as plan_mod
 from copytrader.core.model import Bot, Catalogue
 from copytrader.core.plan import Kind
-from copytrader.platform import parse
-from copytrader.sim import catalogue as sim_catalogue
+from copytrader.platform.haas import parse
+from copytrader.sim.haas import catalogue as sim_catalogue
 from copytrader.store import tables
 from copytrader.store.repo import SqlStore
 

@@ -18,7 +18,7 @@ from benchmarks import world as world_mod
 from benchmarks.simthread import SimThread
 from copytrader.reconcile import wiring
 from copytrader.settings import PlatformSettings, Secret, Settings
-from copytrader.sim.state import WRITE_PATHS, RequestRecord
+from copytrader.sim.haas.state import WRITE_PATHS, RequestRecord
 
 #: A rate limit nobody reaches: "the limit off".
 NO_LIMIT = 10**9

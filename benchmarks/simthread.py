@@ -16,8 +16,8 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import TypeVar
 
-from copytrader.sim.server import SimServer
-from copytrader.sim.state import SimState
+from copytrader.sim.haas.server import SimServer
+from copytrader.sim.haas.state import SimState
 
 T = TypeVar("T")
 

@@ -21,7 +21,7 @@ from types import MappingProxyType
 from typing import Any
 
 from copytrader.core.policy import FollowerPolicy, Layer, Limit, Policy, PolicySource
-from copytrader.sim.state import SimState
+from copytrader.sim.haas.state import SimState
 
 KEY = "bench-key"
 EXCHANGE = "BITMEXSPOT"

@@ -15,7 +15,7 @@ Every error copytrader raises on purpose is a :class:`CopytraderError`::
         ├── PermanentError          ``isSuccess: false``; ``code`` and ``message`` from the platform
         └── MalformedResponseError  not JSON, no envelope, or data of the wrong shape
 
-Platform errors are mapped once, at the HTTP boundary (``copytrader.platform.client``), and
+Platform errors are mapped once, at the HTTP boundary (``copytrader.platform.haas.client``), and
 re-raised ``from`` the library's exception. No message ever contains the API key or a user's
 exchange secret: messages are built from the method, path, status and the platform's own
 message only.

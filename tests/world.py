@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from copytrader.sim.seed import DEMO, seed_demo
-from copytrader.sim.server import SimServer
-from copytrader.sim.state import SimState
+from copytrader.sim.haas.seed import DEMO, seed_demo
+from copytrader.sim.haas.server import SimServer
+from copytrader.sim.haas.state import SimState
 
 GRID = DEMO.spot_grid_master
 FUTURES = DEMO.futures_grid_master

@@ -79,7 +79,7 @@ async def run(args: argparse.Namespace) -> int:
 
 
 async def policy_check(args: argparse.Namespace, s: settings_mod.Settings) -> int:
-    from copytrader.platform.client import PlatformClient
+    from copytrader.platform.haas.client import PlatformClient
     from copytrader.policy import check
 
     async with PlatformClient.from_settings(s.platform) as platform:

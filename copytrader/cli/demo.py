@@ -31,12 +31,12 @@ from copytrader.daemon.app import Daemon
 from copytrader.daemon.sdnotify import Notifier
 from copytrader.observe import logging as obs_logging
 from copytrader.observe import redact
-from copytrader.platform.client import PlatformClient
+from copytrader.platform.haas.client import PlatformClient
 from copytrader.reconcile import wiring
 from copytrader.settings import DaemonSettings, PlatformSettings, Secret, Settings
-from copytrader.sim.seed import DEMO, seed_demo
-from copytrader.sim.server import SimServer
-from copytrader.sim.state import SimState
+from copytrader.sim.haas.seed import DEMO, seed_demo
+from copytrader.sim.haas.server import SimServer
+from copytrader.sim.haas.state import SimState
 from copytrader.store import queries
 
 log = structlog.get_logger("copytrader.demo")

@@ -15,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from copytrader.cli import tables
-from copytrader.sim.seed import DEMO
+from copytrader.sim.haas.seed import DEMO
 from copytrader.store import queries
 from copytrader.store.repo import SqlStore
 

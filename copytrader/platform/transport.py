@@ -31,8 +31,8 @@ from copytrader.errors import (
     TransientError,
 )
 from copytrader.platform.backoff import Backoff, parse_retry_after
+from copytrader.platform.haas.routes import AUTH_HEADER, Route
 from copytrader.platform.ratelimit import RateLimiter, Sleep
-from copytrader.platform.routes import AUTH_HEADER, Route
 from copytrader.settings import Secret
 
 log = structlog.get_logger("copytrader.platform")

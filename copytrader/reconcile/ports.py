@@ -1,6 +1,6 @@
 """The two ports the reconcile service drives: the platform and the store.
 
-Adapters satisfy these structurally (``copytrader.platform.client.PlatformClient``,
+Adapters satisfy these structurally (``copytrader.platform.haas.client.PlatformClient``,
 ``copytrader.store.repo.SqlStore``); a second platform is a new class with these methods.
 """
 

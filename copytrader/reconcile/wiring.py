@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from copytrader.observe.audit import AuditTrail
-from copytrader.platform.client import PlatformClient, RequestObserver
+from copytrader.platform.haas.client import PlatformClient, RequestObserver
 from copytrader.reconcile.service import Reconciler
 from copytrader.settings import Settings
 from copytrader.store.engine import open_store

@@ -7,7 +7,7 @@ import asyncio
 import os
 import sys
 
-from copytrader.sim.server import serve
+from copytrader.sim.haas.server import serve
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8780

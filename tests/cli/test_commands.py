@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from copytrader.sim.server import SimServer
+from copytrader.sim.haas.server import SimServer
 from tests.world import demo_sim
 
 KEY = "canary-cli-7d1f0b2a"

@@ -3,7 +3,7 @@ policy folder (copies of the example policies for the demo world).
 
 The simulator's event loop is the test's: it keeps answering while a test awaits the
 subprocess. ``EXPECTED`` is an oracle written out by hand from ``policies/*.yaml`` and
-``copytrader.sim.seed`` (not computed with copytrader's own code).
+``copytrader.sim.haas.seed`` (not computed with copytrader's own code).
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ from typing import Any
 import aiohttp
 import pytest
 
-from copytrader.sim.seed import DEMO
-from copytrader.sim.server import SimServer
-from copytrader.sim.state import SimState
+from copytrader.sim.haas.seed import DEMO
+from copytrader.sim.haas.server import SimServer
+from copytrader.sim.haas.state import SimState
 from tests.world import demo_sim
 
 ROOT = Path(__file__).resolve().parents[2]

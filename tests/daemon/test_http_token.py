@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from copytrader.sim.server import SimServer
+from copytrader.sim.haas.server import SimServer
 from tests.daemon.conftest import free_port, wait_for
 
 TOKEN = "metrics-token-4b9e1f0c2a"

@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from copytrader.sim.server import SimServer
+from copytrader.sim.haas.server import SimServer
 from tests.daemon.conftest import EXPECTED, F2, GRID, clone_of, mismatches, wait_for
 
 

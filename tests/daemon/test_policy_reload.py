@@ -6,7 +6,7 @@ import shutil
 import signal
 from pathlib import Path
 
-from copytrader.sim.server import SimServer
+from copytrader.sim.haas.server import SimServer
 from tests.daemon.conftest import (
     DCA,
     EXPECTED,

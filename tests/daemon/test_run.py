@@ -10,7 +10,7 @@ from pathlib import Path
 from prometheus_client.parser import text_string_to_metric_families
 
 from copytrader.core.records import BotSnapshot
-from copytrader.sim.server import SimServer
+from copytrader.sim.haas.server import SimServer
 from copytrader.store.engine import open_store
 from tests.daemon.conftest import (
     EXPECTED,

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from copytrader.platform.backoff import Backoff
-from copytrader.platform.client import PlatformClient
+from copytrader.platform.haas.client import PlatformClient
 from copytrader.settings import Secret
-from copytrader.sim.server import SimServer
-from copytrader.sim.state import SimState
+from copytrader.sim.haas.server import SimServer
+from copytrader.sim.haas.state import SimState
 
 #: A canary: it must never show up in a log line, an exception message or a repr.
 KEY = "canary-key-5f1e9b7c-NEVER-LOG-ME"

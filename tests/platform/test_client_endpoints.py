@@ -8,11 +8,11 @@ import pytest
 
 from copytrader.core.model import Scalar, Status
 from copytrader.errors import AuthError, PermanentError
-from copytrader.platform.client import PlatformClient
+from copytrader.platform.haas.client import PlatformClient
 from copytrader.reconcile.ports import Platform
 from copytrader.settings import PlatformSettings, Secret
-from copytrader.sim.seed import DEMO, seed_demo
-from copytrader.sim.server import SimServer
+from copytrader.sim.haas.seed import DEMO, seed_demo
+from copytrader.sim.haas.server import SimServer
 from tests.platform.conftest import KEY, MakeClient
 
 GRID: dict[str, Scalar] = {"symbol": "BITMEXSPOT_ETH_USDT_", "lowerLimit": 3000, "upperLimit": 4000}

@@ -17,9 +17,9 @@ from copytrader.errors import (
     ServerError,
 )
 from copytrader.platform.backoff import Backoff
-from copytrader.platform.client import PlatformClient
-from copytrader.sim.server import SimServer
-from copytrader.sim.state import Fault, RequestRecord
+from copytrader.platform.haas.client import PlatformClient
+from copytrader.sim.haas.server import SimServer
+from copytrader.sim.haas.state import Fault, RequestRecord
 from tests.platform.conftest import MakeClient, RecordingObserver
 
 GRID: dict[str, Scalar] = {"symbol": "BITMEXSPOT_ETH_USDT_", "lowerLimit": 3000, "upperLimit": 4000}

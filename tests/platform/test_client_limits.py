@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from copytrader.sim.server import SimServer
+from copytrader.sim.haas.server import SimServer
 from tests.platform.conftest import MakeClient, RecordingObserver
 
 

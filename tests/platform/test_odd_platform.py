@@ -9,7 +9,7 @@ import pytest
 from aiohttp import web
 
 from copytrader.errors import AuthError, MalformedResponseError, RateLimitedError, ServerError
-from copytrader.platform.client import PlatformClient
+from copytrader.platform.haas.client import PlatformClient
 from copytrader.settings import Secret
 from tests.platform.conftest import KEY, fast_backoff
 from tests.platform.test_parse import REFERENCE_BOT

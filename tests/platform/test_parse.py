@@ -9,7 +9,7 @@ import pytest
 
 from copytrader.core.model import SettingType, Status
 from copytrader.errors import MalformedResponseError
-from copytrader.platform import parse
+from copytrader.platform.haas import parse
 
 #: A bot exactly as the reference's /bots/list example shows it.
 REFERENCE_BOT: dict[str, Any] = {

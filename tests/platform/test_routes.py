@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from copytrader.platform.routes import AUTH_HEADER, ROUTES, Route
+from copytrader.platform.haas.routes import AUTH_HEADER, ROUTES, Route
 
 #: Every row of partner-api.md's endpoint table (method, path).
 PARTNER_API = {

@@ -11,10 +11,10 @@ import structlog
 from aiohttp import web
 
 from copytrader.errors import PlatformError
-from copytrader.platform.client import PlatformClient
+from copytrader.platform.haas.client import PlatformClient
 from copytrader.settings import Secret
-from copytrader.sim.server import SimServer
-from copytrader.sim.state import Fault
+from copytrader.sim.haas.server import SimServer
+from copytrader.sim.haas.state import Fault
 from tests.platform.conftest import KEY, MakeClient
 
 EXCHANGE_SECRET = "exchange-secret-0b6d2f-NEVER-LOG"

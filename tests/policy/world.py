@@ -9,7 +9,7 @@ from types import MappingProxyType
 from typing import Any
 
 from copytrader.core.model import Bot, Catalogue, Script, SettingSpec, SettingType, Status, User
-from copytrader.sim import catalogue as sim_catalogue
+from copytrader.sim.haas import catalogue as sim_catalogue
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -9,7 +9,7 @@ import pytest
 
 from copytrader.reconcile import wiring
 from copytrader.settings import PlatformSettings, Secret, Settings
-from copytrader.sim.server import SimServer
+from copytrader.sim.haas.server import SimServer
 from tests.world import F1, F2, F3, F4, GRID, demo_sim, write_policy
 
 __all__ = ["F1", "F2", "F3", "F4", "GRID", "GRID_POLICY", "KEY", "write_policy"]

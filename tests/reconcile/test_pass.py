@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from copytrader.reconcile import wiring
-from copytrader.sim.server import SimServer
-from copytrader.sim.state import Fault
+from copytrader.sim.haas.server import SimServer
+from copytrader.sim.haas.state import Fault
 from copytrader.store import queries
 from tests.reconcile.conftest import F1, F2, F3, F4, GRID, GRID_POLICY, write_policy
 

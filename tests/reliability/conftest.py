@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from copytrader.settings import PlatformSettings, Secret, Settings
-from copytrader.sim.server import SimServer
+from copytrader.sim.haas.server import SimServer
 from tests.world import DCA, F1, F2, F3, F4, FUTURES, GRID, MASTERS, demo_sim, write_policy
 
 __all__ = ["DCA", "F1", "F2", "F3", "F4", "FUTURES", "GRID", "GRID_POLICY", "KEY", "MASTERS"]

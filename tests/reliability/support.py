@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from copytrader.sim.faults import RequestRecord
-from copytrader.sim.state import SimState
+from copytrader.sim.haas.state import SimState
 
 #: The five writes copytrader sends (``/bots/create`` is never used for clones).
 WRITES = {

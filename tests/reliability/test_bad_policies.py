@@ -16,8 +16,8 @@ import pytest
 
 from copytrader.core.policy import Problem
 from copytrader.reconcile import wiring
-from copytrader.sim.seed import DEMO
-from copytrader.sim.server import SimServer
+from copytrader.sim.haas.seed import DEMO
+from copytrader.sim.haas.server import SimServer
 from copytrader.store import queries
 from tests.reliability.conftest import F1, F2, F3, GRID, GRID_POLICY, KEY, MASTERS, SettingsFactory
 from tests.reliability.corpus import cases as corpus

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from copytrader.sim.seed import seed_demo
-from copytrader.sim.server import SimServer
-from copytrader.sim.state import SimState
+from copytrader.sim.haas.seed import seed_demo
+from copytrader.sim.haas.server import SimServer
+from copytrader.sim.haas.state import SimState
 from copytrader.store import queries
 from copytrader.store.engine import open_store
 from tests.reliability.conftest import GRID, KEY, MASTERS

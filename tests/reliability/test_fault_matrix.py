@@ -18,8 +18,8 @@ import pytest
 from copytrader.reconcile import wiring
 from copytrader.reconcile.service import PassResult
 from copytrader.settings import Settings
-from copytrader.sim.server import SimServer
-from copytrader.sim.state import Fault
+from copytrader.sim.haas.server import SimServer
+from copytrader.sim.haas.state import Fault
 from copytrader.store import queries
 from tests.reliability.conftest import F1, F2, F3, GRID, GRID_POLICY, MASTERS, SettingsFactory
 from tests.reliability.support import (

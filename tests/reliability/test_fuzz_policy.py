@@ -16,11 +16,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from copytrader.core import policy as core_policy
-from copytrader.platform import parse
+from copytrader.platform.haas import parse
 from copytrader.policy import loader
-from copytrader.sim import catalogue as sim_catalogue
-from copytrader.sim.seed import seed_demo
-from copytrader.sim.state import SimState
+from copytrader.sim.haas import catalogue as sim_catalogue
+from copytrader.sim.haas.seed import seed_demo
+from copytrader.sim.haas.state import SimState
 from tests.reliability.conftest import GRID, GRID_POLICY
 from tests.reliability.support import env_int
 

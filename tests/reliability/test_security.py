@@ -17,15 +17,15 @@ import pytest
 from aiohttp import web
 
 from copytrader.errors import PlatformError
-from copytrader.platform.client import PlatformClient
+from copytrader.platform.haas.client import PlatformClient
 from copytrader.policy import loader
 from copytrader.reconcile import wiring
 from copytrader.settings import Secret
 from copytrader.settings import load as load_settings
-from copytrader.sim import catalogue as sim_catalogue
-from copytrader.sim.seed import DEMO
-from copytrader.sim.server import SimServer
-from copytrader.sim.state import Fault
+from copytrader.sim.haas import catalogue as sim_catalogue
+from copytrader.sim.haas.seed import DEMO
+from copytrader.sim.haas.server import SimServer
+from copytrader.sim.haas.state import Fault
 from tests.reliability.conftest import F1, F4, GRID, KEY, SettingsFactory
 from tests.reliability.corpus import cases as corpus
 from tests.reliability.daemon import DaemonProcess, free_port

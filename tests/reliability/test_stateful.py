@@ -25,9 +25,9 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from copytrader.reconcile import wiring
 from copytrader.settings import PlatformSettings, Secret, Settings
-from copytrader.sim.seed import seed_demo
-from copytrader.sim.server import SimServer
-from copytrader.sim.state import Fault, SimState
+from copytrader.sim.haas.seed import seed_demo
+from copytrader.sim.haas.server import SimServer
+from copytrader.sim.haas.state import Fault, SimState
 from tests.reliability.conftest import GRID, KEY, MASTERS
 from tests.reliability.support import clones_of, env_int, write_requests
 

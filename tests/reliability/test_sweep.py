@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from copytrader.reconcile import wiring
-from copytrader.sim.server import SimServer
-from copytrader.sim.state import Fault
+from copytrader.sim.haas.server import SimServer
+from copytrader.sim.haas.state import Fault
 from copytrader.store import queries
 from tests.reliability.conftest import F1, F2, F3, GRID_POLICY, MASTERS, SettingsFactory
 from tests.reliability.support import (

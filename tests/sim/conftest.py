@@ -9,8 +9,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from copytrader.sim.server import SimServer
-from copytrader.sim.state import SimState
+from copytrader.sim.haas.server import SimServer
+from copytrader.sim.haas.state import SimState
 
 KEY = "test-key"
 

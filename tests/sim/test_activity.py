@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from copytrader.sim.seed import seed_demo
-from copytrader.sim.state import SimState
+from copytrader.sim.haas.seed import seed_demo
+from copytrader.sim.haas.state import SimState
 from tests.sim.conftest import Api, FakeClock
 
 ORDER_KEYS = {"orderId", "exchangeOrderId", "positionId", "status", "timestamp", "direction",

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import aiohttp
 
-from copytrader.sim import catalogue
-from copytrader.sim.seed import DEMO, seed_demo
-from copytrader.sim.server import SimServer
-from copytrader.sim.state import SimState
+from copytrader.sim.haas import catalogue
+from copytrader.sim.haas.seed import DEMO, seed_demo
+from copytrader.sim.haas.server import SimServer
+from copytrader.sim.haas.state import SimState
 from tests.sim.conftest import Api
 
 BOT_KEYS = {"userId", "botId", "status", "masterBotId", "createdAt", "type", "exchangeId",

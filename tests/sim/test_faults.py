@@ -10,9 +10,9 @@ import aiohttp
 import pytest
 
 from copytrader.sim.faults import Fault, FaultPlan
-from copytrader.sim.seed import DemoIds, seed_demo
-from copytrader.sim.server import SimServer
-from copytrader.sim.state import SimState
+from copytrader.sim.haas.seed import DemoIds, seed_demo
+from copytrader.sim.haas.server import SimServer
+from copytrader.sim.haas.state import SimState
 from tests.sim.conftest import KEY, Api
 
 

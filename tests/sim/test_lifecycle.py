@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from copytrader.sim.seed import DemoIds, seed_demo
-from copytrader.sim.state import SimState
+from copytrader.sim.haas.seed import DemoIds, seed_demo
+from copytrader.sim.haas.state import SimState
 from tests.sim.conftest import Api
 
 

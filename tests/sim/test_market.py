@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from copytrader.sim.market import PriceWalk
-from copytrader.sim.seed import seed_demo
-from copytrader.sim.state import SimState
+from copytrader.sim.haas.market import PriceWalk
+from copytrader.sim.haas.seed import seed_demo
+from copytrader.sim.haas.state import SimState
 from tests.sim.conftest import FakeClock
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import time
 
-from copytrader.sim.state import SimState
+from copytrader.sim.haas.state import SimState
 from tests.sim.conftest import Api
 
 

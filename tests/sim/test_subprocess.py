@@ -10,7 +10,7 @@ import sys
 
 import aiohttp
 
-from copytrader.sim.seed import DEMO
+from copytrader.sim.haas.seed import DEMO
 
 
 def _free_port() -> int:

@@ -14,8 +14,8 @@ from array import array
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from copytrader.sim import catalogue
-from copytrader.sim.validation import number
+from copytrader.sim.haas import catalogue
+from copytrader.sim.haas.validation import number
 
 SIGMA = 0.001  # per-step volatility of the walk
 GRID_CAPTURE = 0.05  # share of the walked distance a grid turns into profit

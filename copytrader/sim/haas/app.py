@@ -17,11 +17,11 @@ from typing import Any
 
 from aiohttp import web
 
-from copytrader.sim import activity, backtests, control, handlers
-from copytrader.sim.envelope import error, respond
 from copytrader.sim.faults import Fault, RequestRecord
-from copytrader.sim.state import SimState
-from copytrader.sim.validation import REJECTED, SimError
+from copytrader.sim.haas import activity, backtests, control, handlers
+from copytrader.sim.haas.envelope import error, respond
+from copytrader.sim.haas.state import SimState
+from copytrader.sim.haas.validation import REJECTED, SimError
 
 Handler = Callable[[SimState, dict[str, Any], dict[str, str]], Any]
 STATE: web.AppKey[SimState] = web.AppKey("sim_state", SimState)

@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from copytrader.sim.envelope import error, respond
 from copytrader.sim.faults import Fault
+from copytrader.sim.haas.envelope import error, respond
 
 if TYPE_CHECKING:
-    from copytrader.sim.state import SimState
+    from copytrader.sim.haas.state import SimState
 
 
 async def _json(request: web.Request) -> Any:

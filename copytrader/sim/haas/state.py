@@ -15,12 +15,12 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from copytrader.sim import catalogue
 from copytrader.sim.faults import Fault, FaultPlan, RequestRecord
-from copytrader.sim.market import PriceWalk
-from copytrader.sim.paging import Pager
-from copytrader.sim.records import BotRecord, UserRecord
-from copytrader.sim.validation import (
+from copytrader.sim.haas import catalogue
+from copytrader.sim.haas.market import PriceWalk
+from copytrader.sim.haas.paging import Pager
+from copytrader.sim.haas.records import BotRecord, UserRecord
+from copytrader.sim.haas.validation import (
     SimError,
     check_settings,
     check_type,

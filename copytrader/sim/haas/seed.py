@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from copytrader.sim.state import SimState
+from copytrader.sim.haas.state import SimState
 
 
 class DemoIds(NamedTuple):

@@ -14,8 +14,8 @@ import time
 import uuid
 from typing import Any
 
-from copytrader.sim.state import SimState
-from copytrader.sim.validation import (
+from copytrader.sim.haas.state import SimState
+from copytrader.sim.haas.validation import (
     check_settings,
     check_type,
     conflict,

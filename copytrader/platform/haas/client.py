@@ -16,10 +16,10 @@ from typing import Any
 
 from copytrader.core.model import Bot, Catalogue, Exchange, Market, Scalar, Script, User
 from copytrader.errors import MalformedResponseError
-from copytrader.platform import parse
 from copytrader.platform.backoff import Backoff
+from copytrader.platform.haas import parse
+from copytrader.platform.haas.routes import AUTH_HEADER, ROUTES, Route
 from copytrader.platform.ratelimit import Clock, RateLimiter, Sleep
-from copytrader.platform.routes import AUTH_HEADER, ROUTES, Route
 from copytrader.platform.transport import RequestObserver, Transport
 from copytrader.settings import PlatformSettings, Secret
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from copytrader.sim import catalogue
-from copytrader.sim.state import SimState
-from copytrader.sim.validation import check_type, invalid, not_found, page_limit, required_str
+from copytrader.sim.haas import catalogue
+from copytrader.sim.haas.state import SimState
+from copytrader.sim.haas.validation import check_type, invalid, not_found, page_limit, required_str
 
 Body = dict[str, Any]
 Params = dict[str, str]

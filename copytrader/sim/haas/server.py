@@ -10,9 +10,9 @@ from types import TracebackType
 
 from aiohttp import web
 
-from copytrader.sim import seed as seeding
-from copytrader.sim.app import create_app
-from copytrader.sim.state import SimState
+from copytrader.sim.haas import seed as seeding
+from copytrader.sim.haas.app import create_app
+from copytrader.sim.haas.state import SimState
 
 SHUTDOWN_TIMEOUT = 0.5  # in-flight requests (a "timeout" fault) are cut after this
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from copytrader.sim.market import PriceWalk
-from copytrader.sim.validation import number
+from copytrader.sim.haas.market import PriceWalk
+from copytrader.sim.haas.validation import number
 
 
 @dataclass(slots=True)

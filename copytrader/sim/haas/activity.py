@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from copytrader.sim import catalogue
-from copytrader.sim.records import BotRecord
-from copytrader.sim.state import SimState
-from copytrader.sim.validation import (
+from copytrader.sim.haas import catalogue
+from copytrader.sim.haas.records import BotRecord
+from copytrader.sim.haas.state import SimState
+from copytrader.sim.haas.validation import (
     check_settings,
     check_type,
     invalid,

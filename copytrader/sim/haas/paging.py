@@ -14,7 +14,7 @@ import os
 from collections import OrderedDict
 from collections.abc import Callable
 
-from copytrader.sim.validation import invalid
+from copytrader.sim.haas.validation import invalid
 
 KEEP_LISTINGS = 64  # open listings remembered; older tokens expire
 

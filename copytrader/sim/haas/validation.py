@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from copytrader.sim import catalogue
+from copytrader.sim.haas import catalogue
 
 
 class SimError(ValueError):
