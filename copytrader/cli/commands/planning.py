@@ -1,0 +1,95 @@
+"""``copytrader plan``, ``reconcile`` and ``drift``: the commands that read the platform."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from copytrader.cli import EXIT_FAILED, EXIT_OK, context
+
+if TYPE_CHECKING:
+    from copytrader.core.actions import Action
+    from copytrader.settings import Settings
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    for name, text, handler in (
+        ("plan", "what a reconcile would do now (read requests only)", plan),
+        ("reconcile", "one reconcile pass, then exit", reconcile),
+        ("drift", "every follower whose clone differs from its desired state now", drift),
+    ):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("--json", action="store_true", help="print the JSON document")
+        p.set_defaults(handler=handler, needs_platform=True)
+
+
+def _for_people(actions: Sequence[Action], docs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The action documents for the human table: a new clone lists only the values that do
+    not come from the master (the JSON output keeps every key)."""
+    from copytrader.core.actions import Kind
+    from copytrader.core.desired import Source
+
+    out = []
+    for action, doc in zip(actions, docs, strict=True):
+        if action.kind is Kind.CLONE:
+            own = {
+                k: v
+                for k, v in doc["changes"].items()
+                if action.changes[k].layer not in (None, Source.MASTER)
+            }
+            same = len(doc["changes"]) - len(own)
+            if same:
+                own[f"(+{same} as the master)"] = [None, "..."]
+            doc = {**doc, "changes": own}
+        out.append(doc)
+    return out
+
+
+async def plan(args: argparse.Namespace, s: Settings) -> int:
+    from copytrader.cli import tables
+    from copytrader.reconcile import wiring
+
+    async with wiring.open_service(s) as svc:
+        the_plan, problems = await svc.reconciler.plan()
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if args.json:
+        context.print_json(the_plan.to_json())
+    else:
+        actions = the_plan.actions
+        tables.render_plan(context.out(), _for_people(actions, [a.to_json() for a in actions]))
+    return EXIT_OK
+
+
+async def reconcile(args: argparse.Namespace, s: Settings) -> int:
+    from copytrader.cli import tables
+    from copytrader.reconcile import wiring
+
+    async with wiring.open_service(s) as svc:
+        result = await svc.reconciler.run_pass()
+    for problem in result.problems:
+        print(problem, file=sys.stderr)
+    if result.error:
+        print(f"copytrader: pass aborted: {result.error}", file=sys.stderr)
+    if args.json:
+        context.print_json(result.to_json())
+    else:
+        tables.render_plan(
+            context.out(), _for_people(result.plan.actions, result.to_json()["actions"])
+        )
+    return EXIT_OK if result.converged else EXIT_FAILED
+
+
+async def drift(args: argparse.Namespace, s: Settings) -> int:
+    from copytrader.cli import tables
+    from copytrader.reconcile import wiring
+
+    async with wiring.open_service(s) as svc:
+        found = await svc.reconciler.drift()
+    if args.json:
+        context.print_json({"drift": found})
+    else:
+        tables.render_drift(context.out(), found)
+    return EXIT_OK
