@@ -184,12 +184,53 @@ def render_history(console: Console, rows: Sequence[Mapping[str, Any]]) -> None:
     console.print(history_table(rows))
 
 
-def render_plan(console: Console, actions: Sequence[Mapping[str, Any]]) -> None:
-    """Print a plan or reconcile result (or a note that nothing is to be done)."""
-    if not actions:
+def problems_table(problems: Sequence[Mapping[str, Any]]) -> Table:
+    """The invalid policy files' problems (``PROBLEM`` documents): nothing of them is planned."""
+    table = Table(title="invalid policy files: nothing of these is applied")
+    table.add_column("where", overflow="fold")
+    table.add_column("problem", overflow="fold")
+    for p in problems:
+        table.add_row(f"{p['file']}:{p['line']}:{p['col']}", str(p["message"]))
+    return table
+
+
+def held_table(held: Sequence[Mapping[str, Any]]) -> Table:
+    """What waits for a person (``HELD`` documents)."""
+    table = Table(title="held: waiting for a person")
+    for name in ("reason", "master", "follower", "bot", "changes"):
+        table.add_column(name, overflow="fold")
+    for h in held:
+        table.add_row(
+            str(h["reason"]),
+            _cell(h.get("master")),
+            _cell(h.get("follower")),
+            _cell(h.get("bot")),
+            format_changes(h.get("changes")),
+        )
+    return table
+
+
+def render_plan(
+    console: Console,
+    actions: Sequence[Mapping[str, Any]],
+    *,
+    problems: Sequence[Mapping[str, Any]] = (),
+    held: Sequence[Mapping[str, Any]] = (),
+    title: str = "plan",
+) -> None:
+    """Print a plan or reconcile result: its actions, then the invalid files' problems and
+    the held items. Says "nothing to do" only when all three are empty."""
+    if not actions and not problems and not held:
         console.print("nothing to do: every clone matches its desired state")
         return
-    console.print(actions_table(actions, title="plan"))
+    if actions:
+        console.print(actions_table(actions, title=title))
+    else:
+        console.print("no platform write to make")
+    if problems:
+        console.print(problems_table(problems))
+    if held:
+        console.print(held_table(held))
 
 
 def render_drift(console: Console, drift: Sequence[Mapping[str, Any]]) -> None:

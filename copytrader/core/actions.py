@@ -6,7 +6,9 @@ executor runs. :mod:`copytrader.core.plan` computes them.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
@@ -15,7 +17,7 @@ from typing import Any
 from copytrader.core.desired import DesiredClone
 from copytrader.core.diff import Change
 from copytrader.core.model import Bot, Catalogue, Scalar
-from copytrader.core.policy import PolicySource
+from copytrader.core.policy import PolicySource, Problem
 from copytrader.core.records import Link
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
@@ -32,6 +34,11 @@ class Kind(enum.StrEnum):
 
 
 WRITES = frozenset({Kind.CLONE, Kind.EDIT, Kind.START, Kind.STOP, Kind.DELETE})
+
+#: Notes of what waits for a person: shown as HELD items by ``plan`` and ``reconcile``.
+HELD_REASONS = frozenset(
+    {"immutable_flagged", "adopt_candidate", "duplicate_suspected", "risk_stop", "master_missing"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +79,29 @@ class Note:
     changes: Mapping[str, Change] = field(default_factory=lambda: _EMPTY)
     detail: str = ""
 
+    @property
+    def held(self) -> bool:
+        """Whether this note is something that waits for a person (a HELD item)."""
+        return self.action in HELD_REASONS
+
+    def condition_key(self) -> str:
+        """What identifies the condition this note reports, as a stable hex digest: the same
+        condition seen again (same action, master, follower, bot and changes), in this
+        process or another, has the same key."""
+        changes = [[k, c.before, c.after] for k, c in sorted(self.changes.items())]
+        doc = [self.action, self.master, self.follower, self.bot, changes]
+        return hashlib.sha256(json.dumps(doc, default=str).encode()).hexdigest()
+
+    def to_held_json(self) -> dict[str, Any]:
+        """The contract's HELD shape."""
+        return {
+            "reason": self.action,
+            "master": self.master,
+            "follower": self.follower,
+            "bot": self.bot,
+            "changes": {k: [c.before, c.after] for k, c in self.changes.items()},
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class FollowerPlan:
@@ -100,8 +130,18 @@ class Plan:
     def writes(self) -> int:
         return sum(1 for a in self.actions if a.is_write)
 
-    def to_json(self) -> dict[str, Any]:
-        return {"actions": [a.to_json() for a in self.actions]}
+    @property
+    def held(self) -> tuple[Note, ...]:
+        """The notes that wait for a person (see :data:`HELD_REASONS`)."""
+        return tuple(n for n in self.notes if n.held)
+
+    def to_json(self, problems: Sequence[Problem] = ()) -> dict[str, Any]:
+        """The contract's ``plan --json`` document: actions, problems and held items."""
+        return {
+            "actions": [a.to_json() for a in self.actions],
+            "problems": [p.to_json() for p in problems],
+            "held": [n.to_held_json() for n in self.held],
+        }
 
 
 @dataclass(frozen=True)

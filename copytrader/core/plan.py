@@ -33,6 +33,7 @@ from types import MappingProxyType
 from copytrader.core import desired as desired_mod
 from copytrader.core import diff
 from copytrader.core.actions import (
+    HELD_REASONS,
     WRITES,
     Action,
     FollowerPlan,
@@ -50,8 +51,10 @@ from copytrader.core.records import Link
 # The values live in core.actions; they are part of this module's interface too.
 __all__ = [
     "ADOPT_CLOCK_SLACK",
+    "HELD_REASONS",
     "WRITES",
     "Action",
+    "Change",
     "FollowerPlan",
     "Kind",
     "Note",

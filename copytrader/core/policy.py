@@ -107,6 +107,10 @@ class Problem:
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.col}: {self.message}"
 
+    def to_json(self) -> dict[str, object]:
+        """The contract's PROBLEM shape."""
+        return {"file": self.file, "line": self.line, "col": self.col, "message": self.message}
+
 
 def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

@@ -118,3 +118,15 @@ class RunRecord:
     requests: int = 0
     errors: int = 0
     detail: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StandingCondition:
+    """A standing condition that was audited (see ``Note.condition_key``)."""
+
+    key: str
+    action: str
+    master: str
+    follower: str | None
+    bot: str | None
+    since: datetime

@@ -6,12 +6,18 @@ Adapters satisfy these structurally (``copytrader.platform.haas.client.PlatformC
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
 from copytrader.core.model import Bot, Catalogue, Scalar, User
-from copytrader.core.records import AuditEvent, BotSnapshot, Link, RunRecord
+from copytrader.core.records import (
+    AuditEvent,
+    BotSnapshot,
+    Link,
+    RunRecord,
+    StandingCondition,
+)
 
 
 class Platform(Protocol):
@@ -57,6 +63,11 @@ class Store(Protocol):
     async def save_link(self, link: Link, events: Sequence[AuditEvent] = ()) -> None: ...
     async def drop_link(
         self, master: str, follower: str, events: Sequence[AuditEvent] = ()
+    ) -> None: ...
+
+    async def standing(self, masters: Collection[str]) -> set[str]: ...
+    async def save_standing(
+        self, masters: Collection[str], current: Sequence[StandingCondition]
     ) -> None: ...
 
     async def add_events(self, events: Sequence[AuditEvent]) -> None: ...

@@ -7,6 +7,7 @@ pass is level-triggered: it re-reads everything and converges from wherever the 
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ import structlog
 from copytrader.core import plan as plan_mod
 from copytrader.core.plan import Note, Plan
 from copytrader.core.policy import Policy, Problem
-from copytrader.core.records import AuditEvent, RunRecord
+from copytrader.core.records import AuditEvent, RunRecord, StandingCondition
 from copytrader.errors import CopytraderError
 from copytrader.reconcile import observed, reading
 from copytrader.reconcile.executor import Audit, Executor, FollowerResult, Outcome, note_event
@@ -41,11 +42,16 @@ class PassResult:
     requests: int
     error: str | None = None
     results: tuple[FollowerResult, ...] = field(default=())
+    policies: tuple[Policy, ...] = field(default=())  # the valid policies the plan is of
 
     @property
     def unsettled(self) -> int:
-        """Listed followers left without a clone (one still pending, or not seen)."""
-        return sum(1 for r in self.results if r.plan.desired is not None and r.bot is None)
+        """Listed followers left without a clone: one still pending or not seen, and every
+        follower of a policy whose master bot is missing from the platform."""
+        missing = {n.master for n in self.plan.notes if n.action == "master_missing"}
+        return sum(
+            1 for r in self.results if r.plan.desired is not None and r.bot is None
+        ) + sum(len(p.followers) for p in self.policies if p.master in missing)
 
     @property
     def converged(self) -> bool:
@@ -54,6 +60,8 @@ class PassResult:
         return self.state == "ok" and not self.problems and not self.unsettled
 
     def to_json(self) -> dict[str, Any]:
+        """The contract's ``reconcile --json`` document: the plan's, each action with its
+        ``outcome`` and ``error``."""
         done = {id(o.action): o for o in self.outcomes}
         actions = []
         for action in self.plan.actions:
@@ -64,14 +72,23 @@ class PassResult:
             else:
                 doc = o.to_json()
             actions.append(doc)
-        return {"actions": actions}
+        return {**self.plan.to_json(self.problems), "actions": actions}
 
 
 AuditFactory = Callable[[str], Audit]
 
-#: Notes of conditions that persist until a person acts; audited once, not every pass.
+#: Notes of conditions that persist until a person acts (or the platform changes): audited
+#: once per condition for the life of the database, not every pass.
 STANDING = frozenset(
-    {"immutable_flagged", "master_missing", "status_unknown", "clone_unseen", "clone_pending"}
+    {
+        "immutable_flagged",
+        "master_missing",
+        "adopt_candidate",
+        "duplicate_suspected",
+        "status_unknown",
+        "clone_unseen",
+        "clone_pending",
+    }
 )
 
 
@@ -104,7 +121,10 @@ class Reconciler:
         self.users = reading.UserCache()
         self.policies = reading.PolicyCache()
         self._reported_invalid: dict[str, str] = {}
-        self._standing: set[tuple[object, ...]] = set()
+        # True until a pass finds no standing condition on record: the first pass of a
+        # process must ask the database (conditions may have cleared since the last process).
+        self._any_standing = True
+        self._pending_standing: tuple[set[str], list[Note]] | None = None
         self.last_result: PassResult | None = None
         self._last_good: dict[str, Policy] | None = {} if keep_last_good else None
 
@@ -186,16 +206,7 @@ class Reconciler:
                 detail=result.error,
             )
         )
-        result = PassResult(
-            result.run_id,
-            result.plan,
-            result.outcomes,
-            result.problems,
-            result.state,
-            requests,
-            result.error,
-            result.results,
-        )
+        result = dataclasses.replace(result, requests=requests)
         self.last_result = result
         log.info(
             "pass finished",
@@ -223,8 +234,10 @@ class Reconciler:
                     detail="the sweep misses most known clones; nothing re-cloned or deleted",
                 )
             )
-        for note in self._fresh(p.notes):
+        for note in await self._fresh(p.notes, set(sources)):
             await trail.emit(note_event(run_id, note, sources))
+        await trail.flush()  # the notes are on record before their conditions are
+        await self._record_standing()
         executor = Executor(
             self.platform,
             self.store,
@@ -241,30 +254,45 @@ class Reconciler:
         )
         failed = any(res.failed for res in results if res.plan.actions)
         return PassResult(
-            run_id, p, outcomes, r.problems, "failed" if failed else "ok", 0, results=tuple(results)
+            run_id,
+            p,
+            outcomes,
+            r.problems,
+            "failed" if failed else "ok",
+            0,
+            results=tuple(results),
+            policies=r.policies,
         )
 
-    def _fresh(self, notes: tuple[Note, ...]) -> list[Note]:
+    async def _fresh(self, notes: tuple[Note, ...], masters: set[str]) -> list[Note]:
         """The notes to audit this pass: every one, except a standing condition (one that
-        no write will clear, such as a flagged immutable change) already audited by an
-        earlier pass of this process and unchanged since."""
-        standing: set[tuple[object, ...]] = set()
-        fresh = []
-        for note in notes:
-            if note.action in STANDING:
-                key = (
-                    note.action,
-                    note.master,
-                    note.follower,
-                    note.bot,
-                    tuple((k, c.before, c.after) for k, c in note.changes.items()),
-                )
-                standing.add(key)
-                if key in self._standing:
-                    continue
-            fresh.append(note)
-        self._standing = standing
+        no write will clear, such as a flagged immutable change) already on record in the
+        database (audited by an earlier pass of any process) and unchanged since."""
+        standing = [n for n in notes if n.action in STANDING]
+        if not standing and not self._any_standing:
+            return list(notes)  # the common case: no query
+        known = await self.store.standing(masters)
+        fresh = [n for n in notes if n.action not in STANDING or n.condition_key() not in known]
+        self._pending_standing = (masters, standing)
         return fresh
+
+    async def _record_standing(self) -> None:
+        """After the fresh notes were written: the record of standing conditions becomes
+        what this pass saw (new ones kept, cleared ones forgotten so they are audited again
+        should they come back)."""
+        if self._pending_standing is None:
+            return
+        masters, standing = self._pending_standing
+        self._pending_standing = None
+        now = datetime.now(UTC)
+        current = {
+            n.condition_key(): StandingCondition(
+                n.condition_key(), n.action, n.master, n.follower, n.bot, now
+            )
+            for n in standing
+        }
+        await self.store.save_standing(masters, list(current.values()))
+        self._any_standing = bool(current)
 
     async def _report_invalid(self, run_id: str, trail: Audit, r: reading.Reading) -> None:
         """One ``policy_invalid`` event per invalid file version (not one per pass)."""

@@ -8,7 +8,8 @@ next pass adopts whatever the lost answer created. Errors surface as
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Sequence
+import dataclasses
+from collections.abc import AsyncIterator, Collection, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from copytrader.core.model import Status
-from copytrader.core.records import AuditEvent, BotSnapshot, Link, RunRecord
+from copytrader.core.records import AuditEvent, BotSnapshot, Link, RunRecord, StandingCondition
 from copytrader.errors import StoreError
 from copytrader.store import tables
 
@@ -231,6 +232,36 @@ class SqlStore:
         async with self.transaction("drop_link") as conn:
             await conn.execute(delete(t).where(t.c.master == master, t.c.follower == follower))
             await self._write_events(conn, events)
+
+    # -- standing conditions ----------------------------------------------------------
+
+    async def standing(self, masters: Collection[str]) -> set[str]:
+        """The keys of the standing conditions on record for ``masters``."""
+        t = tables.standing_conditions
+        async with self.transaction("standing") as conn:
+            rows = await conn.execute(select(t.c.key).where(t.c.master.in_(list(masters))))
+        return {row[0] for row in rows}
+
+    async def save_standing(
+        self, masters: Collection[str], current: Sequence[StandingCondition]
+    ) -> None:
+        """Make the record of ``masters``' standing conditions exactly ``current``: new ones
+        are added (from ``at``), cleared ones removed."""
+        t = tables.standing_conditions
+        keep = {c.key for c in current}
+        async with self.transaction("save_standing") as conn:
+            known = {
+                row[0]
+                for row in await conn.execute(
+                    select(t.c.key).where(t.c.master.in_(list(masters)))
+                )
+            }
+            gone = known - keep
+            if gone:
+                await conn.execute(delete(t).where(t.c.key.in_(list(gone))))
+            new = [dataclasses.asdict(c) for c in current if c.key not in known]
+            if new:
+                await conn.execute(insert(t), new)
 
     # -- masters ----------------------------------------------------------------------
 

@@ -155,6 +155,22 @@ class AuditRow(SQLModel, table=True):
     event_key: str | None = None
 
 
+class StandingRow(SQLModel, table=True):
+    """A standing condition (a flagged immutable change, a missing master, a suspected
+    duplicate...) that was audited: audited once for the life of the database, and removed
+    when the condition clears, so that it is audited again if it comes back."""
+
+    __tablename__ = "standing_conditions"
+    __table_args__ = (Index("ix_standing_conditions_master", "master"),)
+
+    key: str = Field(primary_key=True)  # Note.condition_key()
+    action: str
+    master: str
+    follower: str | None = None
+    bot: str | None = None
+    since: datetime = Field(sa_type=UTCDateTime)
+
+
 def _table(model: type[SQLModel]) -> Table:
     return cast(Table, model.__table__)  # type: ignore[attr-defined]
 
@@ -164,4 +180,5 @@ links = _table(LinkRow)
 runs = _table(RunRow)
 snapshots = _table(SnapshotRow)
 audit_events = _table(AuditRow)
+standing_conditions = _table(StandingRow)
 metadata = SQLModel.metadata

@@ -84,7 +84,7 @@ async def test_plan_reconcile_status_audit_drift(sim: SimServer, workdir: Path) 
     assert all(a["bot"] for a in done["actions"])
 
     code, out, _ = await cli(sim, workdir, "reconcile", "--json")
-    assert code == 0 and json.loads(out) == {"actions": []}
+    assert code == 0 and json.loads(out) == {"actions": [], "problems": [], "held": []}
 
     code, out, _ = await cli(sim, workdir, "status", "--json")
     assert code == 0
@@ -146,10 +146,23 @@ async def test_invalid_policy_exit_codes(sim: SimServer, workdir: Path) -> None:
     code, out, _ = await cli(sim, workdir, "policy", "check")
     assert code == 2
     assert "bad.yaml:2:" in out
+    code, out, _ = await cli(sim, workdir, "plan", "--json")
+    assert code == 1  # an invalid file: plan says so, and still plans the good files
+    doc = json.loads(out)
+    assert doc["actions"]
+    mine = [p for p in doc["problems"] if p["file"].endswith("bad.yaml")]
+    assert [p["line"] for p in mine if "followers must be a list" in p["message"]] == [2]
+    assert all(set(p) == {"file", "line", "col", "message"} for p in doc["problems"])
+    code, out, _ = await cli(sim, workdir, "plan")
+    assert code == 1 and "bad.yaml:2:" in out and "nothing to do" not in out
     code, out, err = await cli(sim, workdir, "reconcile", "--json")
     assert code == 1
-    assert json.loads(out)["actions"]  # the good files still converge
+    doc = json.loads(out)
+    assert doc["actions"]  # the good files still converge
+    assert any(p["line"] == 2 and p["file"].endswith("bad.yaml") for p in doc["problems"])
     assert "bad.yaml:2:" in err
+    code, out, _ = await cli(sim, workdir, "plan")
+    assert code == 1 and "bad.yaml:2:" in out and "nothing to do" not in out
 
 
 async def test_configuration_errors_exit_2_with_one_line(sim: SimServer, workdir: Path) -> None:
@@ -168,7 +181,7 @@ async def test_platform_down_fails_cleanly(sim: SimServer, workdir: Path) -> Non
         sim, workdir, "reconcile", "--json", env={"COPYTRADER_TIMEOUT_SECONDS": "1"}
     )
     assert code == 1
-    assert json.loads(out) == {"actions": []}
+    assert json.loads(out) == {"actions": [], "problems": [], "held": []}
     assert "Traceback" not in err
 
 

@@ -226,8 +226,31 @@ def test_sweep_suspicious_rule() -> None:
 def test_plan_json_shape() -> None:
     p = plan.build([policy(follower("u1"))], world(MASTER))
     doc = p.to_json()
-    assert set(doc) == {"actions"}
+    assert set(doc) == {"actions", "problems", "held"}
     assert set(doc["actions"][0]) == {"action", "master", "follower", "bot", "changes"}
+    assert doc["problems"] == [] and doc["held"] == []
+
+
+def test_held_items_and_problems_in_the_plan_json() -> None:
+    from copytrader.core.policy import Problem
+
+    p = plan.build([policy(follower("u1"))], world())  # the master is not on the platform
+    doc = p.to_json([Problem("bad.yaml", "followers must be a list", line=2, col=12)])
+    assert doc["problems"] == [
+        {"file": "bad.yaml", "line": 2, "col": 12, "message": "followers must be a list"}
+    ]
+    assert doc["held"] == [
+        {"reason": "master_missing", "master": "M", "follower": None, "bot": "M", "changes": {}}
+    ]
+    # drift is a note, not something that waits for a person
+    assert all(n.held == (n.action in plan.HELD_REASONS) for n in p.notes)
+
+
+def test_a_condition_key_is_the_same_for_the_same_condition_only() -> None:
+    a = plan.Note("immutable_flagged", "M", "u1", "b1", {"x": plan.Change(1, 2)})
+    same = plan.Note("immutable_flagged", "M", "u1", "b1", {"x": plan.Change(1, 2)}, detail="!")
+    other = plan.Note("immutable_flagged", "M", "u1", "b1", {"x": plan.Change(1, 3)})
+    assert a.condition_key() == same.condition_key() != other.condition_key()
 
 
 def test_policies_are_independent() -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from copytrader.reconcile import wiring
+from copytrader.settings import Settings
 from copytrader.sim.haas.server import SimServer
 from copytrader.sim.haas.state import Fault
 from copytrader.store import queries
@@ -246,15 +247,22 @@ async def test_failed_sweep_writes_nothing(
     assert clones(sim, F2) == []
 
 
-async def test_standing_conditions_are_audited_once_per_process(
-    sim: SimServer, svc: wiring.Service, policy_dir: Path
+async def test_standing_conditions_are_audited_once_for_the_life_of_the_database(
+    sim: SimServer, svc: wiring.Service, settings: Settings, policy_dir: Path
 ) -> None:
     await svc.reconciler.run_pass()
     text = GRID_POLICY.replace("on_immutable_change: recreate", "on_immutable_change: flag")
     scaled = f"  - user: {F2}\n    scale: {{investmentAmount: 0.2}}\n"
     write_policy(policy_dir, "grid.yaml", text.replace(f"  - user: {F2}\n", scaled))
     for _ in range(3):
-        await svc.reconciler.run_pass()
+        result = await svc.reconciler.run_pass()
+    [held] = result.to_json()["held"]
+    assert held["reason"] == "immutable_flagged" and held["follower"] == F2
+    assert held["changes"] == {"investmentAmount": [800, 200]}
+    assert len(await queries.audit(svc.store, action="immutable_flagged")) == 1
+    # another process on the same database: the condition is on record, not audited again
+    async with wiring.open_service(settings) as other:
+        await other.reconciler.run_pass()
     assert len(await queries.audit(svc.store, action="immutable_flagged")) == 1
     # a different flagged change is a new condition
     write_policy(
@@ -262,6 +270,13 @@ async def test_standing_conditions_are_audited_once_per_process(
     )
     await svc.reconciler.run_pass()
     assert len(await queries.audit(svc.store, action="immutable_flagged")) == 2
+    # cleared (the scale is gone), then back: audited again, by a new process
+    write_policy(policy_dir, "grid.yaml", text)
+    await svc.reconciler.run_pass()
+    write_policy(policy_dir, "grid.yaml", text.replace(f"  - user: {F2}\n", scaled))
+    async with wiring.open_service(settings) as other:
+        await other.reconciler.run_pass()
+    assert len(await queries.audit(svc.store, action="immutable_flagged")) == 3
 
 
 async def test_each_write_is_logged_once_pending_and_once_with_its_outcome(

@@ -10,6 +10,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 
 from copytrader.store import engine, tables
@@ -77,7 +78,12 @@ async def test_upgrade_is_idempotent_and_downgrade_round_trips(empty_database: s
 def test_the_migration_scripts_ship_inside_the_package() -> None:
     assert (engine.MIGRATIONS_DIR / "env.py").is_file()
     assert engine.MIGRATIONS_DIR.parent.name == "copytrader"
-    assert engine.head_revision() == "0001"
+    # one linear chain: a single head (get_current_head raises on several), every file in it
+    script = ScriptDirectory.from_config(engine.alembic_config())
+    chain = [rev.revision for rev in script.walk_revisions()]
+    files = list((engine.MIGRATIONS_DIR / "versions").glob("v*.py"))
+    assert engine.head_revision() == chain[0] and len(chain) == len(files)
+    assert chain[-1] == "0001"
 
 
 async def test_the_comparison_does_see_a_schema_that_differs(empty_database: str) -> None:

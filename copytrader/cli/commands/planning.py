@@ -53,14 +53,18 @@ async def plan(args: argparse.Namespace, s: Settings) -> int:
 
     async with wiring.open_service(s) as svc:
         the_plan, problems = await svc.reconciler.plan()
-    for problem in problems:
-        print(problem, file=sys.stderr)
+    doc = the_plan.to_json(problems)
     if args.json:
-        context.print_json(the_plan.to_json())
+        context.print_json(doc)
     else:
         actions = the_plan.actions
-        tables.render_plan(context.out(), _for_people(actions, [a.to_json() for a in actions]))
-    return EXIT_OK
+        tables.render_plan(
+            context.out(),
+            _for_people(actions, doc["actions"]),
+            problems=doc["problems"],
+            held=doc["held"],
+        )
+    return EXIT_FAILED if problems else EXIT_OK
 
 
 async def reconcile(args: argparse.Namespace, s: Settings) -> int:
@@ -69,15 +73,18 @@ async def reconcile(args: argparse.Namespace, s: Settings) -> int:
 
     async with wiring.open_service(s) as svc:
         result = await svc.reconciler.run_pass()
-    for problem in result.problems:
-        print(problem, file=sys.stderr)
     if result.error:
         print(f"copytrader: pass aborted: {result.error}", file=sys.stderr)
+    doc = result.to_json()
     if args.json:
-        context.print_json(result.to_json())
+        context.print_json(doc)
     else:
         tables.render_plan(
-            context.out(), _for_people(result.plan.actions, result.to_json()["actions"])
+            context.out(),
+            _for_people(result.plan.actions, doc["actions"]),
+            problems=doc["problems"],
+            held=doc["held"],
+            title="reconcile",
         )
     return EXIT_OK if result.converged else EXIT_FAILED
 
