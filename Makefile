@@ -15,7 +15,7 @@ imports:
 	.venv/bin/lint-imports
 
 test:
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 4
 
 bench:
 	$(PY) benchmarks/run.py
