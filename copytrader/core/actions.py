@@ -33,6 +33,13 @@ class Kind(enum.StrEnum):
     RELEASE = "release"  # forget a removed follower's clone, leave it running (no write)
 
 
+class Carrier(enum.StrEnum):
+    """Who carries a master's later edits to a clone (:mod:`copytrader.core.propagation`)."""
+
+    PLATFORM = "platform"  # cloned with followUpdates: true; never edited by copytrader
+    COPYTRADER = "copytrader"  # cloned with followUpdates: false; edited by copytrader
+
+
 WRITES = frozenset({Kind.CLONE, Kind.EDIT, Kind.START, Kind.STOP, Kind.DELETE})
 
 #: Notes of what waits for a person: shown as HELD items by ``plan`` and ``reconcile``.
@@ -43,7 +50,8 @@ HELD_REASONS = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class Action:
-    """One step for one follower. ``payload`` is the settings sent (clone, edit)."""
+    """One step for one follower. ``payload`` is the settings sent (clone, edit);
+    ``propagation`` (clone only) who carries the master's later edits to the new clone."""
 
     kind: Kind
     master: str
@@ -52,20 +60,24 @@ class Action:
     changes: Mapping[str, Change] = field(default_factory=lambda: _EMPTY)
     payload: Mapping[str, Scalar] = field(default_factory=lambda: _EMPTY)
     reason: str = ""
+    propagation: Carrier | None = None
 
     @property
     def is_write(self) -> bool:
         return self.kind in WRITES
 
     def to_json(self) -> dict[str, Any]:
-        """The contract's ACTION shape."""
-        return {
+        """The contract's ACTION shape (a clone also says its ``propagation``)."""
+        doc: dict[str, Any] = {
             "action": self.kind.value,
             "master": self.master,
             "follower": self.follower,
             "bot": self.bot,
             "changes": {k: [c.before, c.after] for k, c in self.changes.items()},
         }
+        if self.kind is Kind.CLONE:
+            doc["propagation"] = (self.propagation or Carrier.COPYTRADER).value
+        return doc
 
 
 @dataclass(frozen=True, slots=True)

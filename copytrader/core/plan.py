@@ -19,6 +19,9 @@ Rules (level-triggered: every pass starts from what it reads, so any midpoint co
   put back by the edit);
 - a follower no longer listed follows ``on_follower_removed`` (stop, delete, or ``release``:
   forget the link and leave the bot alone);
+- under ``propagation: auto`` a follower the platform can carry is cloned with
+  ``followUpdates: true`` and never edited; a clone of the other class follows
+  ``on_immutable_change`` (:mod:`copytrader.core.propagation`);
 - a master that is gone counts as stopped; nothing is cloned for it;
 - when the sweep looks truncated (``World.suspicious``) a clone missing from it is not
   treated as gone: nothing is re-cloned or deleted on the strength of its absence.
@@ -31,7 +34,7 @@ from datetime import datetime
 from types import MappingProxyType
 
 from copytrader.core import desired as desired_mod
-from copytrader.core import diff
+from copytrader.core import diff, propagation
 from copytrader.core.actions import (
     HELD_REASONS,
     WRITES,
@@ -117,6 +120,7 @@ class _Planner:
             return
         self.claimed.add(master.bot_id)
         desired_of = desired_mod.Computer(desired_mod.base(policy, master, script))
+        self.carrier = propagation.Classifier(policy, master, script)
         listed = set()
         for follower in policy.followers:
             listed.add(follower.user)
@@ -183,8 +187,12 @@ class _Planner:
                         detail="the clone is gone from the platform; cloning again",
                     )
                 )
-            elif link.applied:
-                changed = diff.drift(script, link.applied, clone.settings)
+            else:
+                changed = (
+                    propagation.drift(script, link.applied, master.settings, clone.settings)
+                    if clone.master_bot_id and clone.master_bot_id == master.bot_id
+                    else diff.drift(script, link.applied, clone.settings)
+                )
                 if changed:
                     drifted = True
                     self.notes.append(
@@ -221,10 +229,11 @@ class _Planner:
                         reason="a clone request's answer was lost; found its bot",
                     )
                 )
+        carrier = self.carrier(want)
         if clone is None:
-            actions = _clone_steps(policy, want, reason="no clone yet")
+            actions = propagation.clone_steps(policy, want, carrier, reason="no clone yet")
             return FollowerPlan(policy.master, want.follower, actions, want, None, policy.source)
-        steps, flagged = self._converge(policy, script, want, clone)
+        steps, flagged = self._converge(policy, script, want, clone, carrier, master)
         return FollowerPlan(
             policy.master,
             want.follower,
@@ -255,36 +264,35 @@ class _Planner:
         return max(found, key=lambda b: (b.created_at, b.bot_id)) if found else None
 
     def _converge(
-        self, policy: Policy, script: Script, want: DesiredClone, clone: Bot
+        self,
+        policy: Policy,
+        script: Script,
+        want: DesiredClone,
+        clone: Bot,
+        carrier: propagation.Carrier,
+        master: Bot,
     ) -> tuple[tuple[Action, ...], bool]:
         m, f, bot = policy.master, want.follower, clone.bot_id
         changes = diff.against(want, script, clone.settings)
-        if not changes and (want.status is None or clone.status is want.status):
+        moved = propagation.moved(carrier, clone, master)
+        if not changes and not moved and (want.status is None or clone.status is want.status):
             return (), False  # in sync: the common case of a steady pass, decided early
         # A clone that follows a master (masterBotId set) refuses every edit.
         frozen = bool(clone.master_bot_id)
-        immutable = {k: c for k, c in changes.items() if frozen or not _editable(script, k)}
+        immutable = {
+            k: c for k, c in changes.items() if frozen or not propagation.editable(script, k)
+        }
         editable = {k: c for k, c in changes.items() if k not in immutable}
         flagged = False
-        if immutable and policy.on_immutable_change is OnImmutableChange.RECREATE:
-            actions: list[Action] = []
-            if clone.status is Status.RUNNING:
-                actions.append(Action(Kind.STOP, m, f, bot, reason="recreate: stop before delete"))
-            keys = ", ".join(sorted(immutable))
-            actions.append(
-                Action(
-                    Kind.DELETE,
-                    m,
-                    f,
-                    bot,
-                    MappingProxyType(immutable),
-                    reason=f"recreate: {keys} cannot be edited",
-                )
+        if (immutable or moved) and policy.on_immutable_change is OnImmutableChange.RECREATE:
+            why = f"{', '.join(sorted(immutable))} cannot be edited" if immutable else moved
+            return (
+                propagation.recreate_steps(policy, want, carrier, clone, immutable, str(why)),
+                False,
             )
-            actions.extend(_clone_steps(policy, want, reason=f"recreate: {keys} cannot be edited"))
-            return tuple(actions), False
-        if immutable:
+        if immutable or moved:
             flagged = True
+            detail = "keys /bots/edit refuses differ" if immutable else str(moved)
             self.notes.append(
                 Note(
                     "immutable_flagged",
@@ -292,7 +300,7 @@ class _Planner:
                     f,
                     bot,
                     MappingProxyType(immutable),
-                    detail="keys /bots/edit refuses differ; on_immutable_change: flag",
+                    detail=f"{detail}; on_immutable_change: flag",
                 )
             )
         out: list[Action] = []
@@ -389,30 +397,3 @@ class _Planner:
                     )
                 )
         self.followers.append(FollowerPlan(m, f, tuple(actions), None, clone, policy.source))
-
-
-def _editable(script: Script, key: str) -> bool:
-    spec = script.spec(key)
-    return spec is not None and spec.can_be_edited
-
-
-def _clone_steps(policy: Policy, want: DesiredClone, *, reason: str) -> tuple[Action, ...]:
-    """Clone with the full desired settings (explicit: independent of the master's state at
-    the moment the platform merges), then start it if it should run (a copy starts stopped)."""
-    changes = {k: Change(None, v, want.layers.get(k)) for k, v in sorted(want.settings.items())}
-    steps = [
-        Action(
-            Kind.CLONE,
-            policy.master,
-            want.follower,
-            None,
-            MappingProxyType(changes),
-            want.settings,
-            reason=reason,
-        )
-    ]
-    if want.status is Status.RUNNING:
-        steps.append(
-            Action(Kind.START, policy.master, want.follower, None, reason="master running")
-        )
-    return tuple(steps)

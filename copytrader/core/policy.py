@@ -37,6 +37,14 @@ class OnImmutableChange(enum.StrEnum):
     FLAG = "flag"
 
 
+class Propagation(enum.StrEnum):
+    """Who carries a master's edits to a clone: the platform (``followUpdates: true``) or
+    copytrader (an edit per clone). ``auto`` lets the platform carry what it safely can."""
+
+    AUTO = "auto"
+    COPYTRADER = "copytrader"
+
+
 @dataclass(frozen=True)
 class Limit:
     """Clamp bounds for a number setting; either side may be open."""
@@ -80,6 +88,7 @@ class Policy:
     on_follower_removed: OnFollowerRemoved = OnFollowerRemoved.STOP
     on_master_stopped: OnMasterStopped = OnMasterStopped.STOP
     on_immutable_change: OnImmutableChange = OnImmutableChange.RECREATE
+    propagation: Propagation = Propagation.COPYTRADER
     source: PolicySource = PolicySource("", "")
 
     def follower(self, user: str) -> FollowerPolicy | None:

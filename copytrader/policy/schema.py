@@ -31,6 +31,7 @@ TOP_KEYS = (
     "on_follower_removed",
     "on_master_stopped",
     "on_immutable_change",
+    "propagation",
 )
 DEFAULTS_KEYS = ("overrides", "scale")
 FOLLOWER_KEYS = ("user", "overrides", "scale", "paused")
@@ -318,6 +319,7 @@ class Reader:
         removed = self._enum(fields, "on_follower_removed", core.OnFollowerRemoved)
         stopped = self._enum(fields, "on_master_stopped", core.OnMasterStopped)
         immutable = self._enum(fields, "on_immutable_change", core.OnImmutableChange)
+        propagation = self._enum(fields, "propagation", core.Propagation)
         if self.problems or self.master is None:
             return None
         return Policy(
@@ -329,6 +331,7 @@ class Reader:
             on_follower_removed=removed or core.OnFollowerRemoved.STOP,
             on_master_stopped=stopped or core.OnMasterStopped.STOP,
             on_immutable_change=immutable or core.OnImmutableChange.RECREATE,
+            propagation=propagation or core.Propagation.COPYTRADER,
         )
 
     def _enum(self, fields: dict[str, Node], key: str, kind: type[E]) -> E | None:

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Protocol
 
+from copytrader.core.actions import Carrier
 from copytrader.core.model import Bot, Scalar, Status
 from copytrader.core.plan import Action, FollowerPlan, Kind, Note
 from copytrader.core.records import AuditEvent, Link
@@ -225,7 +226,9 @@ class Executor:
             at = _now()
             await self.store.record_intent(m, f, at)
             try:
-                made = await self.platform.clone_bot(f, m, action.payload, follow_updates=False)
+                made = await self.platform.clone_bot(
+                    f, m, action.payload, follow_updates=action.propagation is Carrier.PLATFORM
+                )
             except (PermanentError, RateLimitedError):
                 # Refused or not processed: no bot was made, so no intent to keep.
                 await self.store.drop_link(m, f)

@@ -16,6 +16,7 @@ from copytrader.core.policy import (
     OnMasterStopped,
     Policy,
     PolicySource,
+    Propagation,
 )
 
 N, OPT, B, S = SettingType.NUMBER, SettingType.OPTION, SettingType.BOOLEAN, SettingType.STRING
@@ -95,6 +96,7 @@ def policy(
     removed: OnFollowerRemoved = OnFollowerRemoved.STOP,
     master_stopped: OnMasterStopped = OnMasterStopped.STOP,
     immutable: OnImmutableChange = OnImmutableChange.RECREATE,
+    propagation: Propagation = Propagation.COPYTRADER,
 ) -> Policy:
     return Policy(
         master=master,
@@ -105,5 +107,6 @@ def policy(
         on_follower_removed=removed,
         on_master_stopped=master_stopped,
         on_immutable_change=immutable,
+        propagation=propagation,
         source=PolicySource("policies/m.yaml", "0" * 64),
     )

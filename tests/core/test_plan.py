@@ -227,7 +227,9 @@ def test_plan_json_shape() -> None:
     p = plan.build([policy(follower("u1"))], world(MASTER))
     doc = p.to_json()
     assert set(doc) == {"actions", "problems", "held"}
-    assert set(doc["actions"][0]) == {"action", "master", "follower", "bot", "changes"}
+    keys = {"action", "master", "follower", "bot", "changes", "propagation"}
+    assert set(doc["actions"][0]) == keys
+    assert doc["actions"][0]["propagation"] == "copytrader"
     assert doc["problems"] == [] and doc["held"] == []
 
 

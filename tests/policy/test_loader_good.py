@@ -18,6 +18,7 @@ from copytrader.core.policy import (
     OnMasterStopped,
     Policy,
     PolicySource,
+    Propagation,
 )
 from copytrader.errors import ConfigError
 from copytrader.policy import loader
@@ -42,6 +43,7 @@ followers:
 on_follower_removed: delete
 on_master_stopped: keep
 on_immutable_change: flag
+propagation: auto
 """
 
 
@@ -72,6 +74,7 @@ def test_full_file_parses_to_the_expected_policy(write: Write) -> None:
         on_follower_removed=OnFollowerRemoved.DELETE,
         on_master_stopped=OnMasterStopped.KEEP,
         on_immutable_change=OnImmutableChange.FLAG,
+        propagation=Propagation.AUTO,
         source=PolicySource(str(path), hashlib.sha256(FULL.encode()).hexdigest()),
     )
 
@@ -85,6 +88,7 @@ def test_minimal_file_takes_the_defaults(write: Write) -> None:
     assert policy.on_follower_removed is OnFollowerRemoved.STOP
     assert policy.on_master_stopped is OnMasterStopped.STOP
     assert policy.on_immutable_change is OnImmutableChange.RECREATE
+    assert policy.propagation is Propagation.COPYTRADER
 
 
 def test_empty_sections_count_as_empty(write: Write) -> None:

@@ -12,7 +12,7 @@ from tests.policy.conftest import Write
 M = "master: 6dafad4e364449c9906296aab8eff2f7\n"
 TOP = (
     "master, defaults, limits, locked, followers, on_follower_removed, on_master_stopped, "
-    "on_immutable_change"
+    "on_immutable_change, propagation"
 )
 
 # (id, file text, every expected "LINE:COL: message" in order)
@@ -226,6 +226,11 @@ CASES: list[tuple[str, str, list[str]]] = [
         "bad on_immutable_change",
         M + "on_immutable_change: true\n",
         ["2:22: on_immutable_change must be one of recreate | flag, got true"],
+    ),
+    (
+        "bad propagation",
+        M + "followers: []\npropagation: platform\n",
+        ["3:14: propagation must be one of auto | copytrader, got the string 'platform'"],
     ),
     (
         "enum is case-sensitive",
