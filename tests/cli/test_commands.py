@@ -74,7 +74,8 @@ async def test_plan_reconcile_status_audit_drift(sim: SimServer, workdir: Path) 
     assert len(sim.state.writes()) == writes_before  # plan sends read requests only
     assert {a["action"] for a in plan["actions"]} == {"clone", "start"}
     for a in plan["actions"]:
-        assert set(a) == {"action", "master", "follower", "bot", "changes"}
+        extra = {"propagation"} if a["action"] == "clone" else set()
+        assert set(a) == {"action", "master", "follower", "bot", "changes", *extra}
 
     code, out, _ = await cli(sim, workdir, "reconcile", "--json")
     assert code == 0
