@@ -49,7 +49,7 @@ async def main(n: int, top: int) -> None:
         with SimThread(w.state) as sim:
             cfg = scenarios.settings(sim.url, folder / "policies", folder / "ct.db",
                                      scenarios.NO_LIMIT, 8)
-            async with wiring.open_service(cfg, daemon=True) as svc:
+            async with wiring.open_writer(cfg, daemon=True) as svc:
                 await converge.store_links(svc.store, rows)
                 await svc.reconciler.run_pass()
                 for title in ("steady-state pass", "fan-out pass"):

@@ -100,7 +100,7 @@ async def copytrader_steady(n: int, tmp: Path, *, latency: float, rate: int,
     w.state.rate_limit_per_minute = rate
     with SimThread(w.state) as sim:
         cfg = settings(sim.url, folder / "policies", folder / "ct.db", rate, concurrency)
-        async with wiring.open_service(cfg, daemon=True) as svc:
+        async with wiring.open_writer(cfg, daemon=True) as svc:
             await converge.store_links(svc.store, rows)
             warm = await copytrader_pass(svc, sim)
             steady = await copytrader_pass(svc, sim)
@@ -152,12 +152,12 @@ async def copytrader_fanout(n: int, tmp: Path, *, latency: float, rate: int,
     world_mod.write_policies(w, folder / "policies")
     db = folder / "ct.db"
     with SimThread(w.state) as sim:
-        async with wiring.open_service(
+        async with wiring.open_writer(
             settings(sim.url, folder / "policies", db, NO_LIMIT, concurrency), daemon=True
         ) as svc:
             first = await copytrader_pass(svc, sim)
         sim.run(lambda: setattr(sim.state, "rate_limit_per_minute", rate))
-        async with wiring.open_service(
+        async with wiring.open_writer(
             settings(sim.url, folder / "policies", db, rate, concurrency), daemon=True
         ) as svc:
             mark = sim.run(lambda: len(sim.state.requests))

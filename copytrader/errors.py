@@ -6,6 +6,9 @@ Every error copytrader raises on purpose is a :class:`CopytraderError`::
     ├── ConfigError                 bad setting value; CLI exit 2, one line naming the variable
     ├── PolicyError                 a policy file is invalid (carries every Problem found)
     ├── StoreError                  the database could not be reached or written
+    ├── LeaseError                  the writer lease (one writer at a time)
+    │   ├── LeaseHeldError          another process holds it; CLI exit 3
+    │   └── LeaseLostError          this process no longer holds it: no write may be sent
     └── PlatformError               anything that went wrong talking to the partner API
         ├── TransientError          may succeed if tried again later
         │   ├── RateLimitedError    HTTP 429; ``retry_after`` seconds
@@ -34,6 +37,18 @@ class ConfigError(CopytraderError):
 
 class StoreError(CopytraderError):
     """The database could not be reached, migrated or written."""
+
+
+class LeaseError(CopytraderError):
+    """About the writer lease, which lets one process at a time write to the platform."""
+
+
+class LeaseHeldError(LeaseError):
+    """Another copytrader process holds the writer lease (``reconcile`` exits 3)."""
+
+
+class LeaseLostError(LeaseError):
+    """This process does not hold the writer lease (any more): the write is not sent."""
 
 
 class PolicyError(CopytraderError):

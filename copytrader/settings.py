@@ -57,6 +57,9 @@ class PlatformSettings:
     rate_limit_per_minute: int = 100
     concurrency: int = 8
     timeout_seconds: float = 30.0
+    #: The longest a platform write may take: a write starts only with a third of the writer
+    #: lease left, so it must be answered (or given up) within that third.
+    write_timeout_seconds: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,7 @@ class Settings:
     policy_dir: Path = Path("policies")
     log_format: Literal["json", "console"] = "json"
     log_file: Path | None = None
+    lease_seconds: int = 15
 
 
 def _source(env: Mapping[str, str], file_values: Mapping[str, object], name: str) -> object:
@@ -219,6 +223,7 @@ def load(
     )
     token_raw = _source(env, file_values, "http_token")
     log_file_raw = _source(env, file_values, "log_file")
+    lease_seconds, write_timeout = _lease(env, file_values)
 
     return Settings(
         platform=PlatformSettings(
@@ -233,6 +238,7 @@ def load(
             timeout_seconds=_float(
                 "COPYTRADER_TIMEOUT_SECONDS", _source(env, file_values, "timeout_seconds"), 30.0
             ),
+            write_timeout_seconds=write_timeout,
         ),
         daemon=DaemonSettings(
             interval_seconds=_float(
@@ -253,4 +259,29 @@ def load(
         policy_dir=Path(str(_source(env, file_values, "policy_dir") or "policies")),
         log_format=log_format,
         log_file=Path(str(log_file_raw)) if log_file_raw is not None else None,
+        lease_seconds=lease_seconds,
     )
+
+
+def _lease(env: Mapping[str, str], file_values: Mapping[str, object]) -> tuple[int, float]:
+    """``COPYTRADER_LEASE_SECONDS`` (5 to 300) and the write timeout it allows.
+
+    A write is started only while at least a third of the lease is left, so a write's
+    answer must come within that third: ``COPYTRADER_WRITE_TIMEOUT_SECONDS`` defaults to it
+    and may not exceed it (each resend of a write that never left is checked again).
+    """
+    lease = _int(
+        "COPYTRADER_LEASE_SECONDS", _source(env, file_values, "lease_seconds"), 15, minimum=5
+    )
+    if lease > 300:
+        raise ConfigError(f"COPYTRADER_LEASE_SECONDS: must be 5 to 300, got {lease}")
+    third = lease / 3
+    raw = _source(env, file_values, "write_timeout_seconds")
+    write_timeout = _float("COPYTRADER_WRITE_TIMEOUT_SECONDS", raw, third)
+    if write_timeout > third + 1e-9:
+        raise ConfigError(
+            f"COPYTRADER_WRITE_TIMEOUT_SECONDS: {write_timeout:g} s is more than a third of "
+            f"COPYTRADER_LEASE_SECONDS ({lease} s); a write must be answered within the "
+            f"{third:g} s of lease it is started with: lower it or raise the lease"
+        )
+    return lease, write_timeout

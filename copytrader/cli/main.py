@@ -15,9 +15,9 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from copytrader import __version__
-from copytrader.cli import EXIT_FAILED, EXIT_USAGE
+from copytrader.cli import EXIT_FAILED, EXIT_LEASE, EXIT_USAGE
 from copytrader.cli.commands import db, demo, planning, policy, records, run, sim
-from copytrader.errors import ConfigError, CopytraderError, StoreError
+from copytrader.errors import ConfigError, CopytraderError, LeaseHeldError, StoreError
 
 #: The command modules, in the order ``--help`` lists them.
 COMMANDS: tuple[ModuleType, ...] = (policy, planning, run, records, db, sim, demo)
@@ -47,6 +47,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StoreError as exc:
         print(f"copytrader: database error: {exc}", file=sys.stderr)
         return EXIT_FAILED
+    except LeaseHeldError as exc:
+        print(f"copytrader: {exc} (--wait SECONDS waits for it)", file=sys.stderr)
+        return EXIT_LEASE
     except CopytraderError as exc:
         print(f"copytrader: {exc}", file=sys.stderr)
         return EXIT_FAILED

@@ -130,3 +130,16 @@ class StandingCondition:
     follower: str | None
     bot: str | None
     since: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Fence:
+    """The writer lease as one write is checked against it: who holds it, at which epoch
+    (the fencing token, +1 at every takeover)."""
+
+    holder: str
+    epoch: int
+
+    def stamp(self) -> str:
+        """``holder#epoch``: the writer of a platform request, as sent with it."""
+        return f"{self.holder}#{self.epoch}"

@@ -33,9 +33,11 @@ from copytrader.errors import CopytraderError
 from copytrader.observe import redact
 from copytrader.platform.backoff import MAX_RETRY_AFTER
 from copytrader.reconcile import wiring
+from copytrader.reconcile.leadership import Leadership
 from copytrader.settings import Settings
 from copytrader.store import queries
 from copytrader.store.engine import safe_url
+from copytrader.store.lease import short
 
 log = structlog.get_logger("copytrader.daemon")
 
@@ -81,6 +83,8 @@ class Daemon:
         self._stop_reason = ""
         self._stop_requests = 0
         self._tasks: set[asyncio.Task[Any]] = set()
+        self.leadership: Leadership | None = None
+        self._standby_text: str | None = None
 
     # -- control ------------------------------------------------------------------------
 
@@ -127,12 +131,10 @@ class Daemon:
             async with wiring.open_service(self.settings, observer=self.metrics,
                                            daemon=True) as svc:
                 self.service = svc
-                closed = await svc.store.close_open_runs(datetime.now(UTC))
-                if closed:
-                    log.warning("runs left open by an earlier stop were marked interrupted",
-                                count=closed)
-                self.runner = PassRunner(svc.reconciler, stopping=self.stopping,
-                                         after=self._after_pass)
+                self.leadership = Leadership(svc.lease, svc.store)
+                # Passes run only while this process leads (a standby writes nothing).
+                self.runner = PassRunner(svc.reconciler, after=self._after_pass,
+                                         stopping=lambda: self.stopping() or not self.leading)
                 host, port = self.settings.daemon.http_listen
                 self.endpoint = HttpEndpoint(host, port, self.token, health=self.health,
                                              metrics=self.metrics.render,
@@ -156,7 +158,8 @@ class Daemon:
         if self.notifier.watchdog_interval:
             self._spawn(self._watchdog(self.notifier.watchdog_interval))
         self.scheduler.start()
-        self.notifier.ready("ready; first pass starting")
+        self.notifier.ready("ready; taking the writer lease")
+        self._spawn(self._lease_loop())
         log.info("daemon started", interval_seconds=self.interval,
                  policy_dir=str(self.settings.policy_dir), http=self.endpoint.url,
                  database=safe_url(self.settings.database_url),
@@ -175,6 +178,8 @@ class Daemon:
             log.warning("the pass in progress was cancelled at shutdown")
         self.scheduler.shutdown()
         await asyncio.sleep(0)  # the scheduler shuts down on the loop's next turn
+        if not self.leading:
+            return  # a standby has nothing of its own to settle
         try:
             # A cancelled pass never wrote its end: record it as interrupted, not running.
             closed = await svc.store.close_open_runs(datetime.now(UTC))
@@ -183,6 +188,65 @@ class Daemon:
         else:
             if closed:
                 log.warning("pass recorded as interrupted", count=closed)
+        try:
+            assert self.leadership is not None
+            await self.leadership.give_up()  # a standby takes over at once
+        except CopytraderError as exc:
+            log.error("could not give the writer lease up; it will expire", error=str(exc))
+
+    # -- the writer lease ---------------------------------------------------------------
+
+    @property
+    def leading(self) -> bool:
+        """True while this process holds the writer lease (it may write to the platform)."""
+        return self.leadership is not None and self.leadership.lease.held
+
+    async def _lease_loop(self) -> None:
+        """As a standby, look for a free lease; as the leader, renew it (a fifth of it)."""
+        assert self.leadership is not None
+        leadership = self.leadership
+        while not self.stopping():
+            try:
+                if not leadership.lease.held:
+                    if await leadership.take():
+                        self._became_leader()
+                        continue
+                    await self._standby_status()
+                    await asyncio.sleep(leadership.standby_poll)
+                    continue
+                await leadership.keep(self._lost)
+            except CopytraderError as exc:  # the database is unreachable: try again later
+                log.warning("writer lease check failed", error=str(exc))
+                if leadership.lease.held:
+                    await leadership.step_down(f"lease check failed: {exc}")
+                    await self._lost(str(exc))
+                await asyncio.sleep(leadership.standby_poll)
+
+    def _became_leader(self) -> None:
+        assert self.leadership is not None
+        self.metrics.leader.set(1)
+        self._standby_text = None
+        self.notifier.status(
+            f"leader (writer lease epoch {self.leadership.lease.epoch}); pass starting"
+        )
+        self._trigger("lease acquired")
+
+    async def _lost(self, reason: str) -> None:
+        self.metrics.leader.set(0)
+        self._standby_text = None
+        await self._standby_status()
+
+    async def _standby_status(self) -> None:
+        """STATUS= for a standby, sent when the leader it sees changes."""
+        holding = await self.leadership.holder() if self.leadership else None
+        text = f"standby: leader is {holding.describe() if holding else 'nobody (taking over)'}"
+        if text != self._standby_text:
+            self._standby_text = text
+            log.info(
+                "standby: another process holds the writer lease",
+                leader=holding.describe() if holding else None,
+            )
+            self.notifier.status(text)
 
     # -- jobs ---------------------------------------------------------------------------
 
@@ -275,11 +339,38 @@ class Daemon:
                 db_ok = await asyncio.wait_for(self.service.store.ping(), PING_TIMEOUT)
             except TimeoutError:
                 db_ok = False
-        ok, doc = health.evaluate(self._view(db_ok=db_ok), self.limits)
+        if self.leading:
+            ok, doc = health.evaluate(self._view(db_ok=db_ok), self.limits)
+            doc = {"role": "leader", **doc}
+            assert self.leadership is not None
+            doc["epoch"] = self.leadership.lease.epoch
+        else:
+            ok, doc = await self._standby_health(db_ok)
         doc["interval_seconds"] = self.interval
         if self.scheduler is not None:
             doc["next_pass_in_seconds"] = self.scheduler.next_run_in()
         return ok, doc
+
+    async def _standby_health(self, db_ok: bool) -> tuple[bool, dict[str, Any]]:
+        """A standby is healthy while it can see the database (and is not stopping)."""
+        doc: dict[str, Any] = {"role": "standby", "status": "ok", "leader": None}
+        if db_ok and self.leadership is not None:
+            try:
+                holding = await asyncio.wait_for(self.leadership.holder(), PING_TIMEOUT)
+            except (CopytraderError, TimeoutError):
+                db_ok = False
+            else:
+                doc["leader"] = short(holding.holder) if holding else None
+                doc["leader_lease_ends_in_seconds"] = (
+                    round(holding.expires_in, 1)
+                    if holding and holding.expires_in is not None
+                    else None
+                )
+        if self.stopping():
+            doc.update(status="unhealthy", reason="stopping")
+        elif not db_ok:
+            doc.update(status="unhealthy", reason="database unreachable")
+        return doc["status"] == "ok", doc
 
 
 async def run(settings: Settings) -> int:

@@ -60,6 +60,9 @@ class Metrics:
                                 ["master"], registry=r)
         self.last_pass = Gauge("copytrader_last_pass_timestamp_seconds",
                                "Unix time the last pass finished.", registry=r)
+        self.leader = Gauge("copytrader_leader",
+                            "1 while this process holds the writer lease, 0 as a standby.",
+                            registry=r)
         self.consecutive_aborts = Gauge("copytrader_consecutive_aborted_passes",
                                         "Passes aborted in a row (the platform was unreachable).",
                                         registry=r)

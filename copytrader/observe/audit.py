@@ -56,6 +56,10 @@ class AuditTrail:
         """How many emitted events are not yet written to the store."""
         return len(self._pending)
 
+    def mask(self, event: AuditEvent) -> AuditEvent:
+        """``event`` with its free text masked, as it must be stored (not logged yet)."""
+        return _masked(event)
+
     def log(self, event: AuditEvent) -> AuditEvent:
         """Log ``event`` now, without buffering it: for an event the caller writes to the
         store itself, in the same transaction as the change it records. Returns the event

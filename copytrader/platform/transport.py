@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 import aiohttp
@@ -34,6 +34,9 @@ from copytrader.platform.backoff import Backoff, parse_retry_after
 from copytrader.platform.haas.routes import AUTH_HEADER, Route
 from copytrader.platform.ratelimit import RateLimiter, Sleep
 from copytrader.settings import Secret
+
+#: The header naming the writer (``holder#epoch`` of the writer lease) of a platform write.
+WRITER_HEADER = "X-Copytrader-Writer"
 
 log = structlog.get_logger("copytrader.platform")
 
@@ -93,6 +96,11 @@ class Transport:
         self._observer = observer
         self._sleep = sleep
         self._session: aiohttp.ClientSession | None = None
+        #: Checked just before each write attempt is sent: returns the writer's stamp (sent
+        #: as the ``X-Copytrader-Writer`` header) or raises LeaseLostError (nothing is sent).
+        self.write_guard: Callable[[], str] | None = None
+        #: The timeout of a write attempt (None: ``timeout``); see ``write_timeout_seconds``.
+        self.write_timeout: float | None = None
 
     def _open(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -160,12 +168,26 @@ class Transport:
         async with self.limiter.slot() as waited:
             if waited > 0 and self._observer is not None:
                 self._observer.on_rate_limit_wait(waited)
+            headers: dict[str, str] = {}
+            limit = self.timeout
+            if not route.read:
+                # Last moment before the wire: a rate-limit wait or a backoff may have
+                # outlasted the writer lease this write was started under.
+                if self.write_guard is not None:
+                    headers[WRITER_HEADER] = self.write_guard()
+                if self.write_timeout is not None:
+                    limit = min(self.timeout, self.write_timeout)
             status = "error"
             started = time.monotonic()
             try:
                 # No redirects: aiohttp would resend the key header to wherever they point.
                 async with session.request(
-                    route.method, url, json=payload, allow_redirects=False
+                    route.method,
+                    url,
+                    json=payload,
+                    allow_redirects=False,
+                    headers=headers,
+                    timeout=aiohttp.ClientTimeout(total=limit),
                 ) as resp:
                     status = str(resp.status)
                     raw = await resp.read()
@@ -176,7 +198,7 @@ class Transport:
                 ) from exc
             except TimeoutError as exc:
                 status = "timeout"
-                raise NetworkError(f"no answer within {self.timeout:g}s", endpoint=name) from exc
+                raise NetworkError(f"no answer within {limit:g}s", endpoint=name) from exc
             except aiohttp.ClientError as exc:
                 status = "error"
                 raise NetworkError(

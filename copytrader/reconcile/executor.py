@@ -20,8 +20,14 @@ from copytrader.core.actions import Carrier
 from copytrader.core.model import Bot, Scalar, Status
 from copytrader.core.plan import Action, FollowerPlan, Kind, Note
 from copytrader.core.records import AuditEvent, Link
-from copytrader.errors import CopytraderError, NetworkError, PermanentError, RateLimitedError
-from copytrader.reconcile.ports import Platform, Store
+from copytrader.errors import (
+    CopytraderError,
+    LeaseLostError,
+    NetworkError,
+    PermanentError,
+    RateLimitedError,
+)
+from copytrader.reconcile.ports import Lease, Platform, Store
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,7 @@ class FollowerResult:
 class Audit(Protocol):
     """What the executor needs of the audit trail (``copytrader.observe.audit.AuditTrail``)."""
 
+    def mask(self, event: AuditEvent) -> AuditEvent: ...
     def log(self, event: AuditEvent) -> AuditEvent: ...
     async def emit(self, event: AuditEvent) -> None: ...
     async def flush(self) -> None: ...
@@ -126,9 +133,13 @@ class Executor:
         concurrency: int = 8,
         stopping: Callable[[], bool] = lambda: False,
         clone_pending_seconds: float = 60.0,
+        lease: Lease | None = None,
     ) -> None:
         """``clone_pending_seconds``: after a clone request timed out, how long the platform
-        may still be making that bot (no second clone is requested meanwhile)."""
+        may still be making that bot (no second clone is requested meanwhile). ``lease``:
+        every write is fenced by it (None only in tests of the executor alone)."""
+        self.lease = lease
+        self.fenced: str | None = None  # why writes stopped: the writer lease was lost
         self.platform = platform
         self.clone_pending_seconds = clone_pending_seconds
         self.store = store
@@ -171,18 +182,28 @@ class Executor:
         applied: dict[str, Scalar] = dict(fp.clone.settings) if fp.clone else {}
         outcomes: list[Outcome] = []
         for action in fp.actions:
-            if self.stopping():
-                break  # shutting down: the next pass picks up from what it reads
+            if self.stopping() or self.fenced:
+                break  # shutting down or stepped down: the next pass (leader) picks up
             target = action.bot or bot
             key = uuid.uuid4().hex if action.is_write else None
             if key is not None:
                 # Write-ahead: the attempt is on record before it is sent, so a crash right
-                # after the platform did it cannot leave the write out of the audit trail.
-                await self.audit.emit(_event(self.run_id, fp, action, None, target, key))
-                await self.audit.flush()
+                # after the platform did it cannot leave the write out of the audit trail;
+                # and it is recorded only while this process holds the writer lease.
+                pending = self.audit.mask(_event(self.run_id, fp, action, None, target, key))
+                try:
+                    fence = self.lease.check() if self.lease is not None else None
+                    await self.store.add_pending([pending], fence)
+                except LeaseLostError as exc:
+                    self.fenced = str(exc)
+                    outcomes.append(Outcome(action, False, target, str(exc)))
+                    break
+                self.audit.log(pending)
             try:
                 new_bot = await self._do(fp, action, target, applied, key)
             except CopytraderError as exc:
+                if isinstance(exc, LeaseLostError):  # the transport's last-moment check
+                    self.fenced = str(exc)
                 outcome = Outcome(action, False, target, str(exc))
                 outcomes.append(outcome)
                 await self.audit.emit(_event(self.run_id, fp, action, outcome, target, key))
@@ -243,6 +264,9 @@ class Executor:
             link = Link(m, f, made.bot_id, applied=MappingProxyType(dict(made.settings)))
             await self.store.save_link(link, done(made.bot_id))
             return made
+        if kind is Kind.RELEASE:  # forget the link; there may be no bot (an intent only)
+            await self.store.drop_link(m, f, done(bot))
+            return None
         assert bot is not None, f"{kind.value} needs a bot"
         if kind is Kind.ADOPT:
             link = Link(m, f, bot, applied=MappingProxyType(dict(applied)))
@@ -263,7 +287,5 @@ class Executor:
             )
         elif kind is Kind.DELETE:
             await self.platform.delete_bot(bot)
-            await self.store.drop_link(m, f, done(bot))
-        elif kind is Kind.RELEASE:
             await self.store.drop_link(m, f, done(bot))
         return None

@@ -14,6 +14,7 @@ from copytrader.core.model import Bot, Catalogue, Scalar, User
 from copytrader.core.records import (
     AuditEvent,
     BotSnapshot,
+    Fence,
     Link,
     RunRecord,
     StandingCondition,
@@ -45,6 +46,15 @@ class Platform(Protocol):
     async def delete_bot(self, bot_id: str) -> None: ...
 
 
+class Lease(Protocol):
+    """The writer lease, as the executor checks it before each platform write
+    (``copytrader.store.lease.WriterLease``)."""
+
+    def check(self) -> Fence:
+        """The fence of a write about to start; raises LeaseLostError when none may start."""
+        ...
+
+
 class Store(Protocol):
     """What copytrader keeps between passes. Errors: ``copytrader.errors.StoreError``.
 
@@ -52,6 +62,9 @@ class Store(Protocol):
     link, so a write's outcome and the link it changed are never recorded one without the
     other. Events with a ``key`` replace the earlier event of that key (a ``pending`` one).
     ``close_open_runs`` also turns ``pending`` events left by a crash into ``unknown``.
+    ``add_pending`` writes the ``pending`` events of writes about to be sent after checking
+    ``fence`` against the writer lease in the same transaction (LeaseLostError when it fails:
+    then nothing is written and the writes must not be sent).
     """
 
     async def start_run(self, run: RunRecord) -> None: ...
@@ -71,4 +84,5 @@ class Store(Protocol):
     ) -> None: ...
 
     async def add_events(self, events: Sequence[AuditEvent]) -> None: ...
+    async def add_pending(self, events: Sequence[AuditEvent], fence: Fence | None) -> None: ...
     async def add_snapshots(self, snapshots: Sequence[BotSnapshot]) -> None: ...

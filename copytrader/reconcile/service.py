@@ -25,7 +25,7 @@ from copytrader.core.records import AuditEvent, RunRecord, StandingCondition
 from copytrader.errors import CopytraderError
 from copytrader.reconcile import observed, reading
 from copytrader.reconcile.executor import Audit, Executor, FollowerResult, Outcome, note_event
-from copytrader.reconcile.ports import Platform, Store
+from copytrader.reconcile.ports import Lease, Platform, Store
 
 log = structlog.get_logger("copytrader.reconcile")
 
@@ -109,9 +109,12 @@ class Reconciler:
         concurrency: int = 8,
         keep_last_good: bool = False,
         clone_pending_seconds: float = 60.0,
+        lease: Lease | None = None,
     ) -> None:
         """``keep_last_good`` (the daemon): an invalid edit of a policy file keeps that
-        file's last good version in force instead of leaving its followers alone."""
+        file's last good version in force instead of leaving its followers alone.
+        ``lease``: the writer lease every platform write is fenced by."""
+        self.lease = lease
         self.platform = platform
         self.store = store
         self.policy_dir = policy_dir
@@ -246,6 +249,7 @@ class Reconciler:
             concurrency=self.concurrency,
             stopping=stopping,
             clone_pending_seconds=self.clone_pending_seconds,
+            lease=self.lease,
         )
         results = await executor.run(p.followers)
         outcomes = tuple(o for res in results for o in res.outcomes)

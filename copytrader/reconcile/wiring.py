@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+from copytrader.errors import LeaseHeldError
 from copytrader.observe.audit import AuditTrail
 from copytrader.platform.haas.client import PlatformClient, RequestObserver
+from copytrader.reconcile.leadership import Leadership
 from copytrader.reconcile.service import Reconciler
 from copytrader.settings import Settings
 from copytrader.store.engine import open_store
+from copytrader.store.lease import WriterLease, lock_path
 from copytrader.store.repo import SqlStore
 
 
@@ -20,6 +24,13 @@ class Service:
     platform: PlatformClient
     store: SqlStore
     reconciler: Reconciler
+    lease: WriterLease
+
+
+def writer_lease(settings: Settings, store: SqlStore) -> WriterLease:
+    """The writer lease of the database in ``settings`` (not taken yet)."""
+    lock_file = lock_path(settings.database_url) if store.dialect == "sqlite" else None
+    return WriterLease(store, settings.lease_seconds, lock_file=lock_file)
 
 
 @asynccontextmanager
@@ -40,6 +51,9 @@ async def open_service(
     store = await open_store(settings.database_url)
     try:
         async with PlatformClient.from_settings(settings.platform, observer=observer) as platform:
+            lease = writer_lease(settings, store)
+            # Checked again just before each write leaves (after any rate-limit wait).
+            platform.guard_writes(lambda: lease.check().stamp())
             reconciler = Reconciler(
                 platform,
                 store,
@@ -50,7 +64,37 @@ async def open_service(
                 # a timed-out clone may still be made by the platform for about as long
                 # as we waited for it; twice that, to be safe
                 clone_pending_seconds=2 * settings.platform.timeout_seconds,
+                lease=lease,
             )
-            yield Service(settings, platform, store, reconciler)
+            try:
+                yield Service(settings, platform, store, reconciler, lease)
+            finally:
+                await lease.close()
     finally:
         await store.close()
+
+
+@asynccontextmanager
+async def open_writer(
+    settings: Settings,
+    *,
+    wait: float = 0.0,
+    observer: RequestObserver | None = None,
+    daemon: bool = False,
+) -> AsyncIterator[Service]:
+    """:func:`open_service` holding the writer lease throughout (renewed in the background,
+    given up on exit): for one-shot writers such as ``reconcile``. Raises LeaseHeldError
+    naming the holder when the lease is not free within ``wait`` seconds."""
+    async with open_service(settings, observer=observer, daemon=daemon) as svc:
+        leader = Leadership(svc.lease, svc.store)
+        if not await leader.wait_for(wait):
+            holding = await leader.holder()
+            who = holding.describe() if holding else "another copytrader process"
+            raise LeaseHeldError(f"the writer lease is held by {who}; nothing was done")
+        keeper = asyncio.create_task(leader.keep())
+        try:
+            yield svc
+        finally:
+            keeper.cancel()
+            await asyncio.gather(keeper, return_exceptions=True)
+            await leader.give_up()

@@ -29,6 +29,7 @@ class RequestRecord:
     success: bool | None  # the envelope's isSuccess, None when no envelope was sent
     body: dict[str, Any] | None
     fault: str | None
+    writer: str | None = None  # the X-Copytrader-Writer header (holder#epoch), if sent
 
     def to_json(self) -> dict[str, Any]:
         """The record as a JSON-ready dict (for ``GET /_sim/requests``)."""

@@ -117,6 +117,19 @@ def _sqlite_pragmas(dbapi_conn: object, _record: ConnectionPoolEntry) -> None:
     cursor.close()
 
 
+#: Session settings on PostgreSQL. No statement waits more than 5 s for a row lock, and a
+#: session that sits in an open transaction (a paused process) is ended after 30 s: a stalled
+#: process can never hold up its successor's writes for long. TCP keepalives notice a dead
+#: peer (a host gone without closing its connections) in about a minute.
+_PG_SERVER_SETTINGS = {
+    "lock_timeout": "5000",
+    "idle_in_transaction_session_timeout": "30000",
+    "tcp_keepalives_idle": "30",
+    "tcp_keepalives_interval": "10",
+    "tcp_keepalives_count": "3",
+}
+
+
 def make_engine(url: str) -> AsyncEngine:
     """An AsyncEngine for ``url``; for SQLite the file is made 0600 and pragmas set."""
     full = async_url(url)
@@ -134,7 +147,12 @@ def make_engine(url: str) -> AsyncEngine:
         engine = create_async_engine(full)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(full, pool_pre_ping=True)
+    args: dict[str, object] = {}
+    if parsed.get_driver_name() == "asyncpg":
+        # pg_stat_activity shows which replica a session belongs to.
+        settings = {**_PG_SERVER_SETTINGS, "application_name": f"copytrader {os.getpid()}"}
+        args = {"server_settings": settings, "command_timeout": 60}
+    return create_async_engine(full, pool_pre_ping=True, connect_args=args)
 
 
 async def open_store(url: str, *, migrate: bool = True) -> SqlStore:

@@ -22,8 +22,15 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from copytrader.core.model import Status
-from copytrader.core.records import AuditEvent, BotSnapshot, Link, RunRecord, StandingCondition
-from copytrader.errors import StoreError
+from copytrader.core.records import (
+    AuditEvent,
+    BotSnapshot,
+    Fence,
+    Link,
+    RunRecord,
+    StandingCondition,
+)
+from copytrader.errors import LeaseLostError, StoreError
 from copytrader.store import tables
 
 # Rows per executemany: big enough to amortise round trips, small enough to bound memory.
@@ -302,6 +309,29 @@ class SqlStore:
             return
         async with self.transaction("add_events") as conn:
             await self._write_events(conn, events)
+
+    async def add_pending(self, events: Sequence[AuditEvent], fence: Fence | None) -> None:
+        """The ``pending`` events of writes about to be sent, written only while ``fence``
+        holds the writer lease, checked in the same transaction (the lease row is locked
+        FOR SHARE on PostgreSQL, so no takeover commits in between). Raises LeaseLostError."""
+        async with self.transaction("record a pending write") as conn:
+            if fence is not None:
+                await self._check_fence(conn, fence)
+            await self._write_events(conn, events)
+
+    async def _check_fence(self, conn: AsyncConnection, fence: Fence) -> None:
+        if self.dialect == "postgresql":
+            sql = (
+                "SELECT holder, epoch, expires_at > now() FROM writer_lease "
+                "WHERE name = 'writer' FOR SHARE"
+            )
+        else:
+            sql = "SELECT holder, epoch, 1 FROM writer_lease WHERE name = 'writer'"
+        row = (await conn.execute(text(sql))).first()
+        if row is None or row[0] != fence.holder or row[1] != fence.epoch:
+            raise LeaseLostError("not sent: another process took the writer lease over")
+        if not row[2]:
+            raise LeaseLostError("not sent: the writer lease expired on the database's clock")
 
     async def _write_events(self, conn: AsyncConnection, events: Sequence[AuditEvent]) -> None:
         plain = [event_row(e) for e in events if e.key is None]

@@ -171,6 +171,23 @@ class StandingRow(SQLModel, table=True):
     since: datetime = Field(sa_type=UTCDateTime)
 
 
+class LeaseRow(SQLModel, table=True):
+    """The writer lease: who may write to the platform now. One row, ``name`` ``writer``.
+
+    ``epoch`` goes up by one at every takeover (the fencing token). On PostgreSQL
+    ``expires_at`` is judged on the database's clock; on SQLite an OS lock on a file beside
+    the database is the lease and ``expires_at`` stays empty.
+    """
+
+    __tablename__ = "writer_lease"
+
+    name: str = Field(primary_key=True)
+    holder: str = ""
+    epoch: int = 0
+    expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    acquired_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
 def _table(model: type[SQLModel]) -> Table:
     return cast(Table, model.__table__)  # type: ignore[attr-defined]
 
@@ -181,4 +198,5 @@ runs = _table(RunRow)
 snapshots = _table(SnapshotRow)
 audit_events = _table(AuditRow)
 standing_conditions = _table(StandingRow)
+writer_lease = _table(LeaseRow)
 metadata = SQLModel.metadata

@@ -67,5 +67,5 @@ def settings(sim: SimServer, tmp_path: Path, policy_dir: Path) -> Settings:
 
 @pytest.fixture
 async def svc(settings: Settings) -> AsyncIterator[wiring.Service]:
-    async with wiring.open_service(settings) as service:
+    async with wiring.open_writer(settings) as service:
         yield service

@@ -115,7 +115,7 @@ async def test_reconcile_applies_nothing_of_a_bad_file(
     corpus_sim: SimServer, corpus_dir: Path, make_settings: SettingsFactory
 ) -> None:
     cases = [c for c in _all_cases(corpus_dir) if not c.check_only]
-    async with wiring.open_service(make_settings()) as svc:
+    async with wiring.open_writer(make_settings()) as svc:
         result = await svc.reconciler.run_pass()
         problems: tuple[Problem, ...] = result.problems
         found = _by_file([str(p) for p in problems], corpus_dir)
@@ -141,7 +141,7 @@ async def test_two_files_for_one_master_are_both_refused(
     sim: SimServer, policy_dir: Path, make_settings: SettingsFactory
 ) -> None:
     write_policy(policy_dir, "grid-copy.yaml", GRID_POLICY)
-    async with wiring.open_service(make_settings()) as svc:
+    async with wiring.open_writer(make_settings()) as svc:
         result = await svc.reconciler.run_pass()
     files = {Path(p.file).name for p in result.problems}
     assert files == {"grid.yaml", "grid-copy.yaml"}

@@ -94,7 +94,7 @@ async def test_write_fault_converges_without_duplicates(
     path: str, kind: str, sim: SimServer, make_settings: SettingsFactory, policy_dir: Path
 ) -> None:
     settings: Settings = make_settings(timeout_seconds=1.0 if kind == "timeout" else 5.0)
-    async with wiring.open_service(settings) as svc:
+    async with wiring.open_writer(settings) as svc:
         followers = await _setup(path, sim, svc, policy_dir)
         sim.state.faults.add(_fault(kind, f"/bots/{path}"))
         # After a timeout the platform may still be doing the write: give it the time a

@@ -271,7 +271,7 @@ async def test_no_setting_key_outside_the_catalogue_is_ever_sent(
         "evil.yaml",
         f"master: {evil}\nfollowers:\n  - user: {F4}\n    overrides: {{evilKey: 1}}\n",
     )
-    async with wiring.open_service(make_settings()) as svc:
+    async with wiring.open_writer(make_settings()) as svc:
         first = await svc.reconciler.run_pass()
         assert [(Path(p.file).name, p.message) for p in first.problems] == [
             ("evil.yaml", "unknown setting 'evilKey' for bot type spot_grid")

@@ -71,7 +71,7 @@ class Convergence(RuleBasedStateMachine):
             policy_dir=self.folder / "policies",
         )
         self.svc: wiring.Service = self.runner.run(
-            self.stack.enter_async_context(wiring.open_service(config))
+            self.stack.enter_async_context(wiring.open_writer(config))
         )
 
     def teardown(self) -> None:

@@ -39,7 +39,7 @@ async def test_sweep_failing_on_a_later_page_writes_nothing(
     sim: SimServer, make_settings: SettingsFactory, policy_dir: Path
 ) -> None:
     _fill(sim)
-    async with wiring.open_service(make_settings()) as svc:
+    async with wiring.open_writer(make_settings()) as svc:
         assert (await svc.reconciler.run_pass()).converged
         lists = [r for r in sim.state.requests if r.path == "/bots/list"]
         assert len(lists) == 2, "the sweep should span two pages"
@@ -70,7 +70,7 @@ async def test_transient_page_failure_is_retried_within_the_pass(
 ) -> None:
     _fill(sim)
     sim.state.faults.add(Fault(path="/bots/list", kind="page_fail", times=2, after=1))
-    async with wiring.open_service(make_settings()) as svc:
+    async with wiring.open_writer(make_settings()) as svc:
         result = await svc.reconciler.run_pass()
         assert result.converged, result.to_json()
         assert [r.fault for r in sim.state.requests if r.path == "/bots/list"] == [

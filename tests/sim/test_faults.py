@@ -160,7 +160,17 @@ async def test_control_api(server: SimServer, api: Api, state: SimState) -> None
         log = (await r.json())["data"]
     assert [(e["path"], e["status"], e["fault"]) for e in log] == [
         ("/bots/list", 429, "429"), ("/bots/list", 429, "429"), ("/bots/list", 200, None)]
-    assert set(log[0]) == {"ts", "wall", "method", "path", "status", "success", "body", "fault"}
+    assert set(log[0]) == {
+        "ts",
+        "wall",
+        "method",
+        "path",
+        "status",
+        "success",
+        "body",
+        "fault",
+        "writer",
+    }
     async with api.session.post(api.url + "/_sim/reset-requests") as r:
         assert r.status == 200
     assert state.requests == []

@@ -44,6 +44,12 @@ async def store(database_url: str) -> AsyncIterator[SqlStore]:
     if s.dialect == "postgresql":
         async with s.engine.begin() as conn:
             await conn.execute(text("TRUNCATE masters, links, runs, snapshots, audit_events"))
+            await conn.execute(
+                text(
+                    "UPDATE writer_lease SET holder = '', epoch = 0, "
+                    "expires_at = NULL, acquired_at = NULL"
+                )
+            )
     try:
         yield s
     finally:

@@ -22,6 +22,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     ):
         p = sub.add_parser(name, help=text)
         p.add_argument("--json", action="store_true", help="print the JSON document")
+        if name == "reconcile":
+            p.add_argument(
+                "--wait",
+                type=context.seconds,
+                default=0.0,
+                metavar="SECONDS",
+                help="wait up to SECONDS for the writer lease if another copytrader holds it "
+                "(default: exit 3 at once)",
+            )
         p.set_defaults(handler=handler, needs_platform=True)
 
 
@@ -71,7 +80,7 @@ async def reconcile(args: argparse.Namespace, s: Settings) -> int:
     from copytrader.cli import tables
     from copytrader.reconcile import wiring
 
-    async with wiring.open_service(s) as svc:
+    async with wiring.open_writer(s, wait=args.wait) as svc:
         result = await svc.reconciler.run_pass()
     if result.error:
         print(f"copytrader: pass aborted: {result.error}", file=sys.stderr)

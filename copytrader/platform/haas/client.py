@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from types import TracebackType
 from typing import Any
 
@@ -48,6 +48,7 @@ class PlatformClient:
         rate_limit_per_minute: int | None = 100,
         concurrency: int = 8,
         timeout: float = 30.0,
+        write_timeout: float | None = None,
         max_attempts: int = 5,
         observer: RequestObserver | None = None,
         catalogue_ttl: float = 300.0,
@@ -81,6 +82,7 @@ class PlatformClient:
             observer=observer,
             sleep=sleep,
         )
+        self._transport.write_timeout = write_timeout
         self.catalogue_ttl = catalogue_ttl
         self._catalogue: tuple[float, Catalogue] | None = None
         self._catalogue_lock = asyncio.Lock()
@@ -96,11 +98,17 @@ class PlatformClient:
             rate_limit_per_minute=settings.rate_limit_per_minute,
             concurrency=settings.concurrency,
             timeout=settings.timeout_seconds,
+            write_timeout=settings.write_timeout_seconds,
             observer=observer,
             # The platform counts a request when it arrives, a little after we send it; a
             # send that left our window exactly at 60 s could still be inside the server's.
             rate_window=60.0 + RATE_WINDOW_MARGIN,
         )
+
+    def guard_writes(self, guard: Callable[[], str] | None) -> None:
+        """Check ``guard`` just before each write attempt is sent (the writer lease): it
+        returns the writer's stamp, sent with the write, or raises LeaseLostError."""
+        self._transport.write_guard = guard
 
     async def __aenter__(self) -> PlatformClient:
         return self

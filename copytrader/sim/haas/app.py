@@ -226,7 +226,7 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
     finally:
         state.requests.append(RequestRecord(
             ts, wall, request.method, request.path, out.status, out.success,
-            _redact(body), out.fault))
+            _redact(body), out.fault, request.headers.get("X-Copytrader-Writer")))
 
 
 def create_app(state: SimState) -> web.Application:
