@@ -239,6 +239,19 @@ def render_plan(
         console.print(held_table(held))
 
 
+def render_adopted(console: Console, adopted: Sequence[Mapping[str, Any]]) -> None:
+    """Print the bots just adopted as clones (or a note that none were)."""
+    if not adopted:
+        console.print("nothing adopted: no follower of that master has exactly one candidate")
+        return
+    table = Table(title="adopted: each bot is now its follower's clone")
+    for name in ("master", "follower", "bot"):
+        table.add_column(name, overflow="fold")
+    for a in adopted:
+        table.add_row(str(a["master"]), str(a["follower"]), str(a["bot"]))
+    console.print(table)
+
+
 def render_drift(console: Console, drift: Sequence[Mapping[str, Any]]) -> None:
     """Print the clones found changed by someone else (or a note that none are)."""
     if not drift:
