@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -78,3 +79,18 @@ def seconds(text: str) -> float:
     if not 0 <= value < float("inf"):
         raise argparse.ArgumentTypeError(f"must be 0 or more seconds, got {text}")
     return value
+
+
+def resolve(what: str, given: str, ids: Iterable[str]) -> str:
+    """The id among ``ids`` that is ``given``, or the only one starting with it (a unique
+    prefix, as git takes a commit's). ValueError naming the problem otherwise: no match, or
+    every match of an ambiguous prefix."""
+    known = sorted(set(ids))
+    if given in known:
+        return given
+    matches = [i for i in known if i.startswith(given)] if given else []
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise ValueError(f"no {what} matches {given!r}")
+    raise ValueError(f"{what} prefix {given!r} is ambiguous: {', '.join(matches)}")

@@ -55,6 +55,8 @@ def status_table(doc: Mapping[str, Any]) -> Table:
         ("drifted", "right"),
         ("failed", "right"),
         ("paused", "right"),
+        ("suspected duplicates", "right"),
+        ("adopt candidates", "right"),
         ("follower ROI (mean)", "right"),
     ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
@@ -73,6 +75,8 @@ def status_table(doc: Mapping[str, Any]) -> Table:
             Text(str(m["drifted"]), style="red" if m["drifted"] else ""),
             Text(str(m["failed"]), style="red" if m["failed"] else ""),
             str(m["paused"]),
+            Text(str(dupes := m.get("suspected_duplicates", 0)), style="red" if dupes else ""),
+            Text(str(held := m.get("adopt_candidates", 0)), style="yellow" if held else ""),
             percent(m["follower_roi_mean"]),
         )
     return table
@@ -195,9 +199,10 @@ def problems_table(problems: Sequence[Mapping[str, Any]]) -> Table:
 
 
 def held_table(held: Sequence[Mapping[str, Any]]) -> Table:
-    """What waits for a person (``HELD`` documents)."""
+    """What waits for a person (``HELD`` documents, with the note's ``detail`` when given:
+    an adopt candidate's bot ids, the command that settles it)."""
     table = Table(title="held: waiting for a person")
-    for name in ("reason", "master", "follower", "bot", "changes"):
+    for name in ("reason", "master", "follower", "bot", "changes", "detail"):
         table.add_column(name, overflow="fold")
     for h in held:
         table.add_row(
@@ -206,6 +211,7 @@ def held_table(held: Sequence[Mapping[str, Any]]) -> Table:
             _cell(h.get("follower")),
             _cell(h.get("bot")),
             format_changes(h.get("changes")),
+            str(h.get("detail") or ""),
         )
     return table
 
@@ -231,6 +237,19 @@ def render_plan(
         console.print(problems_table(problems))
     if held:
         console.print(held_table(held))
+
+
+def render_adopted(console: Console, adopted: Sequence[Mapping[str, Any]]) -> None:
+    """Print the bots just adopted as clones (or a note that none were)."""
+    if not adopted:
+        console.print("nothing adopted: no follower of that master has exactly one candidate")
+        return
+    table = Table(title="adopted: each bot is now its follower's clone")
+    for name in ("master", "follower", "bot"):
+        table.add_column(name, overflow="fold")
+    for a in adopted:
+        table.add_row(str(a["master"]), str(a["follower"]), str(a["bot"]))
+    console.print(table)
 
 
 def render_drift(console: Console, drift: Sequence[Mapping[str, Any]]) -> None:

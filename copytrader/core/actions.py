@@ -90,6 +90,7 @@ class Note:
     bot: str | None = None
     changes: Mapping[str, Change] = field(default_factory=lambda: _EMPTY)
     detail: str = ""
+    bots: tuple[str, ...] = ()  # the bots a note is about when there may be several
 
     @property
     def held(self) -> bool:
@@ -99,9 +100,11 @@ class Note:
     def condition_key(self) -> str:
         """What identifies the condition this note reports, as a stable hex digest: the same
         condition seen again (same action, master, follower, bot and changes), in this
-        process or another, has the same key."""
+        process or another, has the same key; ``bots``, when given, are part of it."""
         changes = [[k, c.before, c.after] for k, c in sorted(self.changes.items())]
-        doc = [self.action, self.master, self.follower, self.bot, changes]
+        doc: list[Any] = [self.action, self.master, self.follower, self.bot, changes]
+        if self.bots:
+            doc.append(sorted(self.bots))
         return hashlib.sha256(json.dumps(doc, default=str).encode()).hexdigest()
 
     def to_held_json(self) -> dict[str, Any]:
@@ -165,3 +168,6 @@ class World:
     links: Mapping[tuple[str, str], Link] = field(default_factory=dict)
     suspicious: bool = False
     now: datetime | None = None  # when it was read; None: no clone request is still pending
+    #: Bots that are nobody's stray bot though ``links`` may not show it: every linked clone
+    #: and every master named by any policy file or link, its policy in force or not.
+    reserved: frozenset[str] = frozenset()

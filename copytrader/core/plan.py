@@ -10,8 +10,11 @@ Rules (level-triggered: every pass starts from what it reads, so any midpoint co
 
 - a listed follower with no clone gets one (``clone``, then ``start`` if it should run);
 - a clone request whose answer was lost left an intent: a bot of that user, of the master's
-  type and exchange, created after the intent and claimed by nobody, is ``adopt``-ed instead
-  of cloning again;
+  type, exchange and market, created after the intent and claimed by nobody, is
+  ``adopt``-ed instead of cloning again;
+- a listed follower with no link that already has look-alike bots is an adopt candidate
+  (held, per ``on_existing``); a linked follower's other look-alikes are suspected
+  duplicates (noted, stopped under ``on_duplicate: stop``) (:mod:`copytrader.core.duplicates`);
 - a clone whose settings differ is ``edit``-ed for editable keys; a change of a key that
   ``/bots/edit`` refuses follows ``on_immutable_change`` (``recreate``: stop, delete, clone,
   start; ``flag``: a note, no write);
@@ -30,11 +33,10 @@ Rules (level-triggered: every pass starts from what it reads, so any midpoint co
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
 from types import MappingProxyType
 
 from copytrader.core import desired as desired_mod
-from copytrader.core import diff, propagation
+from copytrader.core import diff, duplicates, propagation
 from copytrader.core.actions import (
     HELD_REASONS,
     WRITES,
@@ -67,8 +69,8 @@ __all__ = [
     "sweep_suspicious",
 ]
 
-#: Seconds a platform's clock may be behind ours when matching a lost clone's createdAt.
-ADOPT_CLOCK_SLACK = 300
+ADOPT_CLOCK_SLACK = duplicates.ADOPT_CLOCK_SLACK
+_LOST_ANSWER = "a clone request's answer was lost; found its bot"
 
 
 def sweep_suspicious(bots: Mapping[str, Bot], links: Iterable[Link]) -> bool:
@@ -85,31 +87,28 @@ def sweep_suspicious(bots: Mapping[str, Bot], links: Iterable[Link]) -> bool:
 
 def build(policies: Sequence[Policy], world: World) -> Plan:
     """The plan that converges the platform to ``policies`` from ``world``."""
-    planner = _Planner(world)
+    planner = _Planner(world, policies)
     for policy in policies:
         planner.policy(policy)
+    planner.duplicates()
     return Plan(tuple(planner.followers), tuple(planner.notes))
 
 
 class _Planner:
-    def __init__(self, world: World) -> None:
+    def __init__(self, world: World, policies: Sequence[Policy]) -> None:
         self.world = world
         self.followers: list[FollowerPlan] = []
         self.notes: list[Note] = []
         self.by_master: dict[str, list[Link]] = {}
-        self.claimed: set[str] = set()
+        self.claimed: set[str] = set()  # bots that are someone's clone (or master) this pass
         for link in world.links.values():
             self.by_master.setdefault(link.master, []).append(link)
             if link.bot_id:
                 self.claimed.add(link.bot_id)
-        self._by_user: dict[str, list[Bot]] | None = None
-
-    def by_user(self, user: str) -> list[Bot]:
-        if self._by_user is None:  # built only when an adoption needs it
-            self._by_user = {}
-            for bot in self.world.bots.values():
-                self._by_user.setdefault(bot.user_id, []).append(bot)
-        return self._by_user.get(user, [])
+        self.claimed.update(p.master for p in policies)
+        self.strays = duplicates.Strays(world.bots.values(), self.claimed | world.reserved)
+        self.candidates: set[str] = set()  # strays held as adopt candidates
+        self.linked: list[tuple[Policy, Bot, str]] = []  # listed followers, for duplicates()
 
     def policy(self, policy: Policy) -> None:
         master = self.world.bots.get(policy.master)
@@ -164,25 +163,35 @@ class _Planner:
         pre: list[Action] = []
         clone: Bot | None = None
         drifted = False
-        if link is not None and link.bot_id:
+        m, f = policy.master, want.follower
+        self.linked.append((policy, master, f))  # a held follower's strays are all candidates
+        if link is None and (found := self.strays.of(f, master, self.claimed)):
+            choice = duplicates.existing(policy, f, master, found)
+            if isinstance(choice, Note):  # held until a person adopts one (or the policy)
+                self.notes.append(choice)
+                self.candidates.update(choice.bots)
+                return FollowerPlan(m, f, (), want, None, policy.source)
+            if choice is not None:
+                clone = self._adopt(pre, m, f, choice, "on_existing: adopt: its one look-alike")
+        elif link is not None and link.bot_id:
             clone = self.world.bots.get(link.bot_id)
             if clone is None and self.world.suspicious:
                 self.notes.append(
                     Note(
                         "clone_unseen",
-                        policy.master,
-                        want.follower,
+                        m,
+                        f,
                         link.bot_id,
                         detail="clone missing from a sweep that looks truncated; not re-cloned",
                     )
                 )
-                return FollowerPlan(policy.master, want.follower, (), want, None, policy.source)
+                return FollowerPlan(m, f, (), want, None, policy.source)
             if clone is None:
                 self.notes.append(
                     Note(
                         "clone_missing",
-                        policy.master,
-                        want.follower,
+                        m,
+                        f,
                         link.bot_id,
                         detail="the clone is gone from the platform; cloning again",
                     )
@@ -198,70 +207,62 @@ class _Planner:
                     self.notes.append(
                         Note(
                             "drift",
-                            policy.master,
-                            want.follower,
+                            m,
+                            f,
                             clone.bot_id,
                             MappingProxyType(changed),
                             detail="clone changed by someone else since copytrader last wrote it",
                         )
                     )
         elif link is not None and link.intent_at is not None:
-            clone = self._adoptable(master, want.follower, link.intent_at)
-            if clone is None and self._pending(link):
+            lost = duplicates.lost_answer(self.strays.of(f, master, self.claimed), link.intent_at)
+            if lost is None and self._pending(link):
                 self.notes.append(
                     Note(
                         "clone_pending",
-                        policy.master,
-                        want.follower,
+                        m,
+                        f,
                         detail="a clone request timed out and the platform may still make "
                         "the bot; not cloned again before " + str(link.pending_until),
                     )
                 )
-                return FollowerPlan(policy.master, want.follower, (), want, None, policy.source)
-            if clone is not None:
-                self.claimed.add(clone.bot_id)
-                pre.append(
-                    Action(
-                        Kind.ADOPT,
-                        policy.master,
-                        want.follower,
-                        clone.bot_id,
-                        reason="a clone request's answer was lost; found its bot",
-                    )
-                )
+                return FollowerPlan(m, f, (), want, None, policy.source)
+            if lost is not None:
+                clone = self._adopt(pre, m, f, lost, _LOST_ANSWER)
         carrier = self.carrier(want)
         if clone is None:
             actions = propagation.clone_steps(policy, want, carrier, reason="no clone yet")
-            return FollowerPlan(policy.master, want.follower, actions, want, None, policy.source)
+            return FollowerPlan(m, f, actions, want, None, policy.source)
         steps, flagged = self._converge(policy, script, want, clone, carrier, master)
         return FollowerPlan(
-            policy.master,
-            want.follower,
-            (*pre, *steps),
-            want,
-            clone,
-            policy.source,
-            drifted=drifted,
-            flagged=flagged,
+            m, f, (*pre, *steps), want, clone, policy.source, drifted=drifted, flagged=flagged
         )
+
+    def _adopt(self, into: list[Action], m: str, f: str, bot: Bot, reason: str) -> Bot:
+        """Take ``bot`` as ``f``'s clone of ``m`` this pass (an ``adopt`` action, no write)."""
+        self.claimed.add(bot.bot_id)
+        into.append(Action(Kind.ADOPT, m, f, bot.bot_id, reason=reason))
+        return bot
+
+    def duplicates(self) -> None:
+        """After every policy is planned: a linked follower's strays that nothing claimed
+        are suspected duplicates (each reported under one master only), stopped under
+        ``on_duplicate: stop``; each stop is its own sequence, so one failure holds no other."""
+        taken = self.claimed | self.candidates
+        for policy, master, f in self.linked:
+            found = self.strays.of(f, master, taken)
+            if not found:
+                continue
+            taken.update(b.bot_id for b in found)
+            notes, stops = duplicates.suspected(policy, f, master, found)
+            self.notes.extend(notes)
+            self.followers.extend(
+                FollowerPlan(policy.master, f, (stop,), None, None, policy.source) for stop in stops
+            )
 
     def _pending(self, link: Link) -> bool:
         now = self.world.now
         return link.pending_until is not None and now is not None and now < link.pending_until
-
-    def _adoptable(self, master: Bot, user: str, intent_at: datetime) -> Bot | None:
-        since = intent_at.timestamp() - ADOPT_CLOCK_SLACK
-        symbol = master.settings.get("symbol")
-        found = [
-            b
-            for b in self.by_user(user)
-            if b.bot_id not in self.claimed
-            and b.type == master.type
-            and b.exchange_id == master.exchange_id
-            and b.created_at >= since
-            and b.settings.get("symbol") == symbol
-        ]
-        return max(found, key=lambda b: (b.created_at, b.bot_id)) if found else None
 
     def _converge(
         self,
@@ -341,18 +342,8 @@ class _Planner:
         rule = policy.on_follower_removed
         actions: list[Action] = []
         if clone is None and not link.bot_id and link.intent_at is not None:
-            clone = self._adoptable(master, f, link.intent_at)
-            if clone is not None:
-                self.claimed.add(clone.bot_id)
-                actions.append(
-                    Action(
-                        Kind.ADOPT,
-                        m,
-                        f,
-                        clone.bot_id,
-                        reason="a clone request's answer was lost; found its bot",
-                    )
-                )
+            lost = duplicates.lost_answer(self.strays.of(f, master, self.claimed), link.intent_at)
+            clone = self._adopt(actions, m, f, lost, _LOST_ANSWER) if lost is not None else None
         if clone is None:
             if link.bot_id and self.world.suspicious:
                 return  # absent from a doubtful sweep: decide nothing

@@ -37,6 +37,23 @@ class OnImmutableChange(enum.StrEnum):
     FLAG = "flag"
 
 
+class OnDuplicate(enum.StrEnum):
+    """What to do with a suspected duplicate (a follower's look-alike bot copytrader did not
+    make): audit it only, or also stop it while it runs. Never delete or adopt it."""
+
+    REPORT = "report"
+    STOP = "stop"
+
+
+class OnExisting(enum.StrEnum):
+    """What to do for a listed follower with no link yet that already has look-alike bots:
+    hold it for a person, adopt the one candidate, or clone anyway."""
+
+    HOLD = "hold"
+    ADOPT = "adopt"
+    CLONE = "clone"
+
+
 class Propagation(enum.StrEnum):
     """Who carries a master's edits to a clone: the platform (``followUpdates: true``) or
     copytrader (an edit per clone). ``auto`` lets the platform carry what it safely can."""
@@ -89,6 +106,8 @@ class Policy:
     on_master_stopped: OnMasterStopped = OnMasterStopped.STOP
     on_immutable_change: OnImmutableChange = OnImmutableChange.RECREATE
     propagation: Propagation = Propagation.COPYTRADER
+    on_duplicate: OnDuplicate = OnDuplicate.REPORT
+    on_existing: OnExisting = OnExisting.HOLD
     source: PolicySource = PolicySource("", "")
 
     def follower(self, user: str) -> FollowerPolicy | None:

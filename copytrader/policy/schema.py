@@ -32,6 +32,8 @@ TOP_KEYS = (
     "on_master_stopped",
     "on_immutable_change",
     "propagation",
+    "on_duplicate",
+    "on_existing",
 )
 DEFAULTS_KEYS = ("overrides", "scale")
 FOLLOWER_KEYS = ("user", "overrides", "scale", "paused")
@@ -320,6 +322,8 @@ class Reader:
         stopped = self._enum(fields, "on_master_stopped", core.OnMasterStopped)
         immutable = self._enum(fields, "on_immutable_change", core.OnImmutableChange)
         propagation = self._enum(fields, "propagation", core.Propagation)
+        duplicate = self._enum(fields, "on_duplicate", core.OnDuplicate)
+        existing = self._enum(fields, "on_existing", core.OnExisting)
         if self.problems or self.master is None:
             return None
         return Policy(
@@ -332,6 +336,8 @@ class Reader:
             on_master_stopped=stopped or core.OnMasterStopped.STOP,
             on_immutable_change=immutable or core.OnImmutableChange.RECREATE,
             propagation=propagation or core.Propagation.COPYTRADER,
+            on_duplicate=duplicate or core.OnDuplicate.REPORT,
+            on_existing=existing or core.OnExisting.HOLD,
         )
 
     def _enum(self, fields: dict[str, Node], key: str, kind: type[E]) -> E | None:

@@ -9,6 +9,7 @@ a pass never plans from a partial reading.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -130,6 +131,18 @@ def keep_last_good(
     return valid + kept
 
 
+def reserved(policies: Iterable[Policy], links: Iterable[Link]) -> frozenset[str]:
+    """Every bot that must never pass for a follower's stray bot (a suspected duplicate or
+    an adopt candidate): each linked clone and each master named by a policy file (valid or
+    not) or a link, so that an invalid file's clones and masters are never touched."""
+    out = {p.master for p in policies}
+    for link in links:
+        out.add(link.master)
+        if link.bot_id:
+            out.add(link.bot_id)
+    return frozenset(out)
+
+
 async def read(
     platform: Platform,
     store: Store,
@@ -162,5 +175,6 @@ async def read(
         links={(lk.master, lk.follower): lk for lk in mine},
         suspicious=plan_mod.sweep_suspicious(bots, mine),
         now=datetime.now(UTC),
+        reserved=reserved([*loaded.policies, *valid], links),
     )
     return Reading(tuple(valid), tuple(problems), invalid, world, tuple(links), named)

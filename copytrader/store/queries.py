@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Select, and_, case, func, select, text
 
-from copytrader.store import tables
+from copytrader.store import conditions, tables
 from copytrader.store.repo import SqlStore
 
 HISTORY_COLUMNS = (
@@ -31,6 +31,7 @@ HISTORY_COLUMNS = (
     "follower_roi",
     "tracking_error",
 )
+_CLONE_COLUMNS = ("bot_id", "status", "roi", "in_sync", "drifted", "failed", "paused")
 _SPAN = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
 
@@ -116,11 +117,12 @@ async def latest_clones(store: SqlStore) -> list[dict[str, Any]]:
 
 
 async def status(store: SqlStore) -> dict[str, Any]:
-    """``{"masters": [...]}`` from each master's latest pass, ordered by master id."""
-    t = tables.snapshots
-    out: list[dict[str, Any]] = []
+    """``{"masters": [...]}`` from each master's latest pass, ordered by master id; held
+    items (suspected duplicates, adopt candidates) from the standing conditions."""
+    t, out = tables.snapshots, []
     async with store.transaction("status") as conn:
         masters = [row[0] for row in (await conn.execute(_MASTERS_SQL)).all()]
+        held = await conditions.counts(conn)
         for master in masters:
             found = (
                 await conn.execute(
@@ -144,15 +146,9 @@ async def status(store: SqlStore) -> dict[str, Any]:
                 head = (run_id, None, None, 0)
             clones = (
                 await conn.execute(
-                    select(
-                        t.c.bot_id,
-                        t.c.status,
-                        t.c.roi,
-                        t.c.in_sync,
-                        t.c.drifted,
-                        t.c.failed,
-                        t.c.paused,
-                    ).where(t.c.run_id == head[0], t.c.master == master, t.c.follower.is_not(None))
+                    select(*(t.c[k] for k in _CLONE_COLUMNS)).where(
+                        t.c.run_id == head[0], t.c.master == master, t.c.follower.is_not(None)
+                    )
                 )
             ).all()
             existing = [c for c in clones if c.bot_id is not None and c.status is not None]
@@ -168,6 +164,7 @@ async def status(store: SqlStore) -> dict[str, Any]:
                     "failed": sum(1 for c in clones if c.failed),
                     "paused": sum(1 for c in clones if c.paused),
                     "follower_roi_mean": _mean([c.roi for c in existing]),
+                    **conditions.of(held, master),
                 }
             )
     return {"masters": out}

@@ -103,8 +103,11 @@ async def test_plan_reconcile_status_audit_drift(sim: SimServer, workdir: Path) 
             "failed",
             "paused",
             "follower_roi_mean",
+            "suspected_duplicates",
+            "adopt_candidates",
         }
         assert m["clones"] == m["followers"] == m["in_sync"]
+        assert m["suspected_duplicates"] == m["adopt_candidates"] == 0
 
     code, out, _ = await cli(sim, workdir, "audit", "--json", "--action", "clone", "--since", "1h")
     assert code == 0

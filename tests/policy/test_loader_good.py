@@ -13,6 +13,8 @@ from copytrader.core.policy import (
     FollowerPolicy,
     Layer,
     Limit,
+    OnDuplicate,
+    OnExisting,
     OnFollowerRemoved,
     OnImmutableChange,
     OnMasterStopped,
@@ -44,6 +46,8 @@ on_follower_removed: delete
 on_master_stopped: keep
 on_immutable_change: flag
 propagation: auto
+on_duplicate: stop
+on_existing: adopt
 """
 
 
@@ -75,6 +79,8 @@ def test_full_file_parses_to_the_expected_policy(write: Write) -> None:
         on_master_stopped=OnMasterStopped.KEEP,
         on_immutable_change=OnImmutableChange.FLAG,
         propagation=Propagation.AUTO,
+        on_duplicate=OnDuplicate.STOP,
+        on_existing=OnExisting.ADOPT,
         source=PolicySource(str(path), hashlib.sha256(FULL.encode()).hexdigest()),
     )
 
@@ -89,6 +95,8 @@ def test_minimal_file_takes_the_defaults(write: Write) -> None:
     assert policy.on_master_stopped is OnMasterStopped.STOP
     assert policy.on_immutable_change is OnImmutableChange.RECREATE
     assert policy.propagation is Propagation.COPYTRADER
+    assert policy.on_duplicate is OnDuplicate.REPORT
+    assert policy.on_existing is OnExisting.HOLD
 
 
 def test_empty_sections_count_as_empty(write: Write) -> None:

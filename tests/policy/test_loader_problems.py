@@ -12,7 +12,7 @@ from tests.policy.conftest import Write
 M = "master: 6dafad4e364449c9906296aab8eff2f7\n"
 TOP = (
     "master, defaults, limits, locked, followers, on_follower_removed, on_master_stopped, "
-    "on_immutable_change, propagation"
+    "on_immutable_change, propagation, on_duplicate, on_existing"
 )
 
 # (id, file text, every expected "LINE:COL: message" in order)
@@ -231,6 +231,16 @@ CASES: list[tuple[str, str, list[str]]] = [
         "bad propagation",
         M + "followers: []\npropagation: platform\n",
         ["3:14: propagation must be one of auto | copytrader, got the string 'platform'"],
+    ),
+    (
+        "bad on_duplicate",
+        M + "followers: []\non_duplicate: delete\n",
+        ["3:15: on_duplicate must be one of report | stop, got the string 'delete'"],
+    ),
+    (
+        "bad on_existing",
+        M + "on_existing: [adopt]\n",
+        ["2:14: on_existing must be one of hold | adopt | clone, got a list"],
     ),
     (
         "enum is case-sensitive",

@@ -10,13 +10,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from copytrader.core.model import Status
-from copytrader.core.records import AuditEvent, BotSnapshot
+from copytrader.core.records import AuditEvent, BotSnapshot, StandingCondition
 from copytrader.store import queries
 from copytrader.store.repo import SqlStore
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 STATUS_KEYS = ["master", "master_status", "master_roi", "followers", "clones", "in_sync",
-               "drifted", "failed", "paused", "follower_roi_mean"]
+               "drifted", "failed", "paused", "follower_roi_mean", "suspected_duplicates",
+               "adopt_candidates"]
 AUDIT_KEYS = ["ts", "run_id", "action", "master", "follower", "bot", "changes", "outcome",
               "error"]
 
@@ -59,12 +60,31 @@ async def test_status_from_the_latest_pass_of_each_master(store: SqlStore) -> No
     m2, mb = doc["masters"]
     assert m2 == {"master": "m2", "master_status": "running", "master_roi": 0.5, "followers": 1,
                   "clones": 1, "in_sync": 1, "drifted": 0, "failed": 0, "paused": 0,
-                  "follower_roi_mean": 0.4}
+                  "follower_roi_mean": 0.4, "suspected_duplicates": 0, "adopt_candidates": 0}
     assert mb["master"] == "mB" and mb["master_status"] == "stopped"
     assert (mb["master_roi"], mb["followers"], mb["clones"]) == (0.2, 4, 3)
     assert (mb["in_sync"], mb["drifted"], mb["failed"], mb["paused"]) == (2, 1, 1, 1)
     assert mb["follower_roi_mean"] == pytest.approx(0.2)
     json.dumps(doc)  # plain JSON
+
+
+async def test_status_counts_held_items_from_the_standing_conditions(store: SqlStore) -> None:
+    await two_passes(store)
+    conditions = [
+        StandingCondition("k1", "duplicate_suspected", "mB", "f1", "d1", T0),
+        StandingCondition("k2", "duplicate_suspected", "mB", "f1", "d2", T0),
+        StandingCondition("k3", "adopt_candidate", "mB", "f5", "b5", T0),
+        StandingCondition("k4", "immutable_flagged", "mB", "f2", "c-f2", T0),
+        StandingCondition("k5", "duplicate_suspected", "m2", "f9", "d9", T0),
+    ]
+    await store.save_standing({"mB", "m2"}, conditions)
+    m2, mb = (await queries.status(store))["masters"]
+    assert (m2["suspected_duplicates"], m2["adopt_candidates"]) == (1, 0)
+    assert (mb["suspected_duplicates"], mb["adopt_candidates"]) == (2, 1)
+    assert mb["clones"] == 3  # a suspected duplicate is not a clone
+    await store.save_standing({"mB"}, conditions[2:4])  # the duplicates are gone
+    mb = (await queries.status(store))["masters"][1]
+    assert (mb["suspected_duplicates"], mb["adopt_candidates"]) == (0, 1)
 
 
 async def audit_events(store: SqlStore) -> list[AuditEvent]:

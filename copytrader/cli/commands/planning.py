@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from copytrader.cli import EXIT_FAILED, EXIT_OK, context
 
 if TYPE_CHECKING:
-    from copytrader.core.actions import Action
+    from copytrader.core.actions import Action, Note
     from copytrader.settings import Settings
 
 
@@ -56,6 +56,12 @@ def _for_people(actions: Sequence[Action], docs: Sequence[dict[str, Any]]) -> li
     return out
 
 
+def _held_for_people(held: Sequence[Note]) -> list[dict[str, Any]]:
+    """The HELD documents for the human table, each with its note's detail (the JSON keeps
+    the contract's shape)."""
+    return [{**n.to_held_json(), "detail": n.detail} for n in held]
+
+
 async def plan(args: argparse.Namespace, s: Settings) -> int:
     from copytrader.cli import tables
     from copytrader.reconcile import wiring
@@ -71,7 +77,7 @@ async def plan(args: argparse.Namespace, s: Settings) -> int:
             context.out(),
             _for_people(actions, doc["actions"]),
             problems=doc["problems"],
-            held=doc["held"],
+            held=_held_for_people(the_plan.held),
         )
     return EXIT_FAILED if problems else EXIT_OK
 
@@ -92,7 +98,7 @@ async def reconcile(args: argparse.Namespace, s: Settings) -> int:
             context.out(),
             _for_people(result.plan.actions, doc["actions"]),
             problems=doc["problems"],
-            held=doc["held"],
+            held=_held_for_people(result.plan.held),
             title="reconcile",
         )
     return EXIT_OK if result.converged else EXIT_FAILED
