@@ -14,10 +14,10 @@ import pytest
 
 from copytrader.sim.haas.server import SimServer
 from copytrader.sim.haas.state import SimState
-from tests.daemon.conftest import EXPECTED, KEY, ROOT, Daemon, free_port, policy_dir, sim
+from tests.daemon.conftest import EXPECTED, KEY, ROOT, Daemon, free_port, notify, policy_dir, sim
 from tests.store import databases
 
-__all__ = ["policy_dir", "sim"]
+__all__ = ["notify", "policy_dir", "sim"]
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
