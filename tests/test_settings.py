@@ -88,3 +88,35 @@ def test_bad_toml_names_the_file(tmp_path: Path) -> None:
 def test_platform_optional_for_local_commands() -> None:
     s = settings.load({}, require_platform=False)
     assert s.platform.api_url == ""
+
+
+def test_the_lease_arithmetic_is_checked_at_start_up() -> None:
+    base = {"COPYTRADER_API_URL": "http://x", "COPYTRADER_API_KEY": "k"}
+    s = settings.load(base)
+    assert s.lease_seconds == 15 and s.platform.write_timeout_seconds == 5.0
+    s = settings.load({**base, "COPYTRADER_LEASE_SECONDS": "30"})
+    assert s.platform.write_timeout_seconds == 10.0  # a third of the lease by default
+    for bad in ("4", "301", "soon"):
+        with pytest.raises(ConfigError, match="COPYTRADER_LEASE_SECONDS"):
+            settings.load({**base, "COPYTRADER_LEASE_SECONDS": bad})
+    with pytest.raises(ConfigError) as err:
+        settings.load({**base, "COPYTRADER_WRITE_TIMEOUT_SECONDS": "6"})
+    message = str(err.value)
+    assert "\n" not in message and "COPYTRADER_WRITE_TIMEOUT_SECONDS" in message
+    assert "a third of COPYTRADER_LEASE_SECONDS (15 s)" in message
+
+
+def test_a_bad_lease_setting_is_exit_2_with_one_line(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COPYTRADER_")}
+    env.update(COPYTRADER_API_URL="http://127.0.0.1:9", COPYTRADER_API_KEY="k",
+               COPYTRADER_LEASE_SECONDS="6", COPYTRADER_WRITE_TIMEOUT_SECONDS="3",
+               COPYTRADER_DATABASE_URL=f"sqlite:///{tmp_path / 'ct.db'}")
+    done = subprocess.run([sys.executable, "-m", "copytrader.cli.main", "reconcile"], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and done.stdout == ""
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert "COPYTRADER_WRITE_TIMEOUT_SECONDS" in done.stderr
