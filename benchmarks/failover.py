@@ -116,9 +116,10 @@ def failover_times(url: str, lease: int, rounds: int, tmp: Path) -> list[float]:
             stop_value = 3500 + 10 * (k + 1)
             grid.write_text(good.replace("stopValue: 3500\n", f"stopValue: {stop_value}\n"),
                             encoding="utf-8")
-            first = _wait(lambda: any(t > killed and p not in (None, leader)
-                                      for t, p in writers()), "the new leader's first write",
-                          4 * lease)
+            def new_write(killed: float = killed, leader: int | None = leader) -> bool:
+                return any(t > killed and p not in (None, leader) for t, p in writers())
+
+            first = _wait(new_write, "the new leader's first write", 4 * lease)
             times.append(first - killed)
             procs[procs.index(victim)] = _replica(env, tmp / f"l{lease}-r{k}")
             time.sleep(2.0)  # the new replica is up as a standby before the next kill
@@ -160,6 +161,11 @@ async def round_trips(url: str, lease: int, span: float) -> tuple[float, float]:
 
 
 def main() -> None:
+    import logging
+
+    import structlog
+
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--postgres", default=os.environ.get(
         "COPYTRADER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"))
