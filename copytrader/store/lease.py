@@ -164,6 +164,10 @@ class WriterLease:
         except BlockingIOError:
             os.close(fd)
             return False
+        # The holder is written into the lock file at once, so that another process that
+        # finds the file locked can name the holder before the row is updated.
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, self.holder.encode(), 0)
         self._fd = fd
         return True
 
@@ -320,9 +324,17 @@ class WriterLease:
             ).first()
         if row is None:
             return None
-        mine = self.held
-        if not mine and (self.lock_file is None or not _locked_by_other(self.lock_file)):
+        if self.held:
+            return Holding(self.holder, int(row[1]), None)
+        if self.lock_file is None or not _locked_by_other(self.lock_file):
             return None  # nobody holds the lock: the row names the last holder only
+        for _ in range(20):  # the holder writes its name right after taking the lock
+            with contextlib.suppress(OSError):
+                holder = self.lock_file.read_text(encoding="utf-8").strip()
+                if holder:
+                    epoch = int(row[1]) if row[0] == holder else int(row[1]) + 1
+                    return Holding(holder, epoch, None)
+            await asyncio.sleep(0.05)
         return Holding(str(row[0]), int(row[1]), None)
 
 
