@@ -270,8 +270,9 @@ def policy_dir(tmp_path: Path) -> Path:
     return folder
 
 
-@pytest.fixture
-def daemon_env(sim: SimServer, tmp_path: Path, policy_dir: Path) -> dict[str, str]:
+def daemon_env_for(sim: SimServer, policy_dir: Path, database_url: str) -> dict[str, str]:
+    """The environment of a ``copytrader`` subprocess against ``sim``: nothing inherited
+    from the caller's copytrader or systemd variables; a fast interval, JSON logs."""
     env = {
         k: v
         for k, v in os.environ.items()
@@ -281,18 +282,24 @@ def daemon_env(sim: SimServer, tmp_path: Path, policy_dir: Path) -> dict[str, st
         {
             "COPYTRADER_API_URL": sim.url,
             "COPYTRADER_API_KEY": KEY,
-            "COPYTRADER_DATABASE_URL": f"sqlite:///{tmp_path / 'ct.db'}",
+            "COPYTRADER_DATABASE_URL": database_url,
             "COPYTRADER_POLICY_DIR": str(policy_dir),
             "COPYTRADER_INTERVAL_SECONDS": "1",
-            "COPYTRADER_HTTP_LISTEN": f"127.0.0.1:{free_port()}",
             "COPYTRADER_LOG_FORMAT": "json",
-            "COPYTRADER_LOG_FILE": str(tmp_path / "daemon.log"),
             "COPYTRADER_SHUTDOWN_TIMEOUT_SECONDS": "5",
             "COPYTRADER_TIMEOUT_SECONDS": "2",
             "COPYTRADER_RATE_LIMIT_PER_MINUTE": "10000",
             "PYTHONPATH": str(ROOT),
         }
     )
+    return env
+
+
+@pytest.fixture
+def daemon_env(sim: SimServer, tmp_path: Path, policy_dir: Path) -> dict[str, str]:
+    env = daemon_env_for(sim, policy_dir, f"sqlite:///{tmp_path / 'ct.db'}")
+    env["COPYTRADER_HTTP_LISTEN"] = f"127.0.0.1:{free_port()}"
+    env["COPYTRADER_LOG_FILE"] = str(tmp_path / "daemon.log")
     return env
 
 

@@ -4,7 +4,6 @@ in-process simulator: the writer lease, standbys, fencing and failover."""
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -14,7 +13,15 @@ import pytest
 
 from copytrader.sim.haas.server import SimServer
 from copytrader.sim.haas.state import SimState
-from tests.daemon.conftest import EXPECTED, KEY, ROOT, Daemon, free_port, notify, policy_dir, sim
+from tests.daemon.conftest import (
+    EXPECTED,
+    Daemon,
+    daemon_env_for,
+    free_port,
+    notify,
+    policy_dir,
+    sim,
+)
 from tests.store import databases
 
 __all__ = ["notify", "policy_dir", "sim"]
@@ -43,26 +50,8 @@ def _postgres() -> Iterator[str]:
 
 
 def base_env(sim: SimServer, policy_dir: Path, db_url: str) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("COPYTRADER_", "NOTIFY_SOCKET", "WATCHDOG_", "CREDENTIALS_"))
-    }
-    env.update(
-        {
-            "COPYTRADER_API_URL": sim.url,
-            "COPYTRADER_API_KEY": KEY,
-            "COPYTRADER_DATABASE_URL": db_url,
-            "COPYTRADER_POLICY_DIR": str(policy_dir),
-            "COPYTRADER_INTERVAL_SECONDS": "1",
-            "COPYTRADER_LOG_FORMAT": "json",
-            "COPYTRADER_SHUTDOWN_TIMEOUT_SECONDS": "5",
-            "COPYTRADER_TIMEOUT_SECONDS": "2",
-            "COPYTRADER_RATE_LIMIT_PER_MINUTE": "100000",
-            "COPYTRADER_LEASE_SECONDS": "5",
-            "PYTHONPATH": str(ROOT),
-        }
-    )
+    env = daemon_env_for(sim, policy_dir, db_url)
+    env.update(COPYTRADER_RATE_LIMIT_PER_MINUTE="100000", COPYTRADER_LEASE_SECONDS="5")
     return env
 
 
