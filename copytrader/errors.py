@@ -4,6 +4,7 @@ Every error copytrader raises on purpose is a :class:`CopytraderError`::
 
     CopytraderError
     ├── ConfigError                 bad setting value; CLI exit 2, one line naming the variable
+    ├── UsageError                  a bad command-line argument; CLI exit 2, one line naming it
     ├── PolicyError                 a policy file is invalid (carries every Problem found)
     ├── StoreError                  the database could not be reached or written
     ├── LeaseError                  the writer lease (one writer at a time)
@@ -33,6 +34,11 @@ class CopytraderError(Exception):
 
 class ConfigError(CopytraderError):
     """A configuration value is missing or invalid. The message names the variable."""
+
+
+class UsageError(CopytraderError):
+    """A command-line argument is wrong (a bad time, an unknown action, an ambiguous id
+    prefix). The message names the option."""
 
 
 class StoreError(CopytraderError):

@@ -27,6 +27,7 @@ from rich.live import Live
 
 from copytrader import settings as settings_mod
 from copytrader.cli import demo_view
+from copytrader.core import words
 from copytrader.daemon.app import Daemon
 from copytrader.daemon.sdnotify import Notifier
 from copytrader.observe import logging as obs_logging
@@ -51,24 +52,37 @@ def run(args: argparse.Namespace) -> int:
     base = settings_mod.load(config_file=args.config, require_platform=False)
     folder = Path(args.dir)
     folder.mkdir(parents=True, exist_ok=True)
-    write_policies(folder / "policies")
+    for line in write_policies(folder / "policies", reset=args.reset_policies):
+        print(f"copytrader demo: {line}", file=sys.stderr)
     fresh_database(folder / "copytrader.db")
     log_file = None if args.headless else folder / "copytrader.log"
     obs_logging.configure(base.log_format, log_file)
     return asyncio.run(_main(args, base, folder, log_file))
 
 
-def write_policies(folder: Path) -> list[Path]:
-    """Copy the packaged example policies into ``folder`` (overwriting earlier copies)."""
+def write_policies(folder: Path, *, reset: bool = False) -> list[str]:
+    """Write the packaged example policies into ``folder``: the missing ones, and those
+    still as shipped. A file that differs from its example (a person's edit) is kept, unless
+    ``reset``, and then replaced. Returns one line per file kept or replaced."""
     folder.mkdir(parents=True, exist_ok=True)
-    written = []
+    said = []
     for item in sorted(resources.files("copytrader.demo_policies").iterdir(),
                        key=lambda i: i.name):
-        if item.name.endswith((".yaml", ".yml")):
-            target = folder / item.name
-            target.write_text(item.read_text(encoding="utf-8"), encoding="utf-8")
-            written.append(target)
-    return written
+        if not item.name.endswith((".yaml", ".yml")):
+            continue
+        target = folder / item.name
+        example = item.read_text(encoding="utf-8")
+        if target.exists():
+            mine = target.read_text(encoding="utf-8", errors="replace")
+            if mine == example:
+                continue
+            if not reset:
+                said.append(f"keeping your edited {target} (--reset-policies restores the "
+                            "example)")
+                continue
+            said.append(f"replaced your edited {target} with the example (--reset-policies)")
+        target.write_text(example, encoding="utf-8")
+    return said
 
 
 def fresh_database(path: Path) -> None:
@@ -140,7 +154,7 @@ async def _strategy_manager(daemon: Daemon, sim_url: str, key: str, notes: list[
         await manager.edit_bot(DEMO.spot_owner, DEMO.spot_grid_master, MASTER_EDIT)
     log.info("strategy manager edited the ETH spot grid master; the next pass fans it out",
              master=DEMO.spot_grid_master, changes=MASTER_EDIT)
-    changes = ", ".join(f"{k}={v}" for k, v in MASTER_EDIT.items())
+    changes = ", ".join(f"{k}: {words.show(v)}" for k, v in MASTER_EDIT.items())
     notes.append(f"{time.strftime('%H:%M:%S', time.gmtime())} the strategy manager edited the "
                  f"ETH spot grid master ({changes}); watch the next pass fan it out below")
 

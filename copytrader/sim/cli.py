@@ -1,13 +1,14 @@
-"""Command-line options of the simulator, shared by ``python -m copytrader.sim`` and the CLI."""
+"""Command-line options of the simulator, shared by ``python -m copytrader.sim`` and the CLI.
+
+The server (aiohttp) is imported only when the simulator runs, so that ``copytrader --help``
+and the other commands do not pay for it.
+"""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
-
-from copytrader.sim.haas.server import serve
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8780
@@ -45,6 +46,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_from_args(args: argparse.Namespace) -> int:
     """Run the simulator with parsed options until SIGINT/SIGTERM; returns the exit code."""
+    import asyncio
+
+    from copytrader.sim.haas.server import serve
+
     api_key = args.api_key or os.environ.get("COPYTRADER_API_KEY") or "sim-key"
     try:
         asyncio.run(serve(args.host, args.port, api_key, seed_demo=args.seed_demo,

@@ -9,16 +9,28 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from statistics import fmean
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, select, text
+from sqlalchemy import Select, and_, case, func, literal, null, select, text
 
-from copytrader.store import conditions, tables
+from copytrader.core import words
+from copytrader.core.spans import parse_span, parse_time
+from copytrader.store import conditions, lookup, tables
 from copytrader.store.repo import SqlStore
+
+__all__ = [
+    "audit",
+    "history",
+    "iso",
+    "latest_clones",
+    "parse_span",
+    "parse_time",
+    "status",
+    "to_csv",
+]
 
 HISTORY_COLUMNS = (
     "ts",
@@ -32,8 +44,6 @@ HISTORY_COLUMNS = (
     "tracking_error",
 )
 _CLONE_COLUMNS = ("bot_id", "status", "roi", "in_sync", "drifted", "failed", "paused")
-_SPAN = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
 
 # Loose index scan: the distinct masters in O(masters x log rows), not a full scan.
 _MASTERS_SQL = text("""
@@ -50,36 +60,6 @@ SELECT master FROM m WHERE master IS NOT NULL
 def iso(ts: datetime) -> str:
     """``ts`` as ISO 8601 UTC with a ``Z``."""
     return ts.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def parse_span(text_: str) -> timedelta:
-    """``30s``, ``90m``, ``12h``, ``7d``, ``2w`` as a timedelta; ValueError otherwise."""
-    match = _SPAN.match(text_)
-    if not match or int(match.group(1)) == 0:
-        raise ValueError(
-            f"invalid span {text_!r}: expected a positive number and a unit "
-            "s, m, h, d or w (e.g. 90m, 12h, 7d)"
-        )
-    return timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
-
-
-def parse_time(text_: str, now: datetime) -> datetime:
-    """An ISO 8601 time (naive means UTC) or a span (``7d``: ``now`` minus 7 days), aware UTC.
-
-    Raises ValueError with a message naming both accepted forms.
-    """
-    if _SPAN.match(text_):
-        return now.astimezone(UTC) - parse_span(text_)
-    try:
-        parsed = datetime.fromisoformat(text_.strip())
-    except ValueError:
-        raise ValueError(
-            f"invalid time {text_!r}: expected ISO 8601 (2025-05-01T12:00:00Z) "
-            "or a span like 90m, 12h, 7d"
-        ) from None
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
 
 
 def _mean(values: Sequence[float | None]) -> float | None:
@@ -117,37 +97,40 @@ async def latest_clones(store: SqlStore) -> list[dict[str, Any]]:
 
 
 async def status(store: SqlStore) -> dict[str, Any]:
-    """``{"masters": [...]}`` from each master's latest pass, ordered by master id; held
-    items (suspected duplicates, adopt candidates) from the standing conditions."""
+    """``{"masters": [...], "as_of": {...}}`` from each master's latest pass, ordered by
+    master id; held items (suspected duplicates, adopt candidates) from the standing
+    conditions. ``as_of`` says which pass the figures come from (the newest one: ``run_id``,
+    ``ts``, ``state``; None before the first pass) and lists as ``older`` the masters whose
+    figures come from an earlier pass (a master no longer in any policy)."""
     t, out = tables.snapshots, []
+    heads: dict[str, tuple[str, datetime]] = {}
     async with store.transaction("status") as conn:
         masters = [row[0] for row in (await conn.execute(_MASTERS_SQL)).all()]
         held = await conditions.counts(conn)
         for master in masters:
             found = (
                 await conn.execute(
-                    select(t.c.run_id, t.c.status, t.c.roi, t.c.followers)
+                    select(t.c.run_id, t.c.status, t.c.roi, t.c.followers, t.c.ts)
                     .where(t.c.master == master, t.c.follower.is_(None))
                     .order_by(t.c.ts.desc())
                     .limit(1)
                 )
             ).first()
-            if found is not None:
-                head: tuple[str, str | None, float | None, int] = tuple(found)
-            else:  # clone rows only: use the newest pass that has any
-                run_id = (
+            if found is None:  # clone rows only: use the newest pass that has any
+                found = (
                     await conn.execute(
-                        select(t.c.run_id)
+                        select(t.c.run_id, null(), null(), literal(0), t.c.ts)
                         .where(t.c.master == master)
                         .order_by(t.c.ts.desc())
                         .limit(1)
                     )
-                ).scalar_one()
-                head = (run_id, None, None, 0)
+                ).one()
+            run_id, master_status, master_roi, followers, ts = found
+            heads[master] = (run_id, ts)
             clones = (
                 await conn.execute(
                     select(*(t.c[k] for k in _CLONE_COLUMNS)).where(
-                        t.c.run_id == head[0], t.c.master == master, t.c.follower.is_not(None)
+                        t.c.run_id == run_id, t.c.master == master, t.c.follower.is_not(None)
                     )
                 )
             ).all()
@@ -155,9 +138,9 @@ async def status(store: SqlStore) -> dict[str, Any]:
             out.append(
                 {
                     "master": master,
-                    "master_status": head[1],
-                    "master_roi": head[2],
-                    "followers": int(head[3] or 0),
+                    "master_status": master_status,
+                    "master_roi": master_roi,
+                    "followers": int(followers or 0),
                     "clones": len(existing),
                     "in_sync": sum(1 for c in existing if c.in_sync),
                     "drifted": sum(1 for c in clones if c.drifted),
@@ -167,7 +150,8 @@ async def status(store: SqlStore) -> dict[str, Any]:
                     **conditions.of(held, master),
                 }
             )
-    return {"masters": out}
+        as_of = await lookup.as_of(conn, heads)
+    return {"masters": out, "as_of": as_of}
 
 
 async def audit(
@@ -387,11 +371,20 @@ async def history(
     return rows
 
 
+def _csv_cell(value: Any) -> str:
+    """A CSV cell: empty for None, numbers without float noise (``0.202975``)."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return words.number(value)
+    return str(value)
+
+
 def to_csv(rows: Sequence[dict[str, Any]]) -> str:
     """History rows as CSV with a header (``HISTORY_COLUMNS``); None is an empty cell."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(HISTORY_COLUMNS)
     for row in rows:
-        writer.writerow(["" if row.get(col) is None else row[col] for col in HISTORY_COLUMNS])
+        writer.writerow([_csv_cell(row.get(col)) for col in HISTORY_COLUMNS])
     return buf.getvalue()
