@@ -76,6 +76,13 @@ class Grid:
     columns: Sequence[Column]
     rows: list[list[Cell]] = field(default_factory=list)
     caption: str = ""
+    footnotes: list[str] = field(default_factory=list)
+
+    def footnote(self, text: str) -> str:
+        """A marker (``[1]``) for ``text``, printed in full under the table: for free text
+        holding ids or commands, which must not be folded into a narrow column."""
+        self.footnotes.append(text)
+        return f"[{len(self.footnotes)}]"
 
     def add_row(self, *cells: str | Text | Cell | None) -> None:
         """One row; None shows as ``-``."""
@@ -117,7 +124,16 @@ class Grid:
             )
         for row in rows:
             table.add_row(*(row[i].text for i in shown))
-        console.print(table)
+        if wide and console.width < _total(widths):
+            narrow, console.width = console.width, _total(widths)
+            try:
+                console.print(table)
+            finally:
+                console.width = narrow
+        else:
+            console.print(table)
+        for i, text in enumerate(self.footnotes, 1):
+            console.print(f"[{i}] {text}", markup=False, highlight=False)
         hidden = [self.columns[i].header for i in range(len(self.columns)) if i not in shown]
         notes = [self.caption] if self.caption else []
         if hidden:
@@ -165,6 +181,10 @@ def _measure(columns: Sequence[Column], rows: list[list[Cell]]) -> tuple[list[in
         else:
             least.append(max(widest, header_word, 1))
     return natural, least
+
+
+def _total(widths: dict[int, int]) -> int:
+    return sum(widths.values()) + _overhead(len(widths))
 
 
 def _overhead(count: int) -> int:

@@ -49,10 +49,13 @@ def when(ts: str | None) -> str:
     """An ISO 8601 UTC time as the tables show it: ``2026-12-04 12:00:03`` (seconds)."""
     if not ts:
         return _NONE
+    text = re.sub(r"(\d\d:\d\d:\d\d)\.\d+", r"\1", ts.replace("Z", "+00:00"))
     try:
-        parsed = datetime.fromisoformat(ts.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(text)
     except ValueError:
         return ts
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
@@ -72,15 +75,17 @@ def _protected(text: str) -> int:
     return max((len(w) for w in _ID_WORD.findall(text)), default=0)
 
 
-def changes_cell(changes: Mapping[str, Any] | None, *extra: str | None) -> Cell:
-    """The changes of an action or event, then any extra lines (an error, a detail); no
-    setting key and no id in them is ever split."""
+def changes_cell(grid: Grid, changes: Mapping[str, Any] | None, *extra: str | None) -> Cell:
+    """The changes of an action or event, then any extra lines (an error, a detail). No
+    setting key is ever split; an extra line that holds an id goes under the table as a
+    footnote (``[1]``), whole."""
     body = format_changes(changes)
     keys = max((len(k) + 1 for k in (changes or {})), default=0)
     lines = [body] if body else []
-    lines += [e for e in extra if e]
-    text = "\n".join(lines)
-    return Cell(_text(text), max(keys, _protected(text)))
+    for e in extra:
+        if e:
+            lines.append(grid.footnote(e) if _protected(e) else e)
+    return Cell(_text("\n".join(lines)), keys)
 
 
 # -- status --------------------------------------------------------------------------------
@@ -208,7 +213,7 @@ def audit_grid(rows: Sequence[Mapping[str, Any]]) -> Grid:
             r.get("follower"),
             r.get("bot"),
             _text(str(r["outcome"]), style="red" if failed else ""),
-            changes_cell(r.get("changes"), error, detail),
+            changes_cell(grid, r.get("changes"), error, detail),
         )
     return grid
 
@@ -290,7 +295,7 @@ def actions_grid(actions: Sequence[Mapping[str, Any]], *, title: str) -> Grid:
             failed = a.get("outcome") == "failed"
             cells.append(_text(_cell(a.get("outcome")), style="red" if failed else ""))
         error = f"error: {a['error']}" if a.get("error") else None
-        cells.append(changes_cell(a.get("changes"), a.get("more"), error))
+        cells.append(changes_cell(grid, a.get("changes"), a.get("more"), error))
         grid.add_row(*cells)
     return grid
 
@@ -314,7 +319,7 @@ def held_grid(held: Sequence[Mapping[str, Any]]) -> Grid:
             h.get("master"),
             h.get("follower"),
             h.get("bot"),
-            changes_cell(h.get("changes"), h.get("detail")),
+            changes_cell(grid, h.get("changes"), h.get("detail")),
         )
     return grid
 
@@ -330,7 +335,9 @@ def render_problems(console: Console, problems: Sequence[Mapping[str, Any]]) -> 
         style="red",
     )
     for p in problems:
-        console.print(f"{p['file']}:{p['line']}:{p['col']}: {p['message']}", markup=False)
+        # one line each, never wrapped: PATH:LINE:COL stays what an editor can jump to
+        line = f"{p['file']}:{p['line']}:{p['col']}: {p['message']}"
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 def render_plan(
@@ -346,7 +353,7 @@ def render_plan(
     """Print a plan or reconcile result: its actions, then the invalid files' problems and
     the held items. Says ``empty`` only when all three are empty."""
     if not actions and not problems and not held:
-        console.print(empty)
+        console.print(empty, markup=False, highlight=False, soft_wrap=True)
         return
     if actions:
         actions_grid(actions, title=title).render(console, wide=wide)
