@@ -99,7 +99,8 @@ async def test_an_empty_policy_folder_says_so(sim: SimServer, workdir: Path) -> 
     assert err.strip() == f"no policy files in {workdir / 'policies'} (*.yaml, *.yml)"
     code, out, _ = await cli(sim, workdir, "plan")
     assert code == 0
-    assert out.strip() == f"nothing to do: no policy files in {workdir / 'policies'} (*.yaml, *.yml)"
+    folder = workdir / "policies"
+    assert out.strip() == f"nothing to do: no policy files in {folder} (*.yaml, *.yml)"
     code, out, err = await cli(sim, workdir, "policy", "check", env={"COPYTRADER_POLICY_DIR":
                                                                       str(workdir / "none")})
     assert code == 2 and "the policy folder" in err and "does not exist" in err

@@ -115,7 +115,7 @@ async def test_ids_and_actions_are_looked_up_by_prefix(store: SqlStore) -> None:
     assert await lookup.starting_with(store, "audit_events", "master", "a", most=2) == ids[:2]
     assert await lookup.starting_with(store, "audit_events", "follower", "f-ab") == ["f-ab33"]
     assert await lookup.actions(store) == ["edit", "lease_acquired"]
-    with pytest.raises(ValueError, match="no look-up on runs.state"):
+    with pytest.raises(ValueError, match=r"no look-up on runs\.state"):
         await lookup.starting_with(store, "runs", "state", "x")
 
 
