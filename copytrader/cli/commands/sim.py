@@ -101,9 +101,15 @@ def run(args: argparse.Namespace) -> int:
 def change(args: argparse.Namespace) -> int:
     import asyncio
 
+    from copytrader import settings
     from copytrader.cli import sim_control
-    from copytrader.errors import PlatformError, UsageError
+    from copytrader.errors import ConfigError, PlatformError, UsageError
+    from copytrader.observe import logging as obs_logging
 
+    try:
+        obs_logging.configure(settings.load(require_platform=False).log_format, None)
+    except ConfigError:
+        obs_logging.configure("json", None)  # a bad variable is not this command's business
     try:
         line = asyncio.run(sim_control.change(args))
     except UsageError as exc:
