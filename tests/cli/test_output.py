@@ -86,6 +86,9 @@ async def test_plan_shows_a_flagged_change_and_an_invalid_file(
         r"\d+ seconds? ago",
         status_text,
     ), status_text
+    # two reconcile processes saw the flagged change: audited once per follower, not per pass
+    flagged = await ok(sim, workdir, "audit", "--action", "immutable_flagged", "--json")
+    assert len(flagged.splitlines()) == 3
     as_of = json.loads(await ok(sim, workdir, "status", "--json"))["as_of"]
     assert as_of["state"] == "ok" and as_of["older"] == []
     assert re.search(r"\b0/3\b", status_text)  # the flagged clones are not in sync
