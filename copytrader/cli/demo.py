@@ -203,9 +203,10 @@ async def _summary(s: Settings, seconds: float, edited: bool, headless: bool) ->
             sys.stdout.write(json.dumps(line) + "\n")
         return
     out = Console()
-    out.print(f"[bold]copytrader demo[/]: {doc['passes']} passes, {doc['actions_ok']} actions "
-              f"ok, {doc['actions_failed']} failed, in {doc['seconds']} s")
+    out.print(f"[bold]copytrader demo[/]: {words.plural(doc['passes'], 'pass', 'passes')}, "
+              f"{words.plural(doc['actions_ok'], 'action')} ok, {doc['actions_failed']} failed, "
+              f"in {doc['seconds']} s")
     for m in lines[1:]:
-        out.print(f"  {m['name']}: {m['in_sync']}/{m['followers']} followers in sync, "
-                  f"{m['clones']} clones")
+        out.print(f"  {m['name']}: {m['in_sync']}/{words.plural(m['followers'], 'follower')} "
+                  f"in sync, {words.plural(m['clones'], 'clone')}")
     out.print(f"Look around: COPYTRADER_DATABASE_URL={s.database_url} copytrader audit")
