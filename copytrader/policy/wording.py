@@ -51,4 +51,4 @@ def describe(node: Node) -> str:
         return "true" if value else "false"
     if isinstance(value, str):
         return f"the string {value!r}"
-    return f"the number {value!r}"
+    return f"the number {words.show(value)}"

@@ -165,7 +165,7 @@ CASES: list[tuple[str, str, list[str]]] = [
     (
         "limit infinite",
         M + "limits:\n  investmentAmount: {max: .inf}\n",
-        ["3:27: max of investmentAmount must be a number, got the number inf"],
+        ["3:27: max of investmentAmount must be a number, got the number .inf"],
     ),
     (
         "locked a string",

@@ -71,7 +71,7 @@ CASES: list[Case] = [
     Case(
         "limits_infinite.yaml",
         "3:27",
-        "max of investmentAmount must be a number, got the number inf",
+        "max of investmentAmount must be a number, got the number .inf",
     ),
     Case("limits_min_above_max.yaml", "3:3", "limits of investmentAmount: min 900 is above max 10"),
     Case(
