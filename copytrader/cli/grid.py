@@ -124,7 +124,9 @@ class Grid:
             )
         for row in rows:
             table.add_row(*(row[i].text for i in shown))
-        if wide and console.width < _total(widths):
+        # wide, or a terminal too narrow even for the least widths: wider than the console
+        # (the terminal wraps the lines) rather than a split id
+        if console.width < _total(widths):
             narrow, console.width = console.width, _total(widths)
             try:
                 console.print(table)
