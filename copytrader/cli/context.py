@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from copytrader.settings import Settings
-    from copytrader.store.repo import SqlStore
+    from copytrader.store.database import Database
 
 
 def load_settings(args: argparse.Namespace, *, platform: bool, logs: bool = True) -> Settings:
@@ -129,15 +129,15 @@ def seconds(text: str) -> float:
     return value
 
 
-def open_store(s: Settings) -> AbstractAsyncContextManager[SqlStore]:
+def open_store(s: Settings) -> AbstractAsyncContextManager[Database]:
     """The database of ``s`` (schema at head), closed on exit: for database-only commands."""
     from copytrader.reconcile import wiring
 
-    return wiring.open_store_only(s)
+    return wiring.open_reader(s)
 
 
 async def prefix(
-    store: SqlStore, option: str, given: str | None, table: str, column: str, where: str
+    store: Database, option: str, given: str | None, table: str, column: str, where: str
 ) -> str | None:
     """The id ``--OPTION`` names: ``given`` itself or the one id of ``table.column`` that
     starts with it; UsageError naming the problem when none does or several do."""

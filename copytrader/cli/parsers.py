@@ -112,7 +112,18 @@ def _help_width() -> int:
 
 class Parser(argparse.ArgumentParser):
     """An ArgumentParser whose errors are one line naming the problem (exit 2), with a "did
-    you mean" when a command or a choice is mistyped."""
+    you mean" when a command or a choice is mistyped. Its description and epilog are
+    written out only when help is shown (a command that runs never pays for them)."""
+
+    teach: tuple[str, Iterable[str], Mapping[int, str], Iterable[str], str] | None = None
+
+    def format_help(self) -> str:
+        if self.teach is not None:
+            description, env, exits, examples, notes = self.teach
+            self.description = _reflow(description)
+            self.epilog = _epilog(env, exits, examples, notes)
+            self.teach = None
+        return super().format_help()
 
     def error(self, message: str) -> NoReturn:
         match = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
@@ -200,14 +211,13 @@ def command(
     (default: the summary) opens its ``--help``, followed by the options (each with its
     default), then ``notes``, ``examples``, the environment variables in ``env`` and the
     ``exits`` (default: 0 done, 2 usage). The global options are added."""
-    parser = sub.add_parser(
-        name,
-        help=summary,
-        description=_reflow(description or summary[:1].upper() + summary[1:] + "."),
-        epilog=_epilog(env, OK_OR_USAGE if exits is None else exits, examples, notes),
-        formatter_class=Formatter,
-        **kwargs,
-    )
+    parser = sub.add_parser(name, help=summary, formatter_class=Formatter, **kwargs)
+    text = description or summary[:1].upper() + summary[1:] + "."
+    if isinstance(parser, Parser):
+        parser.teach = (text, env, OK_OR_USAGE if exits is None else exits, examples, notes)
+    else:  # a parser class of another kind: written out now
+        parser.description = _reflow(text)
+        parser.epilog = _epilog(env, OK_OR_USAGE if exits is None else exits, examples, notes)
     global_options(parser, top=False)
     parser.set_defaults(prog=parser.prog)
     return parser
@@ -223,12 +233,8 @@ def group(
 ) -> argparse._SubParsersAction[argparse.ArgumentParser]:
     """A command with sub-commands of its own (``policy check``, ``db upgrade``): its parser
     and the sub-parsers to add them to with :func:`command`."""
-    parser = sub.add_parser(
-        name,
-        help=summary,
-        description=_reflow(description or summary[:1].upper() + summary[1:] + "."),
-        formatter_class=Formatter,
-    )
+    parser = sub.add_parser(name, help=summary, formatter_class=Formatter)
+    parser.description = description or summary[:1].upper() + summary[1:] + "."
     global_options(parser, top=False)
     return parser.add_subparsers(dest=dest, required=True, metavar="SUBCOMMAND")
 

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from copytrader.platform.haas.client import PlatformClient, RequestObserver
     from copytrader.reconcile.service import Reconciler
     from copytrader.settings import Settings
+    from copytrader.store.database import Database
     from copytrader.store.lease import WriterLease
     from copytrader.store.repo import SqlStore
 
@@ -48,6 +49,21 @@ async def open_store(settings: Settings) -> SqlStore:
     return await engine.open_store(
         settings.database_url, create_folder=settings.database_is_default
     )
+
+
+@asynccontextmanager
+async def open_reader(settings: Settings) -> AsyncIterator[Database]:
+    """The database alone, for the read-side queries of the database-only commands
+    (``status``, ``audit``, ``history``): the store's table models are not loaded."""
+    from copytrader.store import engine
+
+    db = await engine.open_database(
+        settings.database_url, create_folder=settings.database_is_default
+    )
+    try:
+        yield db
+    finally:
+        await db.close()
 
 
 @asynccontextmanager

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from copytrader.store import tables
+from copytrader.store import readside as tables
 
 #: ``status --json`` field -> the standing condition (note action) it counts.
 COUNTED = {"suspected_duplicates": "duplicate_suspected", "adopt_candidates": "adopt_candidate"}

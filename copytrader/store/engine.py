@@ -22,10 +22,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from copytrader.errors import ConfigError, StoreError
-from copytrader.store.repo import SqlStore, describe_error
+from copytrader.store.database import Database, describe_error
 
 if TYPE_CHECKING:
     from alembic.config import Config
+
+    from copytrader.store.repo import SqlStore
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 _ASYNC_DRIVERS = {
@@ -232,6 +234,18 @@ async def open_store(
     (never showing a password) when the database cannot be reached or migrated, and
     ConfigError when a SQLite file's folder is missing (``create_folder``: make it 0700).
     """
+    from copytrader.store.repo import SqlStore
+
+    return SqlStore(await _open(url, migrate=migrate, create_folder=create_folder))
+
+
+async def open_database(url: str, *, create_folder: bool = False) -> Database:
+    """:func:`open_store`'s database without the store's table models: what the read-side
+    queries need (``status``, ``audit``, ``history``), loaded fast."""
+    return Database(await _open(url, migrate=True, create_folder=create_folder))
+
+
+async def _open(url: str, *, migrate: bool, create_folder: bool) -> AsyncEngine:
     engine = make_engine(url, create_folder=create_folder)
     try:
         if migrate:
@@ -245,4 +259,4 @@ async def open_store(
     except Exception as exc:  # the driver's own errors too (asyncpg, OSError): one StoreError
         await engine.dispose()
         raise StoreError(f"cannot open database {safe_url(url)}: {describe_error(exc)}") from exc
-    return SqlStore(engine)
+    return engine

@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from copytrader.store import tables
-from copytrader.store.repo import SqlStore
+from copytrader.store import readside as tables
+from copytrader.store.database import Database
 
 #: (table, column) pairs an id may be looked up in; each column leads an index.
 COLUMNS = {
@@ -44,7 +44,7 @@ def _upper(prefix: str) -> str:
 
 
 async def starting_with(
-    store: SqlStore, table: str, column: str, prefix: str, most: int = 11
+    store: Database, table: str, column: str, prefix: str, most: int = 11
 ) -> list[str]:
     """The distinct values of ``table.column`` that start with ``prefix`` (at most ``most``,
     sorted; ``prefix`` itself first when it is one)."""
@@ -58,7 +58,7 @@ async def starting_with(
     return sorted({r[0] for r in rows if isinstance(r[0], str) and r[0].startswith(prefix)})
 
 
-async def actions(store: SqlStore) -> list[str]:
+async def actions(store: Database) -> list[str]:
     """Every audit action on record (one index probe per action)."""
     params = {"lo": "", "hi": "\U0010ffff", "most": 1000}
     async with store.transaction("audit actions") as conn:

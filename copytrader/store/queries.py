@@ -18,8 +18,9 @@ from sqlalchemy import Select, and_, case, func, literal, null, select, text
 
 from copytrader.core import words
 from copytrader.core.spans import parse_span, parse_time
-from copytrader.store import conditions, lookup, tables
-from copytrader.store.repo import SqlStore
+from copytrader.store import conditions, lookup
+from copytrader.store import readside as tables
+from copytrader.store.database import Database
 
 __all__ = [
     "audit",
@@ -71,7 +72,7 @@ def _diff(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None else a - b
 
 
-async def latest_clones(store: SqlStore) -> list[dict[str, Any]]:
+async def latest_clones(store: Database) -> list[dict[str, Any]]:
     """The clone rows of the newest pass (every master is snapshotted in each pass), by
     master and follower: ``{master, follower, bot_id, status, roi, in_sync, paused, failed,
     drifted}``."""
@@ -96,7 +97,7 @@ async def latest_clones(store: SqlStore) -> list[dict[str, Any]]:
         return [dict(r) for r in (await conn.execute(stmt)).mappings().all()]
 
 
-async def status(store: SqlStore) -> dict[str, Any]:
+async def status(store: Database) -> dict[str, Any]:
     """``{"masters": [...], "as_of": {...}}`` from each master's latest pass, ordered by
     master id; held items (suspected duplicates, adopt candidates) from the standing
     conditions. ``as_of`` says which pass the figures come from (the newest one: ``run_id``,
@@ -155,7 +156,7 @@ async def status(store: SqlStore) -> dict[str, Any]:
 
 
 async def audit(
-    store: SqlStore,
+    store: Database,
     *,
     master: str | None = None,
     follower: str | None = None,
@@ -323,7 +324,7 @@ def _bucketed(rows: list[dict[str, Any]], seconds: int) -> list[dict[str, Any]]:
 
 
 async def history(
-    store: SqlStore,
+    store: Database,
     *,
     master: str | None = None,
     follower: str | None = None,

@@ -9,8 +9,7 @@ next pass adopts whatever the lost answer created. Errors surface as
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Collection, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import MappingProxyType
@@ -30,8 +29,11 @@ from copytrader.core.records import (
     RunRecord,
     StandingCondition,
 )
-from copytrader.errors import LeaseLostError, StoreError
+from copytrader.errors import LeaseLostError
 from copytrader.store import tables
+from copytrader.store.database import Database, describe_error
+
+__all__ = ["INTERRUPTED", "MasterFile", "SqlStore", "describe_error", "event_row", "snapshot_row"]
 
 # Rows per executemany: big enough to amortise round trips, small enough to bound memory.
 _CHUNK = 10_000
@@ -44,14 +46,6 @@ class MasterFile:
     master: str
     policy_file: str
     sha256: str
-
-
-def describe_error(exc: BaseException) -> str:
-    """The first line of a database error, without SQL or parameters (no secrets leak)."""
-    orig = getattr(exc, "orig", None)
-    message = str(orig if orig is not None else exc)
-    first = message.splitlines()[0] if message else ""
-    return first or type(exc).__name__
 
 
 def event_row(event: AuditEvent) -> dict[str, Any]:
@@ -104,26 +98,12 @@ INTERRUPTED = (
 )
 
 
-class SqlStore:
+class SqlStore(Database):
     """The store on an AsyncEngine whose schema is at head (see ``engine.open_store``)."""
 
     def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
+        super().__init__(engine)
         self._upserts: dict[tuple[str, tuple[str, ...], tuple[str, ...]], Any] = {}
-
-    @property
-    def dialect(self) -> str:
-        """``sqlite`` or ``postgresql``."""
-        return self.engine.dialect.name
-
-    @asynccontextmanager
-    async def transaction(self, what: str) -> AsyncIterator[AsyncConnection]:
-        """One transaction, committed on success; a database failure becomes StoreError."""
-        try:
-            async with self.engine.begin() as conn:
-                yield conn
-        except (SQLAlchemyError, OSError) as exc:
-            raise StoreError(f"database: {what} failed: {describe_error(exc)}") from exc
 
     def _upsert(self, table: Table, keys: Sequence[str], update_cols: Sequence[str]) -> Any:
         """An insert-or-update statement taking its row as parameters; built once per shape
@@ -371,6 +351,3 @@ class SqlStore:
             return False
         return True
 
-    async def close(self) -> None:
-        """Close every pooled connection. The store is unusable afterwards."""
-        await self.engine.dispose()
