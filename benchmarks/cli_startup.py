@@ -9,7 +9,7 @@ is the median wall time, and the ratio is against the median of ``python -c pass
 ``--db`` the database is built first with ``benchmarks/db_queries.py``'s fill (a year of
 hourly passes for 1,000 followers over 10 masters, 2,000 audit events a day: about 8.8
 million snapshot rows, 730,000 audit events); ``--db PATH`` reuses one (``db_queries.py
---db PATH --keep`` builds it). ``--quick``: two days of history and 3 runs (CI).
+--db PATH --keep`` builds it). ``--quick``: two days of history and 2 runs (CI).
 """
 
 from __future__ import annotations
@@ -67,10 +67,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--db", type=Path, help="an existing database (default: build one)")
     p.add_argument("--runs", type=int, default=11)
     p.add_argument("--days", type=float, default=365)
-    p.add_argument("--quick", action="store_true", help="2 days of history, 3 runs")
+    p.add_argument("--quick", action="store_true", help="2 days of history, 2 runs")
     args = p.parse_args(argv)
     if args.quick:
-        args.days, args.runs = 2, 3
+        args.days, args.runs = 2, 2
 
     tmp = None
     if args.db is None:
