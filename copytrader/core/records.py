@@ -217,3 +217,35 @@ class Episode:
     open: bool
     since: datetime
     last_error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One notification's delivery to one sink: how many attempts, when the next is due,
+    and when it was delivered (or given up). ``last_error`` never holds a URL or a secret."""
+
+    notification: str
+    sink: str
+    attempts: int = 0
+    next_at: datetime | None = None
+    last_attempt_at: datetime | None = None
+    delivered_at: datetime | None = None
+    gave_up_at: datetime | None = None
+    last_error: str | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.delivered_at is not None or self.gave_up_at is not None
+
+
+@dataclass(frozen=True)
+class Notification:
+    """An outbox row: an audit event's notification, with its deliveries so far by sink.
+    ``body`` is the exact JSON text a webhook receives."""
+
+    id: str
+    created_at: datetime
+    action: str
+    run_id: str
+    body: str
+    deliveries: Mapping[str, Delivery] = field(default_factory=lambda: MappingProxyType({}))
