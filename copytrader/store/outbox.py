@@ -106,10 +106,13 @@ class OutboxStore(StoreBase):
                 )
                 await conn.execute(update(n).where(n.c.id == nid).values(**values))
 
-    async def outbox_backlog(self) -> tuple[int, datetime | None]:
-        """How many notifications are not settled yet, and when the oldest was made."""
+    async def outbox_backlog(self, *, since: datetime | None = None) -> tuple[int, datetime | None]:
+        """How many notifications are not settled yet (made from ``since`` on, when given),
+        and when the oldest was made."""
         n = tables.notifications
-        stmt = select(func.count(), func.min(n.c.created_at)).where(n.c.settled_at.is_(None))
+        stmt = select(func.count(), func.min(n.c.created_at)).where(n.c.next_at.is_not(None))
+        if since is not None:
+            stmt = stmt.where(n.c.created_at >= since)
         async with self.transaction("outbox backlog") as conn:
             count, oldest = (await conn.execute(stmt)).one()
         return int(count), oldest
