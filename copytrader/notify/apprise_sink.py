@@ -12,8 +12,12 @@ import asyncio
 import hashlib
 import json
 import logging
+import warnings
 
-import apprise
+# Apprise's plugins import modules the standard library deprecates (imghdr): not ours to fix.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import apprise
 
 from copytrader.core import notices
 from copytrader.core.records import Notification
@@ -40,7 +44,10 @@ class AppriseSink:
     def __init__(self, url: Secret, index: int) -> None:
         self.name = sink_name(url)
         self._apprise = apprise.Apprise()
-        if not self._apprise.add(url.reveal()):
+        with warnings.catch_warnings():  # the first URL loads Apprise's plugins
+            warnings.simplefilter("ignore", DeprecationWarning)
+            known = self._apprise.add(url.reveal())
+        if not known:
             raise ConfigError(
                 f"COPYTRADER_NOTIFY_URLS: entry {index} is not a URL Apprise can send to "
                 "(unknown scheme or a missing part)"
