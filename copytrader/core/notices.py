@@ -69,8 +69,10 @@ AUDIT_ACTIONS = frozenset(
     }
 )
 
-#: The longest human message (chat sinks cut or refuse long ones).
+#: The longest human message (chat sinks cut or refuse long ones), and the longest free
+#: text (a detail, an error) in it.
 MESSAGE_LIMIT = 600
+TEXT_LIMIT = 240
 
 
 def parse(text: str | None) -> frozenset[str]:
@@ -157,9 +159,9 @@ def message(doc: dict[str, Any]) -> tuple[str, str]:
         lines.append("; ".join(pairs))
     for key in ("detail", "error"):
         if doc.get(key):
-            lines.append(str(doc[key]))
-    lines.append(f"at {doc.get('ts')} (event {doc.get('id')})")
-    return title, _short("\n".join(line for line in lines if line), MESSAGE_LIMIT)
+            lines.append(_short(str(doc[key]), TEXT_LIMIT))
+    body = _short("\n".join(line for line in lines if line), MESSAGE_LIMIT - 60)
+    return title, f"{body}\nat {doc.get('ts')} (event {doc.get('id')})"
 
 
 def _pair(value: list[Any], risk: bool) -> str:

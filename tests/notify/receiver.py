@@ -96,6 +96,7 @@ class Receiver:
         app = web.Application()
         app.router.add_post(self.path, self._hook)
         app.router.add_post("/apprise", self._apprise)
+        app.router.add_post("/apprise/{tail:.*}", self._apprise)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", self.port, reuse_address=True)
