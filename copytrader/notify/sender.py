@@ -12,6 +12,7 @@ notification is never sent it again because another sink failed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -136,8 +137,9 @@ class Sender:
 
     async def drain(self, *, since: datetime, seconds: float) -> bool:
         """Deliver the notifications made from ``since`` on, retrying them (after their
-        backoff) for ``seconds`` at most: ``reconcile`` before it exits. True when all are
-        settled; the rest stays in the outbox for the next process."""
+        backoff) for ``seconds`` at most, then, in the time left, one round of the older
+        ones that are due: ``reconcile`` before it exits. True when its own are all settled;
+        the rest stays in the outbox for the next process."""
         if not self.sinks:
             return True
         loop = asyncio.get_running_loop()
@@ -147,8 +149,13 @@ class Sender:
             left, _ = await self.outbox.outbox_backlog(since=since)
             remaining = deadline - loop.time()
             if not left or remaining <= 0:
-                return not left
+                break
             await asyncio.sleep(min(DRAIN_POLL, remaining))
+        remaining = deadline - loop.time()
+        if remaining > 0:  # an earlier process's notifications, when they are due
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.once(), remaining)
+        return not left
 
     async def close(self) -> None:
         for sink in self.sinks:
