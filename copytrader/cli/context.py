@@ -27,16 +27,20 @@ if TYPE_CHECKING:
 
 def load_settings(args: argparse.Namespace, *, platform: bool, logs: bool = True) -> Settings:
     """The settings of this command (``platform``: it needs the partner API), with the API
-    key registered as a secret and (``logs``) logging configured. A database-only command
-    logs nothing of its own and skips structlog's set-up (it starts faster); library
-    warnings still reach stderr through the standard logging module."""
+    key and the notification URLs and secret registered as secrets, and (``logs``) logging
+    configured. A database-only command logs nothing of its own and skips structlog's set-up
+    (it starts faster); library warnings still reach stderr through the standard logging
+    module."""
     from copytrader import settings as settings_mod
 
     s = settings_mod.load(config_file=args.config, require_platform=platform)
-    if s.platform.api_key:
+    secrets = [s.platform.api_key.reveal()] if s.platform.api_key else []
+    secrets += s.notify.secrets()  # the notification URLs and the webhook secret
+    if secrets:
         from copytrader.observe import redact
 
-        redact.register_secret(s.platform.api_key.reveal())
+        for secret in secrets:
+            redact.register_secret(secret)
     if logs:
         from copytrader.observe import logging as obs_logging
 

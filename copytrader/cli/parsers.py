@@ -41,6 +41,12 @@ ENV: Mapping[str, str] = {
     "the lease)",
     "COPYTRADER_RETENTION_DAYS": "days of per-pass snapshots kept (default 90)",
     "COPYTRADER_SHUTDOWN_TIMEOUT_SECONDS": "how long SIGTERM waits for writes (default 30)",
+    "COPYTRADER_NOTIFY_URLS": "comma-separated Apprise URLs notified of events (secrets)",
+    "COPYTRADER_WEBHOOK_URL": "a signed JSON POST per notifying event (with the secret)",
+    "COPYTRADER_WEBHOOK_SECRET": "the HMAC-SHA256 key of the webhook's signature",
+    "COPYTRADER_NOTIFY_EVENTS": "which audit actions notify (default: risk_stop, risk_breach, "
+    "duplicate_suspected, policy_invalid, lease_acquired, lease_lost, write_failing, "
+    "platform_down)",
     "COPYTRADER_LOG_FORMAT": "json or console (default console on a TTY, else json)",
     "COPYTRADER_LOG_FILE": "write logs to this file instead of stderr",
     "COLUMNS": "width of the tables (default the terminal's, 80 when piped)",
@@ -64,11 +70,19 @@ TABLES = ("COLUMNS",)
 READ_DATABASE = (*CONFIG, *DATABASE, *LOGS)
 #: A command that reads the platform, the policies and the database.
 READ_PLATFORM = (*CONFIG, *PLATFORM, *POLICIES, *DATABASE, *LOGS)
+#: Where notifications go (a command that writes audit events delivers them).
+NOTIFY = (
+    "COPYTRADER_NOTIFY_URLS",
+    "COPYTRADER_WEBHOOK_URL",
+    "COPYTRADER_WEBHOOK_SECRET",
+    "COPYTRADER_NOTIFY_EVENTS",
+)
 #: A command that writes to the platform (holds the writer lease).
 WRITE_PLATFORM = (
     *READ_PLATFORM,
     "COPYTRADER_LEASE_SECONDS",
     "COPYTRADER_WRITE_TIMEOUT_SECONDS",
+    *NOTIFY,
 )
 
 #: What the exit codes mean, for the ``--help`` pages.

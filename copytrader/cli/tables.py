@@ -100,7 +100,7 @@ def _attention(m: Mapping[str, Any]) -> Cell:
         ("paused", "paused", "paused", ""),
         ("suspected_duplicates", "suspected duplicate", None, "red"),
         ("adopt_candidates", "adopt candidate", None, "yellow"),
-        ("risk_stopped", "risk-stopped", "risk-stopped", "red"),
+        ("risk_stopped", "risk stopped", "risk stopped", "red"),
     ):
         n = m.get(key) or 0
         if n:
@@ -175,14 +175,44 @@ def as_of_line(as_of: Mapping[str, Any] | None, now: datetime | None = None) -> 
     return "\n".join(lines)
 
 
+def risk_stops_grid(stops: Sequence[Mapping[str, Any]]) -> Grid:
+    """The clones risk guards hold stopped, each with why and the command that resumes it."""
+    grid = Grid(
+        "held by risk guards: stopped until copytrader resume MASTER FOLLOWER",
+        [
+            Column("master", "id"),
+            Column("follower", "id"),
+            Column("rule"),
+            Column("value", justify="right"),
+            Column("threshold", justify="right"),
+            Column("since (UTC)", optional=True),
+            Column("why", "text"),
+        ],
+    )
+    for h in stops:
+        grid.add_row(
+            h["master"],
+            h["follower"],
+            str(h["rule"]),
+            _cell(h["value"]),
+            _cell(h["threshold"]),
+            when(h["since"]),
+            _text(str(h["detail"])),
+        )
+    return grid
+
+
 def render_status(
     console: Console, doc: Mapping[str, Any], *, wide: bool = False, now: datetime | None = None
 ) -> None:
-    """Print the status table (or a one-line note when nothing is recorded yet)."""
+    """Print the status table, then the risk-stopped clones (or a one-line note when
+    nothing is recorded yet)."""
     if not doc.get("masters"):
         console.print("no masters recorded yet (run a reconcile pass first)")
         return
     status_grid(doc, now).render(console, wide=wide)
+    if doc.get("risk_stops"):
+        risk_stops_grid(doc["risk_stops"]).render(console, wide=wide)
 
 
 # -- audit and history ---------------------------------------------------------------------

@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from copytrader.core import notices
 from copytrader.errors import LeaseHeldError
 
 if TYPE_CHECKING:
@@ -33,6 +34,13 @@ class Service:
     lease: WriterLease
 
 
+def notify_filter(settings: Settings) -> notices.Filter | None:
+    """The audit events that get a notification, when this process has a sink (else None:
+    no notification is written, so none waits for a sink that is not there)."""
+    n = settings.notify
+    return notices.Filter(n.events) if n.enabled else None
+
+
 def writer_lease(settings: Settings, store: SqlStore) -> WriterLease:
     """The writer lease of the database in ``settings`` (not taken yet)."""
     from copytrader.store.lease import WriterLease, lock_path
@@ -47,7 +55,9 @@ async def open_store(settings: Settings) -> SqlStore:
     from copytrader.store import engine
 
     return await engine.open_store(
-        settings.database_url, create_folder=settings.database_is_default
+        settings.database_url,
+        notify=notify_filter(settings),
+        create_folder=settings.database_is_default,
     )
 
 

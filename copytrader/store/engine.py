@@ -27,6 +27,7 @@ from copytrader.store.database import Database, describe_error
 if TYPE_CHECKING:
     from alembic.config import Config
 
+    from copytrader.core import notices
     from copytrader.store.repo import SqlStore
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -226,17 +227,23 @@ def make_engine(url: str, *, create_folder: bool = False) -> AsyncEngine:
 
 
 async def open_store(
-    url: str, *, migrate: bool = True, create_folder: bool = False
+    url: str,
+    *,
+    migrate: bool = True,
+    notify: notices.Filter | None = None,
+    create_folder: bool = False,
 ) -> SqlStore:
     """Open the store at ``url`` (``sqlite:///PATH`` or ``postgresql://...``).
 
-    With ``migrate`` the schema is brought to the newest revision first. Raises StoreError
+    With ``migrate`` the schema is brought to the newest revision first. ``notify``: the
+    audit events that get a notification in the outbox (None: none). Raises StoreError
     (never showing a password) when the database cannot be reached or migrated, and
     ConfigError when a SQLite file's folder is missing (``create_folder``: make it 0700).
     """
     from copytrader.store.repo import SqlStore
 
-    return SqlStore(await _open(url, migrate=migrate, create_folder=create_folder))
+    engine = await _open(url, migrate=migrate, create_folder=create_folder)
+    return SqlStore(engine, notify=notify)
 
 
 async def open_database(url: str, *, create_folder: bool = False) -> Database:

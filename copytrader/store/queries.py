@@ -98,9 +98,9 @@ async def latest_clones(store: Database) -> list[dict[str, Any]]:
 
 
 async def status(store: Database) -> dict[str, Any]:
-    """``{"masters": [...], "as_of": {...}}`` from each master's latest pass, ordered by
-    master id; held items (suspected duplicates, adopt candidates) from the standing
-    conditions. ``as_of`` says which pass the figures come from (the newest one: ``run_id``,
+    """``{"masters": [...], "risk_stops": [...], "as_of": {...}}``: each master's latest pass
+    by master id; held items from the standing conditions; risk-stopped clones (each with
+    why). ``as_of`` says which pass the figures come from (the newest one: ``run_id``,
     ``ts``, ``state``; None before the first pass) and lists as ``older`` the masters whose
     figures come from an earlier pass (a master no longer in any policy)."""
     t, out = tables.snapshots, []
@@ -108,6 +108,7 @@ async def status(store: Database) -> dict[str, Any]:
     async with store.transaction("status") as conn:
         masters = [row[0] for row in (await conn.execute(_MASTERS_SQL)).all()]
         held = await conditions.counts(conn)
+        stops = await conditions.risk_stops(conn)
         for master in masters:
             found = (
                 await conn.execute(
@@ -149,10 +150,11 @@ async def status(store: Database) -> dict[str, Any]:
                     "paused": sum(1 for c in clones if c.paused),
                     "follower_roi_mean": _mean([c.roi for c in existing]),
                     **conditions.of(held, master),
+                    "risk_stopped": sum(1 for s in stops if s["master"] == master),
                 }
             )
         as_of = await lookup.as_of(conn, heads)
-    return {"masters": out, "as_of": as_of}
+    return {"masters": out, "risk_stops": stops, "as_of": as_of}
 
 
 async def audit(

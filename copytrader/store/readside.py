@@ -72,3 +72,21 @@ standing_conditions = table(
     column("bot", String),
     column("since", UTCDateTime),
 )
+
+risk_states = table(
+    "risk_states",
+    column("master", String),
+    column("follower", String),
+    column("track_bot", String),
+    column("track_since", UTCDateTime),
+    column("clone_base", Float),
+    column("master_base", Float),
+    column("peak", Float),
+    column("hold_rule", String),
+    column("hold_value", Float),
+    column("hold_threshold", Float),
+    column("hold_since", UTCDateTime),
+    column("hold_rules", String),
+    column("hold_mode", String),
+    column("updated_at", UTCDateTime),
+)

@@ -93,7 +93,7 @@ USAGE: list[tuple[list[str], str]] = [
     (
         ["statsu"],
         "copytrader: argument COMMAND: unknown 'statsu'; did you mean 'status'? (one of policy, "
-        "plan, reconcile, drift, adopt, run, status, audit, history, db, sim, demo) (see "
+        "plan, reconcile, drift, adopt, resume, run, status, audit, history, db, sim, demo) (see "
         "copytrader --help)",
     ),
     (

@@ -132,6 +132,25 @@ def test_status_table_counts_what_needs_a_look_and_says_when_it_was_taken() -> N
     assert "no masters recorded" in render(tables.render_status, {"masters": [], "as_of": None})
 
 
+def test_status_lists_the_risk_stopped_clones_with_why() -> None:
+    master = {
+        "master": M1, "master_status": "running", "master_roi": 1.0, "followers": 2,
+        "clones": 2, "in_sync": 2, "drifted": 0, "failed": 0, "paused": 0,
+        "follower_roi_mean": 0.0, "risk_stopped": 1,
+    }  # fmt: skip
+    stop = {
+        "master": M1, "follower": F1, "rule": "min_roi_pct", "value": -25,
+        "threshold": -20, "since": "2026-12-01T10:00:00Z",
+        "detail": "ROI -25% is below min_roi_pct -20",
+    }  # fmt: skip
+    text = render(tables.render_status, {"masters": [master], "risk_stops": [stop]}, width=100)
+    assert "1 risk stopped" in text and "held by risk guards" in text
+    flat = " ".join(text.split())
+    assert "f873b314" in text and "ROI -25% is below min_roi_pct -20" in flat
+    assert "copytrader resume MASTER FOLLOWER" in flat
+    assert "held by risk guards" not in render(tables.render_status, {"masters": [master]})
+
+
 def test_audit_table_shows_error_changes_and_detail() -> None:
     rows = [
         {

@@ -24,7 +24,9 @@ SAME = {
 }
 
 
-@pytest.mark.parametrize("name", ["snapshots", "audit_events", "runs", "standing_conditions"])
+@pytest.mark.parametrize(
+    "name", ["snapshots", "audit_events", "runs", "standing_conditions", "risk_states"]
+)
 def test_each_read_side_table_is_its_model(name: str) -> None:
     light = getattr(readside, name)
     model = tables.metadata.tables[name]
