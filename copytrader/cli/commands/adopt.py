@@ -36,7 +36,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         summary="make an existing bot a follower's clone (adopt MASTER FOLLOWER BOT | --all "
         "MASTER)",
         description=_ADOPT,
-        env=(*parsers.READ_PLATFORM, *parsers.TABLES),
+        env=(*parsers.READ_PLATFORM, *parsers.NOTIFY, *parsers.TABLES),
         exits={
             EXIT_OK: "adopted (with --all: each follower with exactly one candidate; the "
             "others are named on stderr)",

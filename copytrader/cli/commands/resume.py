@@ -33,7 +33,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "resume",
         summary="let a clone stopped by a risk guard run again (resume MASTER FOLLOWER)",
         description=_RESUME,
-        env=parsers.READ_DATABASE,
+        env=(*parsers.READ_DATABASE, *parsers.NOTIFY),
         exits={
             EXIT_OK: "the hold is lifted",
             EXIT_FAILED: "the database could not be read or written",
