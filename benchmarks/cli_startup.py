@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -52,13 +53,17 @@ def build(path: Path, days: float) -> None:
           f"({path.stat().st_size / 1e6:,.0f} MB)", flush=True)
 
 
-def timed(argv: list[str], env: dict[str, str]) -> float:
+def timed(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall time and CPU time (user + system) of one run of ``argv``."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(argv, env=env, capture_output=True, check=False)
     took = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(argv)} exited {done.returncode}: {done.stderr.decode()}")
-    return took
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return took, cpu
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -90,16 +95,21 @@ def main(argv: list[str] | None = None) -> int:
     }
     timed(commands["copytrader status"], env)  # a first run: migrations, OS file cache
     times: dict[str, list[float]] = {name: [] for name in commands}
+    cpus: dict[str, list[float]] = {name: [] for name in commands}
     for _ in range(args.runs):
         for name, command in commands.items():  # interleaved: load affects all alike
-            times[name].append(timed(command, env))
+            wall, cpu = timed(command, env)
+            times[name].append(wall)
+            cpus[name].append(cpu)
     base = statistics.median(times["python -c pass"])
+    load = os.getloadavg()[0]
     print(f"\n{args.runs} runs each, median wall time (interpreter {sys.version.split()[0]}, "
-          f"{os.cpu_count()} cores)")
-    print(f"{'command':<44} {'median s':>9} {'min s':>7} {'vs python -c pass':>18}")
+          f"{os.cpu_count()} cores, load average {load:.1f})")
+    print(f"{'command':<44} {'median s':>9} {'min s':>7} {'CPU s':>6} {'vs python -c pass':>18}")
     for name, values in times.items():
         median = statistics.median(values)
-        print(f"{name:<44} {median:9.3f} {min(values):7.3f} {median / base:17.1f}x")
+        cpu = statistics.median(cpus[name])
+        print(f"{name:<44} {median:9.3f} {min(values):7.3f} {cpu:6.3f} {median / base:17.1f}x")
     worst = max(statistics.median(times[n]) for n in ("copytrader status",
                                                        "copytrader audit --limit 20"))
     verdict = "under" if worst < GOAL else "NOT under"

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from copytrader.core import notices
+from copytrader.core import audit_actions
 from copytrader.errors import ConfigError
 
 PREFIX = "COPYTRADER_"
@@ -83,7 +83,7 @@ class NotifySettings:
     urls: tuple[Secret, ...] = ()  # Apprise URLs
     webhook_url: Secret = field(default_factory=lambda: Secret(""))
     webhook_secret: Secret = field(default_factory=lambda: Secret(""))
-    events: frozenset[str] = frozenset(notices.DEFAULT_EVENTS)
+    events: frozenset[str] = frozenset(audit_actions.NOTIFY_DEFAULT)
 
     @property
     def enabled(self) -> bool:
@@ -344,6 +344,10 @@ def _notify(env: Mapping[str, str], file_values: Mapping[str, object]) -> Notify
             f"{MIN_WEBHOOK_SECRET} random characters"
         )
     raw_events = _source(env, file_values, "notify_events")
+    if raw_events is None:
+        return NotifySettings(tuple(urls), Secret(hook), Secret(key))
+    from copytrader.core import notices  # only to read a list of events
+
     try:
         events = notices.parse(None if raw_events is None else str(raw_events))
     except ValueError as exc:

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from copytrader.settings import Settings
-    from copytrader.store.database import Database
+    from copytrader.store.database import Reader
 
 
 def load_settings(args: argparse.Namespace, *, platform: bool, logs: bool = True) -> Settings:
@@ -35,7 +35,7 @@ def load_settings(args: argparse.Namespace, *, platform: bool, logs: bool = True
 
     s = settings_mod.load(config_file=args.config, require_platform=platform)
     secrets = [s.platform.api_key.reveal()] if s.platform.api_key else []
-    secrets += s.notify.secrets()  # the notification URLs and the webhook secret
+    secrets += [x for x in s.notify.secrets() if x]  # the notification URLs, webhook secret
     if secrets:
         from copytrader.observe import redact
 
@@ -133,7 +133,7 @@ def seconds(text: str) -> float:
     return value
 
 
-def open_store(s: Settings) -> AbstractAsyncContextManager[Database]:
+def open_store(s: Settings) -> AbstractAsyncContextManager[Reader]:
     """The database of ``s`` (schema at head), closed on exit: for database-only commands."""
     from copytrader.reconcile import wiring
 
@@ -141,7 +141,7 @@ def open_store(s: Settings) -> AbstractAsyncContextManager[Database]:
 
 
 async def prefix(
-    store: Database, option: str, given: str | None, table: str, column: str, where: str
+    store: Reader, option: str, given: str | None, table: str, column: str, where: str
 ) -> str | None:
     """The id ``--OPTION`` names: ``given`` itself or the one id of ``table.column`` that
     starts with it; UsageError naming the problem when none does or several do."""

@@ -47,3 +47,15 @@ ACTIONS: Mapping[str, str] = MappingProxyType(
         "recovered": "a write_failing or platform_down episode ended",
     }
 )
+
+#: The actions that notify unless ``COPYTRADER_NOTIFY_EVENTS`` says otherwise.
+NOTIFY_DEFAULT = (
+    "risk_stop",
+    "risk_breach",
+    "duplicate_suspected",
+    "policy_invalid",
+    "lease_acquired",
+    "lease_lost",
+    "write_failing",
+    "platform_down",
+)

@@ -13,14 +13,14 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from copytrader.core import notices
 from copytrader.errors import LeaseHeldError
 
 if TYPE_CHECKING:
+    from copytrader.core import notices
     from copytrader.platform.haas.client import PlatformClient, RequestObserver
     from copytrader.reconcile.service import Reconciler
     from copytrader.settings import Settings
-    from copytrader.store.database import Database
+    from copytrader.store.database import Reader
     from copytrader.store.lease import WriterLease
     from copytrader.store.repo import SqlStore
 
@@ -37,6 +37,8 @@ class Service:
 def notify_filter(settings: Settings) -> notices.Filter | None:
     """The audit events that get a notification, when this process has a sink (else None:
     no notification is written, so none waits for a sink that is not there)."""
+    from copytrader.core import notices
+
     n = settings.notify
     return notices.Filter(n.events) if n.enabled else None
 
@@ -62,12 +64,13 @@ async def open_store(settings: Settings) -> SqlStore:
 
 
 @asynccontextmanager
-async def open_reader(settings: Settings) -> AsyncIterator[Database]:
+async def open_reader(settings: Settings) -> AsyncIterator[Reader]:
     """The database alone, for the read-side queries of the database-only commands
-    (``status``, ``audit``, ``history``): the store's table models are not loaded."""
+    (``status``, ``audit``, ``history``): neither the store's table models nor (on SQLite)
+    the async machinery are loaded."""
     from copytrader.store import engine
 
-    db = await engine.open_database(
+    db = await engine.open_reader(
         settings.database_url, create_folder=settings.database_is_default
     )
     try:

@@ -16,16 +16,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import event, make_url, text
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from copytrader.errors import ConfigError, StoreError
-from copytrader.store.database import Database, describe_error
+from copytrader.store.database import Database, Reader, SyncReader, describe_error
 
 if TYPE_CHECKING:
     from alembic.config import Config
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
     from copytrader.core import notices
     from copytrader.store.repo import SqlStore
@@ -203,6 +203,8 @@ _PG_SERVER_SETTINGS = {
 def make_engine(url: str, *, create_folder: bool = False) -> AsyncEngine:
     """An AsyncEngine for ``url``; for SQLite the file is made 0600 and pragmas set, and
     ConfigError names its folder when that is missing (``create_folder``: make it)."""
+    from sqlalchemy.ext.asyncio import create_async_engine
+
     full = async_url(url)
     try:
         parsed = make_url(full)
@@ -244,6 +246,52 @@ async def open_store(
 
     engine = await _open(url, migrate=migrate, create_folder=create_folder)
     return SqlStore(engine, notify=notify)
+
+
+async def open_reader(url: str, *, create_folder: bool = False) -> Reader:
+    """A database the read-side queries can read, opened as cheaply as can be: a SQLite file
+    at the newest revision through a plain SQLite engine (:class:`SyncReader`, no async
+    machinery), anything else through :func:`open_database` (which migrates)."""
+    sync = _sqlite_engine(url, create_folder=create_folder)
+    if sync is not None:
+        head = shipped_head()
+        try:
+            with sync.connect() as conn:
+                at_head = head is not None and _revision_of(conn) == head
+        except SQLAlchemyError:  # not a database, locked...: the async path says why
+            at_head = False
+        if at_head:
+            return SyncReader(sync)
+        sync.dispose()
+    return await open_database(url, create_folder=create_folder)
+
+
+def _sqlite_engine(url: str, *, create_folder: bool) -> Engine | None:
+    """A plain SQLite engine for a ``sqlite:///PATH`` url (None for any other)."""
+    from sqlalchemy import create_engine
+
+    try:
+        parsed = make_url(url)
+    except SQLAlchemyError:
+        return None
+    if parsed.get_backend_name() != "sqlite" or "+" in url.split("://", 1)[0]:
+        return None
+    try:
+        _prepare_sqlite_file(parsed.database, create_folder)
+    except OSError as exc:
+        raise StoreError(f"cannot create database file {parsed.database}: {exc.strerror}") from exc
+    engine = create_engine(url)
+    event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _revision_of(conn: Connection) -> str | None:
+    """The revision a database is at, by one query (None: none yet)."""
+    try:
+        rows = conn.execute(text("SELECT version_num FROM alembic_version")).all()
+    except SQLAlchemyError:
+        return None
+    return str(rows[0][0]) if len(rows) == 1 else None
 
 
 async def open_database(url: str, *, create_folder: bool = False) -> Database:

@@ -9,10 +9,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select, text
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from copytrader.store import readside as tables
-from copytrader.store.database import Database
+from copytrader.store.database import Conn, Reader
 
 #: (table, column) pairs an id may be looked up in; each column leads an index.
 COLUMNS = {
@@ -44,7 +43,7 @@ def _upper(prefix: str) -> str:
 
 
 async def starting_with(
-    store: Database, table: str, column: str, prefix: str, most: int = 11
+    store: Reader, table: str, column: str, prefix: str, most: int = 11
 ) -> list[str]:
     """The distinct values of ``table.column`` that start with ``prefix`` (at most ``most``,
     sorted; ``prefix`` itself first when it is one)."""
@@ -58,7 +57,7 @@ async def starting_with(
     return sorted({r[0] for r in rows if isinstance(r[0], str) and r[0].startswith(prefix)})
 
 
-async def actions(store: Database) -> list[str]:
+async def actions(store: Reader) -> list[str]:
     """Every audit action on record (one index probe per action)."""
     params = {"lo": "", "hi": "\U0010ffff", "most": 1000}
     async with store.transaction("audit actions") as conn:
@@ -66,7 +65,7 @@ async def actions(store: Database) -> list[str]:
     return sorted({r[0] for r in rows if r[0]})
 
 
-async def as_of(conn: AsyncConnection, heads: dict[str, tuple[str, datetime]]) -> Any:
+async def as_of(conn: Conn, heads: dict[str, tuple[str, datetime]]) -> Any:
     """Which pass a ``status`` comes from: the newest of the masters' latest passes
     (``run_id``, ``ts``, ``state``) and, as ``older``, the masters whose figures come from
     an earlier pass. None before the first pass."""

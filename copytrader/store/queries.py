@@ -20,7 +20,7 @@ from copytrader.core import words
 from copytrader.core.spans import parse_span, parse_time
 from copytrader.store import conditions, lookup
 from copytrader.store import readside as tables
-from copytrader.store.database import Database
+from copytrader.store.database import Reader
 
 __all__ = [
     "audit",
@@ -72,7 +72,7 @@ def _diff(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None else a - b
 
 
-async def latest_clones(store: Database) -> list[dict[str, Any]]:
+async def latest_clones(store: Reader) -> list[dict[str, Any]]:
     """The clone rows of the newest pass (every master is snapshotted in each pass), by
     master and follower: ``{master, follower, bot_id, status, roi, in_sync, paused, failed,
     drifted}``."""
@@ -97,7 +97,7 @@ async def latest_clones(store: Database) -> list[dict[str, Any]]:
         return [dict(r) for r in (await conn.execute(stmt)).mappings().all()]
 
 
-async def status(store: Database) -> dict[str, Any]:
+async def status(store: Reader) -> dict[str, Any]:
     """``{"masters": [...], "risk_stops": [...], "as_of": {...}}``: each master's latest pass
     by master id; held items from the standing conditions; risk-stopped clones (each with
     why). ``as_of`` says which pass the figures come from (the newest one: ``run_id``,
@@ -158,7 +158,7 @@ async def status(store: Database) -> dict[str, Any]:
 
 
 async def audit(
-    store: Database,
+    store: Reader,
     *,
     master: str | None = None,
     follower: str | None = None,
@@ -326,7 +326,7 @@ def _bucketed(rows: list[dict[str, Any]], seconds: int) -> list[dict[str, Any]]:
 
 
 async def history(
-    store: Database,
+    store: Reader,
     *,
     master: str | None = None,
     follower: str | None = None,

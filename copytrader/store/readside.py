@@ -73,6 +73,9 @@ standing_conditions = table(
     column("since", UTCDateTime),
 )
 
+#: ``risk_states.hold_mode`` of a clone held stopped (``core.policy.OnBreach.STOP``).
+HOLD_STOP = "stop"
+
 risk_states = table(
     "risk_states",
     column("master", String),

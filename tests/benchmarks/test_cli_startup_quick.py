@@ -11,7 +11,9 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-ROW = re.compile(r"^(python -c pass|copytrader .+?)\s+([0-9.]+)\s+([0-9.]+)\s+([0-9.]+)x$")
+ROW = re.compile(
+    r"^(python -c pass|copytrader .+?)\s+([0-9.]+)\s+([0-9.]+)\s+([0-9.]+)\s+([0-9.]+)x$"
+)
 
 
 def test_the_startup_benchmark_reports_every_command() -> None:
@@ -29,5 +31,5 @@ def test_the_startup_benchmark_reports_every_command() -> None:
         "copytrader audit --limit 20",
         "copytrader history --master M --since 7d",
     }, done.stdout
-    assert float(rows["python -c pass"].group(4)) == 1.0
+    assert float(rows["python -c pass"].group(5)) == 1.0
     assert "status and audit --limit 20: slowest median" in done.stdout

@@ -1,7 +1,8 @@
 """Fast start-up of the read-only commands, proved by what they load (not by timing: the
 figures are in benchmarks/cli_startup.py): no aiohttp, Alembic, structlog, APScheduler,
-prometheus_client or YAML for ``status``, ``audit``, ``history``, ``--help`` and
-``--version``, and Alembic only when the database needs a migration."""
+prometheus_client, YAML, SQLModel (pydantic), SQLAlchemy's ORM or the async SQLite driver for
+``status``, ``audit``, ``history``, ``--help`` and ``--version`` on a SQLite database at the
+newest revision, and Alembic only when the database needs a migration."""
 
 from __future__ import annotations
 
@@ -14,7 +15,18 @@ import pytest
 
 from tests.reliability.support import run_cli, subprocess_env
 
-HEAVY = ("aiohttp", "alembic", "structlog", "apscheduler", "prometheus_client", "yaml")
+HEAVY = (
+    "aiohttp",
+    "alembic",
+    "structlog",
+    "apscheduler",
+    "prometheus_client",
+    "yaml",
+    "sqlalchemy.orm",
+    "sqlmodel",
+    "pydantic",
+    "aiosqlite",
+)
 
 PROBE = """
 import json, sys
@@ -23,7 +35,7 @@ try:
     code = main.main(sys.argv[1:])
 except SystemExit as exc:
     code = exc.code
-heavy = sorted({m.split('.')[0] for m in sys.modules} & set(HEAVY))
+heavy = sorted(({m.split('.')[0] for m in sys.modules} | set(sys.modules)) & set(HEAVY))
 print(json.dumps({"code": code, "heavy": heavy}), file=sys.stderr)
 """.replace("HEAVY", repr(HEAVY))
 

@@ -38,3 +38,9 @@ def test_each_read_side_table_is_its_model(name: str) -> None:
             continue
         expected = SAME[kind.__name__]
         assert isinstance(light.c[col.name].type, expected), (name, col.name, kind)
+
+
+def test_the_hold_mode_of_a_stop_is_the_cores() -> None:
+    from copytrader.core.policy import OnBreach
+
+    assert OnBreach.STOP.value == readside.HOLD_STOP

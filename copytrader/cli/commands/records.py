@@ -18,7 +18,7 @@ from copytrader.errors import UsageError
 
 if TYPE_CHECKING:
     from copytrader.settings import Settings
-    from copytrader.store.database import Database
+    from copytrader.store.database import Reader
 
 _TIME = (
     "ISO 8601 (2026-12-01T00:00:00Z, UTC when no offset) or a span back from now: "
@@ -135,7 +135,7 @@ async def status(args: argparse.Namespace, s: Settings) -> int:
     return EXIT_OK
 
 
-async def _action(store: Database, given: str | None) -> str | None:
+async def _action(store: Reader, given: str | None) -> str | None:
     """``--action`` when it is a known action (or one on record); UsageError otherwise."""
     if given is None or given in ACTIONS:
         return given
