@@ -44,9 +44,7 @@ def write_accounts(folder: Path, keys: Mapping[str, str] = KEYS, mode: int = 0o6
     return path
 
 
-def bpx_settings(
-    sim: BpxServer, tmp_path: Path, policy_dir: Path, **platform: Any
-) -> Settings:
+def bpx_settings(sim: BpxServer, tmp_path: Path, policy_dir: Path, **platform: Any) -> Settings:
     """Settings of a BotPrimeX deployment against ``sim``; keywords override the platform's."""
     options: dict[str, Any] = {
         "rate_limit_per_minute": 100_000,
