@@ -53,9 +53,7 @@ def steps(
         return (), False, []  # in sync: the common case of a steady pass, decided early
     # A clone that follows a master (masterBotId set) refuses every edit.
     frozen = bool(clone.master_bot_id)
-    immutable = {
-        k: c for k, c in changes.items() if frozen or not propagation.editable(script, k)
-    }
+    immutable = {k: c for k, c in changes.items() if frozen or not propagation.editable(script, k)}
     editable = {k: c for k, c in changes.items() if k not in immutable}
     notes: list[Note] = []
     flagged = False

@@ -112,7 +112,7 @@ class Bounds:
     high_open: bool = False
     whole: bool = False
 
-    def refusal(self, key: str, value: float) -> str | None:
+    def refusal(self, key: str, value: float | int) -> str | None:
         """Why ``value`` is out of bounds for ``key``, or None when it is in."""
         if self.whole and not float(value).is_integer():
             return f"{key}: must be a whole number, got {value!r}"

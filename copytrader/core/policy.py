@@ -163,7 +163,7 @@ def check_value(script: Script, key: str, value: Scalar) -> str | None:
     if key == "investmentAmount" and _is_number(value) and float(value) <= 0:  # type: ignore[arg-type]
         return f"{key}: must be above zero, got {value!r}"
     if spec.bounds is not None and _is_number(value):
-        return spec.bounds.refusal(key, float(value))  # type: ignore[arg-type]
+        return spec.bounds.refusal(key, value)  # type: ignore[arg-type]
     return None
 
 
@@ -238,7 +238,7 @@ def _bounds_problem(file: str, key: str, limit: Limit, bounds: Bounds | None) ->
     if bounds is None:
         return None
     for side, value in (("min", limit.min), ("max", limit.max)):
-        if value is not None and (reason := bounds.refusal(key, float(value))) is not None:
+        if value is not None and (reason := bounds.refusal(key, value)) is not None:
             return Problem(file, f"limits of {reason}", ("limits", key, side))
     return None
 

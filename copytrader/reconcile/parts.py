@@ -98,8 +98,9 @@ class PartRun:
         return plan, [res for _, results in done for res in results], unread
 
     async def _part(self, part: SweepPart, *, first: bool) -> tuple[Plan, list[FollowerResult]]:
-        policies, world = partition.view(self.read.policies, self.read.world, part,
-                                         self.read.masters)
+        policies, world = partition.view(
+            self.read.policies, self.read.world, part, self.read.masters
+        )
         plan = plan_mod.build(policies, world)
         if world.suspicious and not self._suspicious_noted:
             self._suspicious_noted = True
@@ -147,4 +148,3 @@ class PartRun:
                 )
             )
         await self.trail.flush()
-

@@ -230,12 +230,23 @@ class BotPrimeXClient:
 
     async def verified_users(self, user_ids: Collection[str]) -> Mapping[str, User]:
         """Each of ``user_ids`` in the accounts file, with its connected exchanges
-        (``GET /exchanges``), or with ``refused`` when its key is refused. Raises
-        ConfigError when an account is the master account, PlatformError when an account
-        cannot be read for another reason."""
+        (``GET /exchanges``), or with ``refused`` when its key is refused. Every account of
+        the file is read (``GET /account``): ConfigError naming the file when one is the
+        master account; PlatformError when an account cannot be read for another reason."""
         names = [n for n in user_ids if n in self.followers]
-        users = await asyncio.gather(*(self._verified(n) for n in names))
-        return {u.user_id: u for u in users}
+        others = [a for n, a in self.followers.items() if n not in names]
+        # Every account of the file is checked against the master account: the file is
+        # invalid when it lists it, whether a policy names that account or not.
+        found: list[User | None] = await asyncio.gather(
+            *(self._verified(n) for n in names), *(self._other(a) for a in others)
+        )
+        return {u.user_id: u for u in found if u is not None}
+
+    async def _other(self, acc: Account) -> None:
+        try:
+            await self._not_master(acc)
+        except AuthError:
+            return  # not named by any policy: its key matters to no follower
 
     async def _verified(self, name: str) -> User:
         acc = self.followers[name]
