@@ -52,7 +52,7 @@ def _drop(request: web.Request) -> web.Response:
 def _strip(data: Any) -> Any:
     """``data`` without the fields a client needs (the ``missing_fields`` fault)."""
     if isinstance(data, dict) and isinstance(data.get("data"), list):
-        return {"data": [_strip(i) for i in data["data"]]}
+        return {"data": [_strip(i) for i in data["data"]], "next_cursor": data.get("next_cursor")}
     if isinstance(data, dict):
         return {k: v for k, v in data.items() if k not in ("id", "strategy", "exchange", "pair")}
     return data
