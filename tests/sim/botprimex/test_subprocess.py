@@ -86,14 +86,11 @@ async def test_the_botprimex_simulator_process_and_a_deployment_against_it(tmp_p
         # Started again with the same file: the same keys, so the deployment still works.
         proc, again = await _start(port, accounts)
         assert again[2:] == lines[2:]
-        code, out, err = await run_cli("plan", "--json", env=env)
+        # (a fresh database: the old one's clones are gone with the old simulator)
+        fresh = {**env, "COPYTRADER_DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.db'}"}
+        code, out, err = await run_cli("plan", "--json", env=fresh)
         assert code == 0, err
-        assert [a["action"] for a in json.loads(out)["actions"]] == [
-            "clone",
-            "start",
-            "clone",
-            "start",
-        ]  # a fresh simulator: no bots yet
+        assert [a["action"] for a in json.loads(out)["actions"]] == ["clone", "start"] * 2
         await _stop(proc)
     finally:
         if proc.returncode is None:
