@@ -37,9 +37,11 @@ async def _start(port: int, accounts: Path) -> tuple[asyncio.subprocess.Process,
         env=env,
     )
     assert proc.stderr is not None
-    lines = [(await asyncio.wait_for(proc.stderr.readline(), timeout=20)).decode().rstrip()]
-    while not lines[-1].startswith("  accounts file:"):
-        lines.append((await asyncio.wait_for(proc.stderr.readline(), timeout=5)).decode().rstrip())
+    lines: list[str] = []
+    while not lines or not lines[-1].startswith("  accounts file:"):
+        line = await asyncio.wait_for(proc.stderr.readline(), timeout=20)
+        assert line, f"the simulator exited: {lines}"
+        lines.append(line.decode().rstrip())
     return proc, lines
 
 
