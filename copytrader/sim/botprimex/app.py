@@ -99,6 +99,8 @@ async def _answer(request: web.Request, state: BpxState, body: Any, out: _Outcom
     if acc is None:
         return response(401, "unauthorized", "missing or invalid API key")
     out.account = acc.name
+    if acc.latency > 0:
+        await asyncio.sleep(acc.latency)
     wait = state.admit(acc, time.monotonic())
     if wait is not None:
         return response(

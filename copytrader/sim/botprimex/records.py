@@ -30,6 +30,8 @@ class AccountRecord:
     exchanges: dict[str, tuple[str, float]] = field(default_factory=dict)  # id -> (name, at)
     bots: dict[str, None] = field(default_factory=dict)  # ordered set of bot ids
     webhook_url: str | None = None
+    #: Seconds added to every answer to this account's key (a slow account).
+    latency: float = 0.0
     window: deque[float] = field(default_factory=deque, repr=False)
 
     @property
