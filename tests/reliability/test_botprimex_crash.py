@@ -115,27 +115,31 @@ async def test_kill9_during_a_botprimex_fanout(
         COPYTRADER_SHUTDOWN_TIMEOUT_SECONDS="10",
     )
     daemon = DaemonProcess(env, tmp_path / "daemon.log", port)
-    rng = random.Random(LOOPS)
-    for i in range(LOOPS):
+    try:
+        rng = random.Random(LOOPS)
+        for i in range(LOOPS):
+            await daemon.start()
+            await daemon.wait_listening()
+            await asyncio.sleep(rng.uniform(0.1, 2.0))
+            await daemon.kill9()
+            if i % 2 == 1:  # a master edit: the next passes edit every clone
+                sim.state.edit_out_of_band(BTC, {"max_open_trades": 3 + i, "stake_amount": 100 + i})
+
         await daemon.start()
         await daemon.wait_listening()
-        await asyncio.sleep(rng.uniform(0.1, 2.0))
-        await daemon.kill9()
-        if i % 2 == 1:  # a master edit: the next passes edit every clone
-            sim.state.edit_out_of_band(BTC, {"max_open_trades": 3 + i, "stake_amount": 100 + i})
-
-    await daemon.start()
-    await daemon.wait_listening()
-    deadline = time.monotonic() + 90
-    while (why := _converged(sim.state)) is not None:
-        assert daemon.alive, daemon.tail()
-        assert time.monotonic() < deadline, f"not converged within 90 s: {why}\n{daemon.tail()}"
-        await asyncio.sleep(0.5)
-    await asyncio.sleep(2 * INTERVAL + 0.5)  # a pass or two more must find nothing to do
-    writes = len(write_requests(sim.state))
-    await asyncio.sleep(2 * INTERVAL + 0.5)
-    assert len(write_requests(sim.state)) == writes, "writes after convergence"
-    assert await daemon.terminate() == 0, daemon.tail()
+        deadline = time.monotonic() + 90
+        while (why := _converged(sim.state)) is not None:
+            assert daemon.alive, daemon.tail()
+            assert time.monotonic() < deadline, f"not converged within 90 s: {why}\n{daemon.tail()}"
+            await asyncio.sleep(0.5)
+        await asyncio.sleep(2 * INTERVAL + 0.5)  # a pass or two more must find nothing to do
+        writes = len(write_requests(sim.state))
+        await asyncio.sleep(2 * INTERVAL + 0.5)
+        assert len(write_requests(sim.state)) == writes, "writes after convergence"
+        assert await daemon.terminate() == 0, daemon.tail()
+    finally:
+        if daemon.alive:  # a failed check must not leave the daemon running
+            await daemon.kill9()
 
     store = await open_store(db_url)
     try:
