@@ -92,7 +92,11 @@ class Transport:
         dialect: Dialect,
         observer: RequestObserver | None = None,
         sleep: Sleep = asyncio.sleep,
+        connector: Callable[[], aiohttp.BaseConnector] | None = None,
     ) -> None:
+        """``connector``: a pool of connections shared with other transports (one per
+        BotPrimeX account), owned by the caller; None: a pool of its own."""
+        self._connector = connector
         self.base_url = base_url.rstrip("/")
         self._api_key = api_key
         self.dialect = dialect
@@ -110,7 +114,10 @@ class Transport:
 
     def _open(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
+            shared = self._connector() if self._connector is not None else None
             self._session = aiohttp.ClientSession(
+                connector=shared,
+                connector_owner=shared is None,
                 timeout=aiohttp.ClientTimeout(total=self.timeout),
                 headers=self.dialect.auth_headers(self._api_key.reveal()),
             )

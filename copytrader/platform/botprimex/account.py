@@ -10,9 +10,11 @@ plan's limit; then at its plan's, never above ``COPYTRADER_RATE_LIMIT_PER_MINUTE
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+import aiohttp
 
 from copytrader.core.model import Bot
 from copytrader.errors import MalformedResponseError, PermanentError
@@ -61,6 +63,7 @@ class Account:
         rate_window: float,
         clock: Clock,
         sleep: Sleep,
+        connector: Callable[[], aiohttp.BaseConnector] | None = None,
     ) -> None:
         self.name = name
         self.ceiling = ceiling
@@ -78,6 +81,7 @@ class Account:
             dialect=Answers(),
             observer=observer,
             sleep=sleep,
+            connector=connector,
         )
         self.transport.write_timeout = write_timeout
         self._info: tuple[float, AccountInfo] | None = None

@@ -22,6 +22,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import aiohttp
+
 from copytrader.core.model import Bot, Catalogue, Scalar, SweepPart, User
 from copytrader.core.tags import clone_tag
 from copytrader.errors import AuthError, ConfigError, CopytraderError, PermanentError
@@ -39,6 +41,8 @@ __all__ = ["MASTER", "BotPrimeXClient"]
 MASTER = "@master"
 #: Seconds added to the 60-second rate window (the platform counts arrivals, a little later).
 RATE_WINDOW_MARGIN = 0.5
+#: Connections every account shares, beyond one account's own concurrency.
+POOL = 100
 
 
 class BotPrimeXClient:
@@ -81,8 +85,14 @@ class BotPrimeXClient:
                 rate_window=rate_window,
                 clock=clock,
                 sleep=sleep,
+                connector=self._pool,
             )
 
+        # One pool of connections for every account: the accounts' requests go to one host,
+        # and a deployment of many accounts must not hold a connection (a file, a TLS
+        # session) per account.
+        self._connections: aiohttp.TCPConnector | None = None
+        self._pool_limit = POOL + concurrency
         self.base_url = base_url
         self.accounts_file = accounts_file
         self.master = account(MASTER, master_key)
@@ -131,9 +141,19 @@ class BotPrimeXClient:
     ) -> None:
         await self.aclose()
 
+    def _pool(self) -> aiohttp.BaseConnector:
+        """The connection pool every account's session shares (made on first use, inside
+        the event loop)."""
+        if self._connections is None or self._connections.closed:
+            self._connections = aiohttp.TCPConnector(limit=self._pool_limit)
+        return self._connections
+
     async def aclose(self) -> None:
-        """Close every account's HTTP session."""
+        """Close every account's HTTP session, then the shared pool."""
         await asyncio.gather(*(acc.close() for acc in self._all()))
+        if self._connections is not None:
+            await self._connections.close()
+            self._connections = None
 
     def __repr__(self) -> str:
         return f"BotPrimeXClient({self.base_url!r}, {len(self.followers)} follower accounts)"
