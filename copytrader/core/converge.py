@@ -80,9 +80,8 @@ def steps(
     bracket = stopped_only(script, editable) if clone.status is Status.RUNNING else []
     out: list[Action] = []
     if want.status is Status.STOPPED and clone.status is Status.RUNNING:
-        out.append(
-            Action(Kind.STOP, m, f, bot, reason="paused" if want.paused else "master stopped")
-        )
+        why = want.held or ("paused" if want.paused else "master stopped")
+        out.append(Action(Kind.STOP, m, f, bot, reason=why))
     elif bracket:
         out.append(
             Action(Kind.STOP, m, f, bot, reason=f"{', '.join(bracket)}: edited only while stopped")

@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 
-from copytrader.core.actions import FollowerPlan, Note, Plan, World
+from copytrader.core.actions import FollowerPlan, Note, Plan, Remember, World
 from copytrader.core.model import Bot, SweepPart
 from copytrader.core.plan import build, sweep_suspicious
 from copytrader.core.policy import Policy
@@ -55,11 +55,13 @@ def plan_part(
 
 
 def merge(plans: Iterable[Plan]) -> Plan:
-    """One plan of every part's: their followers in order, each note once."""
+    """One plan of every part's: their followers and risk states in order, each note once."""
     followers: list[FollowerPlan] = []
     notes: dict[tuple[object, ...], Note] = {}
+    remember: list[Remember] = []
     for p in plans:
         followers.extend(p.followers)
+        remember.extend(p.risk)
         for n in p.notes:
             notes.setdefault((n.action, n.master, n.follower, n.bot, n.bots, n.detail), n)
-    return Plan(tuple(followers), tuple(notes.values()))
+    return Plan(tuple(followers), tuple(notes.values()), tuple(remember))

@@ -30,6 +30,10 @@ from copytrader.reconcile.ports import Lease, Platform, Store
 from copytrader.reconcile.reading import Reading
 from copytrader.reconcile.standing import StandingPass
 
+#: Notes audited with the state that makes them (``Plan.risk``), not as notes of a pass:
+#: the HELD ``risk_stop`` of a held clone is shown every pass and audited once, when taken.
+WITH_STATE = frozenset({"risk_stop"})
+
 
 @dataclass(frozen=True)
 class Execution:
@@ -66,6 +70,8 @@ class PartRun:
         self.sources = {p.master: (p.source.path, p.source.sha256) for p in read.policies}
         #: Every bot of the parts read so far (for the pass's snapshots).
         self.bots: dict[str, Bot] = dict(read.masters)
+        #: A part's executor found the writer lease lost (its writes stopped).
+        self.fenced = False
         self._suspicious_noted = False
 
     async def run(
@@ -114,10 +120,18 @@ class PartRun:
                 )
             )
         for note in await self.standing.fresh(plan.notes):
-            await self.trail.emit(note_event(self.run_id, note, self.sources))
+            if note.action not in WITH_STATE:
+                await self.trail.emit(note_event(self.run_id, note, self.sources))
         await self.trail.flush()  # the notes are on record before their conditions are
         scope = None if part.users is None else {*part.users, *((None,) if first else ())}
         await self.standing.record(plan.notes, scope)
+        if plan.risk:  # a risk hold is on record before the stop it asks for is sent
+            events = [
+                self.trail.log(note_event(self.run_id, r.event, self.sources))
+                for r in plan.risk
+                if r.event
+            ]
+            await self.store.save_risk([r.state for r in plan.risk], events)
         executor = Executor(
             self.platform,
             self.store,
@@ -128,7 +142,9 @@ class PartRun:
             clone_pending_seconds=self.execution.clone_pending_seconds,
             lease=self.execution.lease,
         )
-        return plan, await executor.run(plan.followers)
+        results = await executor.run(plan.followers)
+        self.fenced = self.fenced or executor.fenced is not None
+        return plan, results
 
     async def _unread(self, part: SweepPart, unread: dict[str, str]) -> None:
         """Audit a part that could not be read (once per account and pass)."""

@@ -193,10 +193,13 @@ async def read_head(
         if last_good is not None:
             valid = keep_last_good(valid, invalid, last_good)
         links = await store.links()
+        masters = {p.master for p in valid}
+        risk = {
+            (s.master, s.follower): s for s in await store.risk_states() if s.master in masters
+        }
     except BaseException:
         await sweep.aclose()
         raise
-    masters = {p.master for p in valid}
     mine = [lk for lk in links if lk.master in masters]
     world = plan_mod.World(
         bots=head.bots,
@@ -207,6 +210,7 @@ async def read_head(
         ),
         now=datetime.now(UTC),
         reserved=reserved([*loaded.policies, *valid], links),
+        risk=risk,
     )
     reading = Reading(
         tuple(valid), tuple(problems), invalid, world, tuple(links), named, parts=(head,)

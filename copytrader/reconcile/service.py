@@ -28,8 +28,9 @@ from copytrader.core.plan import Plan
 from copytrader.core.policy import Policy, Problem
 from copytrader.core.records import AuditEvent, RunRecord
 from copytrader.errors import CopytraderError
-from copytrader.reconcile import observed, parts, reading
+from copytrader.reconcile import episodes, observed, parts, reading
 from copytrader.reconcile.executor import Audit, FollowerResult, Outcome
+from copytrader.reconcile.parts import WITH_STATE
 from copytrader.reconcile.ports import Lease, Platform, Store
 from copytrader.reconcile.standing import STANDING, Standing
 
@@ -51,6 +52,7 @@ class PassResult:
     policies: tuple[Policy, ...] = field(default=())  # the valid policies the plan is of
     #: Each follower account whose part of the sweep could not be read, with why.
     unread: dict[str, str] = field(default_factory=dict)
+    fenced: bool = False  # writes stopped: the writer lease was lost
 
     @property
     def unsettled(self) -> int:
@@ -97,7 +99,7 @@ class PassResult:
 
 AuditFactory = Callable[[str], Audit]
 
-__all__ = ["STANDING", "AuditFactory", "PassResult", "Reconciler", "new_run_id"]
+__all__ = ["STANDING", "WITH_STATE", "AuditFactory", "PassResult", "Reconciler", "new_run_id"]
 
 
 def new_run_id() -> str:
@@ -134,6 +136,7 @@ class Reconciler:
         self._reported_invalid: dict[str, str] = {}
         self.standing = Standing(store)
         self.last_result: PassResult | None = None
+        self.episodes = episodes.Episodes(store)
         self._last_good: dict[str, Policy] | None = {} if keep_last_good else None
 
     async def read(self) -> reading.Reading:
@@ -218,6 +221,15 @@ class Reconciler:
             )
         )
         result = dataclasses.replace(result, requests=requests)
+        await self.episodes.after(
+            run.run_id,
+            trail,
+            aborted=result.state == "aborted",
+            error=result.error,
+            results=result.results,
+            masters=[p.master for p in result.policies],
+            fenced=result.fenced,
+        )
         self.last_result = result
         log.info(
             "pass finished",
@@ -271,6 +283,7 @@ class Reconciler:
             results=tuple(results),
             policies=r.policies,
             unread=unread,
+            fenced=run.fenced,
         )
 
     async def _report_invalid(self, run_id: str, trail: Audit, r: reading.Reading) -> None:

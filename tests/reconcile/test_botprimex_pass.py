@@ -338,3 +338,22 @@ async def test_an_unreadable_account_holds_back_only_its_own_followers(
     bpx.state.faults.clear()
     assert (await bpx_svc.reconciler.run_pass()).converged
     assert len(clones(bpx, BOB)) == 1
+
+
+async def test_a_clone_whose_profit_pct_breaks_a_risk_rule_is_stopped_and_held(
+    bpx: BpxServer, bpx_svc: wiring.Service, bpx_policies: Path
+) -> None:
+    write_policy(
+        bpx_policies,
+        "btc.yaml",
+        BPX_POLICY.replace("defaults:\n", "defaults:\n  risk: {min_roi_pct: -20}\n"),
+    )
+    await bpx_svc.reconciler.run_pass()
+    bob = bpx.state.bots[clone(bpx, BOB)["id"]]
+    bob.profit_usd = -0.3 * bob.stake_amount  # profit_pct -30: the clone's ROI
+    result = await bpx_svc.reconciler.run_pass()
+    assert [(a.kind.value, a.follower) for a in result.plan.actions] == [("stop", BOB)]
+    assert clone(bpx, BOB)["status"] == "stopped" and clone(bpx, ALICE)["status"] == "running"
+    [event] = await queries.audit(bpx_svc.store, action="risk_stop")
+    assert event["follower"] == BOB and event["changes"] == {"min_roi_pct": [-30.0, -20]}
+    assert (await bpx_svc.reconciler.run_pass()).plan.actions == ()  # held while the master runs
