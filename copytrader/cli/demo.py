@@ -1,12 +1,14 @@
 """``copytrader demo``: the simulator, the daemon and the example policies, in one process.
 
-Needs no network and no configuration: the simulator runs on a free loopback port with a key
+Needs no network and no configuration: the simulator runs on a free loopback port with keys
 of its own, the policies are the packaged examples written to ``<dir>/policies``, the database
 is SQLite at ``<dir>/copytrader.db`` (started afresh, since the simulator is), and the daemon is
 the same code ``copytrader run`` runs, with a 3-second interval. A few seconds after the first
-pass the strategy manager edits the ETH spot grid master through the platform API, and the
-next pass carries the edit to every follower (the audit pane shows it). Ctrl-C or
-``--seconds`` stops everything and prints a summary.
+pass the strategy manager edits a master through the platform API, and the next pass carries
+the edit to every follower (the audit pane shows it). Ctrl-C or ``--seconds`` stops
+everything and prints a summary. ``--platform botprimex`` runs the BotPrimeX world
+(:mod:`copytrader.cli.demo_worlds`): a master account and four follower accounts, whose keys
+go to ``<dir>/accounts.toml``.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import secrets
 import sys
 import time
 from importlib import resources
@@ -26,55 +27,77 @@ from rich.console import Console
 from rich.live import Live
 
 from copytrader import settings as settings_mod
-from copytrader.cli import demo_view
+from copytrader.cli import demo_view, demo_worlds
+from copytrader.cli.demo_worlds import Running, World
 from copytrader.core import words
 from copytrader.daemon.app import Daemon
 from copytrader.daemon.sdnotify import Notifier
 from copytrader.observe import logging as obs_logging
 from copytrader.observe import redact
-from copytrader.platform.haas.client import PlatformClient
 from copytrader.reconcile import wiring
-from copytrader.settings import DaemonSettings, PlatformSettings, Secret, Settings
-from copytrader.sim.haas.seed import DEMO, seed_demo
-from copytrader.sim.haas.server import SimServer
-from copytrader.sim.haas.state import SimState
+from copytrader.settings import DaemonSettings, PlatformSettings, Settings
 from copytrader.store import queries
 
 log = structlog.get_logger("copytrader.demo")
 
 INTERVAL = 3.0
 EDIT_AFTER = 2.0  # seconds after the first pass
-MASTER_EDIT: dict[str, bool | int] = {"stopExit": True, "stopValue": 3900}
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the demo until Ctrl-C or ``args.seconds``; 0 on a clean stop."""
     base = settings_mod.load(config_file=args.config, require_platform=False)
+    world = demo_worlds.world(args.platform)
     folder = Path(args.dir)
     folder.mkdir(parents=True, exist_ok=True)
-    for line in write_policies(folder / "policies", reset=args.reset_policies):
+    for line in write_policies(folder / "policies", world.policies, reset=args.reset_policies):
         print(f"copytrader demo: {line}", file=sys.stderr)
     fresh_database(folder / "copytrader.db")
     log_file = None if args.headless else folder / "copytrader.log"
     obs_logging.configure(base.log_format, log_file)
-    return asyncio.run(_main(args, base, folder, log_file))
+    return asyncio.run(_main(args, base, world, folder, log_file))
 
 
-def write_policies(folder: Path, *, reset: bool = False) -> list[str]:
-    """Write the packaged example policies into ``folder``: the missing ones, and those
-    still as shipped. A file that differs from its example (a person's edit) is kept, unless
-    ``reset``, and then replaced. Returns one line per file kept or replaced."""
+def _examples(package: str) -> dict[str, str]:
+    """File name -> text of the example policies of ``package``."""
+    return {
+        item.name: item.read_text(encoding="utf-8")
+        for item in resources.files(package).iterdir()
+        if item.name.endswith((".yaml", ".yml"))
+    }
+
+
+def write_policies(
+    folder: Path, package: str = "copytrader.demo_policies", *, reset: bool = False
+) -> list[str]:
+    """Write the example policies of ``package`` into ``folder``: the missing ones, and
+    those still as shipped. A person's edit is kept, as is a policy file that is none of
+    these examples (unless ``reset``: then the examples replace the edits, and the other
+    files go); an unedited example of another demo (the other platform's) is removed.
+    Returns one line per file kept, replaced or removed for a person's sake."""
     folder.mkdir(parents=True, exist_ok=True)
+    mine = _examples(package)
+    shipped = {text for p in demo_worlds.POLICY_PACKAGES for text in _examples(p).values()}
     said = []
-    for item in sorted(resources.files("copytrader.demo_policies").iterdir(),
-                       key=lambda i: i.name):
-        if not item.name.endswith((".yaml", ".yml")):
+    for path in sorted(folder.iterdir()):
+        if path.suffix not in (".yaml", ".yml") or not path.is_file() or path.name in mine:
             continue
-        target = folder / item.name
-        example = item.read_text(encoding="utf-8")
+        if path.read_text(encoding="utf-8", errors="replace") in shipped:
+            path.unlink()  # another demo's example, as shipped
+        elif reset:
+            path.unlink()
+            said.append(f"removed {path}: not one of this demo's examples (--reset-policies)")
+        else:
+            said.append(f"keeping {path}: not one of this demo's examples, it is applied too "
+                        "(--reset-policies removes it)")
+    for name, example in sorted(mine.items()):
+        target = folder / name
         if target.exists():
-            mine = target.read_text(encoding="utf-8", errors="replace")
-            if mine == example:
+            text = target.read_text(encoding="utf-8", errors="replace")
+            if text == example:
+                continue
+            if text in shipped:  # the other demo's example of the same name, as shipped
+                target.write_text(example, encoding="utf-8")
                 continue
             if not reset:
                 said.append(f"keeping your edited {target} (--reset-policies restores the "
@@ -92,13 +115,11 @@ def fresh_database(path: Path) -> None:
         candidate.unlink(missing_ok=True)
 
 
-def demo_settings(base: Settings, folder: Path, sim_url: str, key: str,
+def demo_settings(base: Settings, folder: Path, platform: PlatformSettings,
                   log_file: Path | None) -> Settings:
     """The daemon's settings for the demo (only the log format comes from ``base``)."""
     return Settings(
-        platform=PlatformSettings(api_url=sim_url, api_key=Secret(key),
-                                  rate_limit_per_minute=600, concurrency=4,
-                                  timeout_seconds=10.0),
+        platform=platform,
         daemon=DaemonSettings(interval_seconds=INTERVAL, http_listen=("127.0.0.1", 0),
                               retention_days=base.daemon.retention_days,
                               shutdown_timeout_seconds=5.0),
@@ -109,20 +130,17 @@ def demo_settings(base: Settings, folder: Path, sim_url: str, key: str,
     )
 
 
-async def _main(args: argparse.Namespace, base: Settings, folder: Path,
+async def _main(args: argparse.Namespace, base: Settings, world: World, folder: Path,
                 log_file: Path | None) -> int:
-    key = secrets.token_urlsafe(24)  # the simulator's own key, nothing to configure
-    redact.register_secret(key)
-
-    state = SimState(api_key=key, latency=0.02)
-    seed_demo(state)
     started = time.monotonic()
-    async with SimServer(state) as sim:
-        s = demo_settings(base, folder, sim.url, key, log_file)
+    async with world.simulator(folder) as sim:
+        for secret in sim.secrets:
+            redact.register_secret(secret)
+        s = demo_settings(base, folder, sim.platform, log_file)
         daemon = Daemon(s, notifier=Notifier(None))
         serving = asyncio.create_task(daemon.serve())
         notes: list[str] = []
-        edit = asyncio.create_task(_strategy_manager(daemon, sim.url, key, notes))
+        edit = asyncio.create_task(_strategy_manager(daemon, world, sim, notes))
         loop = asyncio.get_running_loop()
         timer = (loop.call_later(args.seconds, daemon.request_stop, "demo time is up")
                  if args.seconds > 0 else None)
@@ -132,7 +150,7 @@ async def _main(args: argparse.Namespace, base: Settings, folder: Path,
                          database=s.database_url, seconds=args.seconds or "until Ctrl-C")
                 code = await serving
             else:
-                code = await _live(daemon, serving, sim.url, started, notes)
+                code = await _live(daemon, serving, sim.url, started, notes, world.names)
         finally:
             if timer is not None:
                 timer.cancel()
@@ -142,25 +160,23 @@ async def _main(args: argparse.Namespace, base: Settings, folder: Path,
                 daemon.request_stop("demo ending")
                 await asyncio.gather(serving, return_exceptions=True)
         edited = edit.done() and not edit.cancelled() and edit.exception() is None
-    await _summary(s, time.monotonic() - started, edited, args.headless)
+    await _summary(s, time.monotonic() - started, edited, args.headless, world.names)
     return code
 
 
-async def _strategy_manager(daemon: Daemon, sim_url: str, key: str, notes: list[str]) -> None:
-    """Edit the ETH spot grid master through the API a little after the first pass."""
+async def _strategy_manager(daemon: Daemon, world: World, sim: Running,
+                            notes: list[str]) -> None:
+    """Edit a master through the platform's API a little after the first pass."""
     await daemon.passed.wait()
     await asyncio.sleep(EDIT_AFTER)
-    async with PlatformClient(sim_url, Secret(key), rate_limit_per_minute=None) as manager:
-        await manager.edit_bot(DEMO.spot_owner, DEMO.spot_grid_master, MASTER_EDIT)
-    log.info("strategy manager edited the ETH spot grid master; the next pass fans it out",
-             master=DEMO.spot_grid_master, changes=MASTER_EDIT)
-    changes = ", ".join(f"{k}: {words.show(v)}" for k, v in MASTER_EDIT.items())
-    notes.append(f"{time.strftime('%H:%M:%S', time.gmtime())} the strategy manager edited the "
-                 f"ETH spot grid master ({changes}); watch the next pass fan it out below")
+    done = await world.edit_master(sim)
+    log.info(f"{done}; the next pass fans it out")
+    notes.append(f"{time.strftime('%H:%M:%S', time.gmtime())} {done}; "
+                 "watch the next pass fan it out below")
 
 
 async def _live(daemon: Daemon, serving: asyncio.Task[int], sim_url: str,
-                started: float, notes: list[str]) -> int:
+                started: float, notes: list[str], names: dict[str, str]) -> int:
     console = Console()
     with Live(demo_view.render(demo_view.Frame(header="starting...")), console=console,
               refresh_per_second=4, transient=False) as live:
@@ -175,7 +191,7 @@ async def _live(daemon: Daemon, serving: asyncio.Task[int], sim_url: str,
             if notes:
                 header += "\n" + notes[-1]
             try:
-                frame = await demo_view.fetch(daemon.service.store, header)
+                frame = await demo_view.fetch(daemon.service.store, header, names)
             except Exception as exc:  # the database is closing: keep the last frame
                 log.debug("demo view: fetch failed", error=str(exc))
             else:
@@ -184,7 +200,8 @@ async def _live(daemon: Daemon, serving: asyncio.Task[int], sim_url: str,
     return await serving
 
 
-async def _summary(s: Settings, seconds: float, edited: bool, headless: bool) -> None:
+async def _summary(s: Settings, seconds: float, edited: bool, headless: bool,
+                   names: dict[str, str]) -> None:
     async with wiring.open_store_only(s) as store:
         runs = await store.runs()
         status = await queries.status(store)
@@ -194,7 +211,7 @@ async def _summary(s: Settings, seconds: float, edited: bool, headless: bool) ->
         "actions_failed": sum(r.actions_failed for r in runs),
         "master_edit_sent": edited, "database": s.database_url, "policy_dir": str(s.policy_dir),
     }
-    lines = [doc] + [{"master": m["master"], "name": demo_view.name(m["master"]),
+    lines = [doc] + [{"master": m["master"], "name": demo_view.name(m["master"], names),
                       **{k: m[k] for k in ("master_status", "followers", "clones", "in_sync",
                                            "drifted", "failed", "paused")}}
                      for m in status["masters"]]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Iterable
 
 from copytrader.cli import context
 from copytrader.core import words
@@ -38,8 +39,6 @@ def setting(text: str) -> tuple[str, Scalar]:
 
 async def change(args: argparse.Namespace) -> str:
     """Send the change ``args`` asks for; one line saying what was done."""
-    from copytrader.platform.haas.client import PlatformClient
-    from copytrader.settings import Secret
     from copytrader.sim import cli as sim_cli
 
     host = getattr(args, "host", sim_cli.DEFAULT_HOST)
@@ -47,19 +46,58 @@ async def change(args: argparse.Namespace) -> str:
     key = getattr(args, "api_key", None) or os.environ.get("COPYTRADER_API_KEY") or "sim-key"
     edits = dict(setting(s) for s in getattr(args, "settings", ()))
     url = f"http://{host}:{port}"
+    if getattr(args, "platform", "haas") == "botprimex":
+        return await _botprimex(args, url, key, edits)
+    return await _haas(args, url, key, edits)
+
+
+def _which(url: str, given: str, ids: Iterable[str]) -> str:
+    try:
+        return context.resolve(f"bot on the simulator at {url}", given, ids)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _edited(bot_id: str, owner: str, edits: dict[str, Scalar]) -> str:
+    shown = ", ".join(f"{k}: {words.show(v)}" for k, v in edits.items())
+    return f"edited {bot_id} ({owner}): {shown}"
+
+
+async def _haas(args: argparse.Namespace, url: str, key: str, edits: dict[str, Scalar]) -> str:
+    """HaasOnline: /bots/edit needs the bot's owner as userId, found by a /bots/list sweep."""
+    from copytrader.platform.haas.client import PlatformClient
+    from copytrader.settings import Secret
+
     async with PlatformClient(url, Secret(key), rate_limit_per_minute=None, timeout=10) as api:
         bots = {b.bot_id: b async for b in api.iter_bots()}
-        try:
-            bot_id = context.resolve(f"bot on the simulator at {url}", args.bot, bots)
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
+        bot_id = _which(url, args.bot, bots)
         bot = bots[bot_id]
         if args.sim_command == "edit":
             await api.edit_bot(bot.user_id, bot_id, edits)
-            shown = ", ".join(f"{k}: {words.show(v)}" for k, v in edits.items())
-            return f"edited {bot_id} ({bot.type} of user {bot.user_id}): {shown}"
+            return _edited(bot_id, f"{bot.type} of user {bot.user_id}", edits)
         if args.sim_command == "start":
             await api.start_bot(bot_id)
             return f"started {bot_id}"
         await api.stop_bot(bot_id)
+        return f"stopped {bot_id}"
+
+
+async def _botprimex(
+    args: argparse.Namespace, url: str, key: str, edits: dict[str, Scalar]
+) -> str:
+    """BotPrimeX: ``PATCH /bots/:id`` with the key of the account that owns the bot (the
+    master account's, --api-key)."""
+    from copytrader.platform.botprimex.client import BotPrimeXClient
+    from copytrader.settings import Secret
+
+    async with BotPrimeXClient(url, Secret(key), {}, rate_limit_per_minute=None) as api:
+        bots = {b.bot_id: b for b in await api.master.bots()}
+        bot_id = _which(url, args.bot, bots)
+        if args.sim_command == "edit":
+            await api.master.edit(bot_id, edits)
+            return _edited(bot_id, f"{bots[bot_id].type} of the master account", edits)
+        if args.sim_command == "start":
+            await api.master.start(bot_id)
+            return f"started {bot_id}"
+        await api.master.stop(bot_id)
         return f"stopped {bot_id}"

@@ -34,6 +34,8 @@ ACTIONS: Mapping[str, str] = MappingProxyType(
         "duplicate_suspected": "a follower's look-alike bot copytrader did not make",
         "sweep_suspicious": "the bot sweep missed most known clones; nothing was deleted",
         "pass_aborted": "a pass could not read the platform; nothing was written",
+        "account_unread": "BotPrimeX: a follower account could not be read this pass; its "
+        "followers were left as they are",
         # the writer lease
         "lease_acquired": "this process took the writer lease (detail: the epoch)",
         "lease_lost": "this process lost the writer lease and stepped down",

@@ -17,7 +17,8 @@ from copytrader.errors import LeaseHeldError
 
 if TYPE_CHECKING:
     from copytrader.core import notices
-    from copytrader.platform.haas.client import PlatformClient, RequestObserver
+    from copytrader.platform.adapters import Adapter
+    from copytrader.platform.transport import RequestObserver
     from copytrader.reconcile.service import Reconciler
     from copytrader.settings import Settings
     from copytrader.store.database import Reader
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 @dataclass
 class Service:
     settings: Settings
-    platform: PlatformClient
+    platform: Adapter
     store: SqlStore
     reconciler: Reconciler
     lease: WriterLease
@@ -95,12 +96,12 @@ async def open_service(
 ) -> AsyncIterator[Service]:
     """Platform client, store and reconciler, closed together on exit."""
     from copytrader.observe.audit import AuditTrail
-    from copytrader.platform.haas.client import PlatformClient
+    from copytrader.platform import adapters
     from copytrader.reconcile.service import Reconciler
 
     store = await open_store(settings)
     try:
-        async with PlatformClient.from_settings(settings.platform, observer=observer) as platform:
+        async with adapters.from_settings(settings.platform, observer=observer) as platform:
             lease = writer_lease(settings, store)
             # Checked again just before each write leaves (after any rate-limit wait).
             platform.guard_writes(lambda: lease.check().stamp())

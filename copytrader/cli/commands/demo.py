@@ -14,7 +14,8 @@ DIR/copytrader.db, started afresh. A few seconds in, the strategy manager edits 
 the next pass carries the edit to its followers. Edit a file in DIR/policies while it runs:
 the next pass applies it. Policy files you edited are kept at the next demo
 (--reset-policies restores the examples). The live view needs a terminal; --headless prints
-logs on stderr and a JSON summary on stdout."""
+logs on stderr and a JSON summary on stdout. --platform botprimex runs the BotPrimeX world
+(a master account and four follower accounts, their keys in DIR/accounts.toml)."""
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -45,6 +46,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         action="store_true",
         help="overwrite DIR/policies with the examples, edits included (default: keep the "
         "files you edited)",
+    )
+    demo.add_argument(
+        "--platform",
+        choices=("haas", "botprimex"),
+        default="haas",
+        help="which platform's world to run: the HaasOnline partner API or BotPrimeX's "
+        "accounts (default: haas)",
     )
     demo.set_defaults(sync_handler=run)
 

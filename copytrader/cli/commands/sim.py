@@ -9,20 +9,23 @@ import sys
 from copytrader.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, parsers
 
 _SIM = """\
-Runs the partner API simulator (the HaasOnline partner API of partner-api.md) until SIGINT or
-SIGTERM: bots, users, the script catalogue, rate limits and fault injection, in memory.
---seed-demo creates the demo's users and master bots (fixed ids). The API key clients must
-send is --api-key, else $COPYTRADER_API_KEY, else sim-key.
+Runs a platform simulator until SIGINT or SIGTERM: the HaasOnline partner API
+(partner-api.md), or with --platform botprimex the BotPrimeX API (botprimex-api.md): bots,
+users or accounts, the catalogue, rate limits and fault injection, in memory. --seed-demo
+creates the demo's users and master bots (fixed ids). The API key clients must send is
+--api-key, else $COPYTRADER_API_KEY, else sim-key.
 
 A running simulator's bots are changed through the same API, as a strategy manager changes a
 master: 'copytrader sim edit BOT KEY=VALUE...', 'copytrader sim stop BOT', 'sim start BOT'
 (--host, --port and --api-key say which simulator)."""
 
 _EDIT = """\
-Edits a bot of a running simulator through the partner API (POST /bots/edit, which needs the
-bot's owner as userId: it is looked up by a sweep of /bots/list). BOT may be a unique prefix
-of the bot id. Each VALUE is read as a YAML scalar: 3600 is a number, true a boolean, Price a
-string. A key /bots/edit refuses (canBeEdited: false) is refused by the simulator too."""
+Edits a bot of a running simulator through its API, as a strategy manager's own tool would:
+on HaasOnline POST /bots/edit (which needs the bot's owner as userId: it is looked up by a
+sweep of /bots/list), on BotPrimeX PATCH /bots/:id with the master account's key. BOT may be
+a unique prefix of the bot id. Each VALUE is read as a YAML scalar: 3600 is a number, true a
+boolean, Price a string. A key the platform refuses to edit (canBeEdited: false on
+HaasOnline, an immutable field on BotPrimeX) is refused by the simulator too (exit 1)."""
 
 
 def _target(parser: argparse.ArgumentParser) -> None:
@@ -38,7 +41,12 @@ def _target(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--api-key", default=argparse.SUPPRESS,
-        help="its API key (default: $COPYTRADER_API_KEY or sim-key)",
+        help="its API key (default: $COPYTRADER_API_KEY or sim-key; on BotPrimeX the master "
+        "account's)",
+    )
+    parser.add_argument(
+        "--platform", choices=("haas", "botprimex"), default=argparse.SUPPRESS,
+        help="which simulator it is (default: $COPYTRADER_PLATFORM or haas)",
     )
 
 
@@ -50,7 +58,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "sim",
         summary="run the partner API simulator (sim edit|start|stop: change one of its bots)",
         description=_SIM,
-        env=("COPYTRADER_API_KEY",),
+        env=("COPYTRADER_API_KEY", "COPYTRADER_PLATFORM"),
         exits={EXIT_OK: "a clean stop (SIGINT, SIGTERM)", **parsers.USAGE},
         examples=[
             "copytrader sim --seed-demo --api-key sim-key &",
