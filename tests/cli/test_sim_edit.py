@@ -79,3 +79,34 @@ async def test_an_edit_the_simulator_refuses_is_exit_1(sim: SimServer) -> None:
         "sim", "edit", GRID, "noSuchSetting=1", *target(sim), env=subprocess_env()
     )
     assert code == 1 and err.startswith("copytrader sim edit: ") and "Traceback" not in err
+
+
+async def test_sim_edit_on_the_botprimex_simulator() -> None:
+    from copytrader.sim.botprimex.seed import DEMO, seed_demo
+    from copytrader.sim.botprimex.server import BpxServer
+    from copytrader.sim.botprimex.state import BpxState
+
+    state = BpxState()
+    seed_demo(state, KEY)
+    async with BpxServer(state) as server:
+        url = urlsplit(server.url)
+        where = ["--host", str(url.hostname), "--port", str(url.port), "--api-key", KEY]
+        code, out, err = await run_cli(
+            "sim", "edit", DEMO.eth_grid[:12], "max_open_trades=6", "stop_loss=-10",
+            *where, "--platform", "botprimex", env=subprocess_env(),
+        )
+        assert code == 0, err
+        assert out.startswith(f"edited {DEMO.eth_grid} (") and "max_open_trades: 6" in out
+        bot = state.bots[DEMO.eth_grid].to_json()
+        assert (bot["max_open_trades"], bot["stop_loss"]) == (6, -10)
+        code, _, err = await run_cli(
+            "sim", "edit", DEMO.eth_grid, "pair=SOL/USDT", *where, "--platform", "botprimex",
+            env=subprocess_env(),
+        )
+        assert code == 1 and "Traceback" not in err  # an immutable field: refused
+        code, out, err = await run_cli(
+            "sim", "stop", DEMO.eth_grid, *where, env=subprocess_env(COPYTRADER_PLATFORM=
+                                                                      "botprimex"),
+        )
+        assert code == 0, err
+        assert state.bots[DEMO.eth_grid].to_json()["status"] == "stopped"
