@@ -129,6 +129,7 @@ class Reconciler:
         self._any_standing = True
         self._pending_standing: tuple[set[str], list[Note]] | None = None
         self.last_result: PassResult | None = None
+        self._masters_seen: dict[str, object] = {}
         self._last_good: dict[str, Policy] | None = {} if keep_last_good else None
 
     async def read(self) -> reading.Reading:
@@ -256,6 +257,7 @@ class Reconciler:
         await self.store.add_snapshots(
             observed.snapshots(run_id, r.policies, r.world.bots, results)
         )
+        await self._record_masters(r)
         failed = any(res.failed for res in results if res.plan.actions)
         return PassResult(
             run_id,
@@ -267,6 +269,19 @@ class Reconciler:
             results=tuple(results),
             policies=r.policies,
         )
+
+    async def _record_masters(self, r: reading.Reading) -> None:
+        """Record each policy master's settings and script when they differ from what this
+        process recorded last (the dashboard computes desired settings from them)."""
+        found = observed.master_states(r.policies, r.world)
+        changed = [
+            s for s in found
+            if self._masters_seen.get(s.master) != (s.status, dict(s.settings), s.script)
+        ]
+        if changed:
+            await self.store.save_master_states(changed)
+            for s in changed:
+                self._masters_seen[s.master] = (s.status, dict(s.settings), s.script)
 
     async def _fresh(self, notes: tuple[Note, ...], masters: set[str]) -> list[Note]:
         """The notes to audit this pass: every one, except a standing condition (one that

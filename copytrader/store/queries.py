@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Select, and_, case, func, select, text
 
-from copytrader.store import conditions, tables
+from copytrader.store import auditlog, conditions, tables
 from copytrader.store.repo import SqlStore
 
 HISTORY_COLUMNS = (
@@ -47,9 +47,7 @@ SELECT master FROM m WHERE master IS NOT NULL
 """)
 
 
-def iso(ts: datetime) -> str:
-    """``ts`` as ISO 8601 UTC with a ``Z``."""
-    return ts.astimezone(UTC).isoformat().replace("+00:00", "Z")
+iso = auditlog.iso
 
 
 def parse_span(text_: str) -> timedelta:
@@ -91,6 +89,12 @@ def _diff(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None else a - b
 
 
+async def masters(store: SqlStore) -> list[str]:
+    """Every master with a snapshot, sorted."""
+    async with store.transaction("masters") as conn:
+        return [row[0] for row in (await conn.execute(_MASTERS_SQL)).all()]
+
+
 async def latest_clones(store: SqlStore) -> list[dict[str, Any]]:
     """The clone rows of the newest pass (every master is snapshotted in each pass), by
     master and follower: ``{master, follower, bot_id, status, roi, in_sync, paused, failed,
@@ -116,12 +120,15 @@ async def latest_clones(store: SqlStore) -> list[dict[str, Any]]:
         return [dict(r) for r in (await conn.execute(stmt)).mappings().all()]
 
 
-async def status(store: SqlStore) -> dict[str, Any]:
+async def status(store: SqlStore, only: str | None = None) -> dict[str, Any]:
     """``{"masters": [...]}`` from each master's latest pass, ordered by master id; held
-    items (suspected duplicates, adopt candidates) from the standing conditions."""
+    items (suspected duplicates, adopt candidates) from the standing conditions. With
+    ``only``: that master's entry alone (none when no pass recorded it)."""
     t, out = tables.snapshots, []
     async with store.transaction("status") as conn:
         masters = [row[0] for row in (await conn.execute(_MASTERS_SQL)).all()]
+        if only is not None:
+            masters = [m for m in masters if m == only]
         held = await conditions.counts(conn)
         for master in masters:
             found = (
@@ -187,41 +194,14 @@ async def audit(
     layers and detail.
     """
     t = tables.audit_events
-    stmt = select(t)
-    if master is not None:
-        stmt = stmt.where(t.c.master == master)
-    if follower is not None:
-        stmt = stmt.where(t.c.follower == follower)
-    if action is not None:
-        stmt = stmt.where(t.c.action == action)
-    if since is not None:
-        stmt = stmt.where(t.c.ts >= since)
-    if until is not None:
-        stmt = stmt.where(t.c.ts <= until)
+    stmt = auditlog.where(select(t), auditlog.Filters(master, follower, action, since, until))
     if limit is not None:
         stmt = stmt.order_by(t.c.ts.desc(), t.c.id.desc()).limit(limit)
     else:
         stmt = stmt.order_by(t.c.ts, t.c.id)
     async with store.transaction("audit") as conn:
         rows = (await conn.execute(stmt)).mappings().all()
-    result = [
-        {
-            "ts": iso(r["ts"]),
-            "run_id": r["run_id"],
-            "action": r["action"],
-            "master": r["master"],
-            "follower": r["follower"],
-            "bot": r["bot"],
-            "changes": {k: list(v) for k, v in (r["changes"] or {}).items()},
-            "outcome": r["outcome"],
-            "error": r["error"],
-            "policy_file": r["policy_file"],
-            "policy_sha256": r["policy_sha256"],
-            "layers": dict(r["layers"] or {}),
-            "detail": r["detail"],
-        }
-        for r in rows
-    ]
+    result = [auditlog.as_dict(r) for r in rows]
     if limit is not None:
         result.reverse()
     return result

@@ -27,11 +27,12 @@ from copytrader.core.records import (
     BotSnapshot,
     Fence,
     Link,
+    MasterState,
     RunRecord,
     StandingCondition,
 )
 from copytrader.errors import LeaseLostError, StoreError
-from copytrader.store import tables
+from copytrader.store import states, tables
 
 # Rows per executemany: big enough to amortise round trips, small enough to bound memory.
 _CHUNK = 10_000
@@ -352,6 +353,10 @@ class SqlStore:
         async with self.transaction("add_snapshots") as conn:
             for chunk in _chunks(rows):
                 await conn.execute(insert(tables.snapshots), list(chunk))
+
+    async def save_master_states(self, found: Sequence[MasterState]) -> None:
+        """Record each master as last seen (``copytrader.store.states``)."""
+        await states.save(self, found)
 
     async def prune(self, older_than: datetime) -> int:
         """Delete snapshots taken before ``older_than`` (never audit events); count them."""
