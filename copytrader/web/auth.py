@@ -126,12 +126,17 @@ def middleware(token: Secret | None) -> Callable[..., Awaitable[web.StreamRespon
 
 
 def same_origin(request: web.Request) -> bool:
-    """A form post came from this site: its Origin (when the browser sent one) names the host
-    the request was sent to. Behind a reverse proxy that needs ``Host`` passed on."""
+    """A form post came from this site's own page. Browsers say so in ``Sec-Fetch-Site``
+    (right behind a reverse proxy too); otherwise the ``Origin`` must name the host the
+    request was sent to (a proxy must pass ``Host`` on). A client that sends neither (not a
+    browser) is let through: the token is the check."""
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None:
+        return site.lower() in ("same-origin", "none")
     origin = request.headers.get("Origin")
-    if origin is None or origin == "null":
-        return origin is None
-    return urlsplit(origin).netloc.lower() == request.host.lower()
+    if origin is None:
+        return True
+    return origin != "null" and urlsplit(origin).netloc.lower() == request.host.lower()
 
 
 def is_https(request: web.Request) -> bool:

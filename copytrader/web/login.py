@@ -35,11 +35,12 @@ async def sign_in(request: web.Request) -> web.Response:
     token = dashboard.of(request).token
     if token is None:
         raise web.HTTPSeeOther("/")
-    if not auth.same_origin(request):
-        return _form(request, status=403, message="This sign-in did not come from this page.")
     data = await request.post()
     given = data.get("token")
     target = auth.safe_next(str(data.get("next") or "/"))
+    if not auth.same_origin(request):
+        return _form(request, status=403, message="This sign-in did not come from this page.",
+                     target=target)
     if not isinstance(given, str) or not auth.token_matches(given.strip(), token):
         await asyncio.sleep(WRONG_TOKEN_DELAY)
         return _form(request, status=401, message="That is not the token.", target=target)

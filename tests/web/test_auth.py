@@ -70,10 +70,16 @@ async def test_a_token_gates_pages_api_and_events(svc: wiring.Service,
 async def test_sign_in_from_another_site_and_open_redirects_are_refused(
         svc: wiring.Service, serve: SiteFactory) -> None:
     site = await serve(token=TOKEN)
-    async with site.session.post(site.url + "/login", data={"token": TOKEN},
-                                 headers={"Origin": "https://evil.example"},
-                                 allow_redirects=False) as resp:
-        assert resp.status == 403 and auth.COOKIE not in resp.cookies
+    for foreign in ({"Origin": "https://evil.example"}, {"Origin": "null"},
+                    {"Sec-Fetch-Site": "cross-site", "Origin": site.url},
+                    {"Sec-Fetch-Site": "same-site"}):
+        async with site.session.post(site.url + "/login", data={"token": TOKEN},
+                                     headers=foreign, allow_redirects=False) as resp:
+            assert resp.status == 403 and auth.COOKIE not in resp.cookies, foreign
+    for own in ({"Origin": site.url}, {"Sec-Fetch-Site": "same-origin", "Origin": "null"}):
+        async with site.session.post(site.url + "/login", data={"token": TOKEN},
+                                     headers=own, allow_redirects=False) as resp:
+            assert resp.status == 303 and auth.COOKIE in resp.cookies, own
     for target in ("//evil.example/x", "https://evil.example/", "/\\evil.example", "x"):
         async with site.session.post(site.url + "/login", data={"token": TOKEN, "next": target},
                                      allow_redirects=False) as resp:
