@@ -9,7 +9,7 @@ server-rendered (:mod:`copytrader.web.pages`); the JSON behind them is under ``/
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 
@@ -36,6 +36,7 @@ def mount(app: web.Application, board: dashboard.Dashboard) -> None:
     app.router.add_get("/api/events", api.events)
     app.router.add_static("/static/", STATIC_DIR, follow_symlinks=False)
     app.cleanup_ctx.append(_poller(board))
+    app.on_shutdown.append(_close_streams(board))
     headers.install(app)
 
 
@@ -47,3 +48,11 @@ def _poller(board: dashboard.Dashboard) -> Callable[[web.Application], AsyncIter
         await asyncio.gather(task, return_exceptions=True)
 
     return ctx
+
+
+def _close_streams(board: dashboard.Dashboard) -> Callable[[web.Application],
+                                                          Awaitable[None]]:
+    async def close(_app: web.Application) -> None:
+        board.feed.close()  # open event streams end now, not at the shutdown timeout
+
+    return close

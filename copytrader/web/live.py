@@ -34,7 +34,7 @@ class PassFeed:
     """Pass ends and the queues of the pages listening for them."""
 
     def __init__(self) -> None:
-        self._queues: set[asyncio.Queue[dict[str, Any]]] = set()
+        self._queues: set[asyncio.Queue[dict[str, Any] | None]] = set()
         self.last: str | None = None
 
     @property
@@ -52,9 +52,16 @@ class PassFeed:
                 queue.get_nowait()
             queue.put_nowait(event)
 
+    def close(self) -> None:
+        """End every open stream (the listener is shutting down)."""
+        for queue in self._queues:
+            if queue.full():
+                queue.get_nowait()
+            queue.put_nowait(None)
+
     @contextlib.contextmanager
-    def subscribe(self) -> Iterator[asyncio.Queue[dict[str, Any]]]:
-        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(QUEUE)
+    def subscribe(self) -> Iterator[asyncio.Queue[dict[str, Any] | None]]:
+        queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(QUEUE)
         self._queues.add(queue)
         try:
             yield queue
@@ -80,6 +87,8 @@ async def stream(request: web.Request, feed: PassFeed, heartbeat: float = HEARTB
                 except TimeoutError:
                     await response.write(b": keep-alive\n\n")
                     continue
+                if event is None:
+                    break  # shutting down: the page reconnects to whoever serves next
                 data = json.dumps(event, separators=(",", ":"))
                 await response.write(f"event: pass\ndata: {data}\n\n".encode())
         except (ConnectionResetError, ConnectionError):

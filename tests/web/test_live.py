@@ -57,3 +57,19 @@ async def test_passes_in_the_runs_table_stream_to_a_page(svc: wiring.Service,
         assert events[-1]["state"] == "ok"
         assert str(events[-1]["finished_at"]).endswith("Z")
         assert {e["run_id"] for e in events} <= {r.run_id for r in done}
+
+
+async def test_closing_the_feed_ends_open_streams(svc: wiring.Service,
+                                                  serve: SiteFactory) -> None:
+    """At shutdown the listener closes the feed: open pages' streams end at once rather than
+    holding the stop until aiohttp's shutdown timeout."""
+    site = await serve()
+    async with site.session.get(site.url + "/api/events") as resp:
+        assert (await resp.content.readline()) == b"retry: 3000\n"
+        await asyncio.sleep(0.1)
+        assert site.board.feed.listeners == 1
+        site.board.feed.close()
+        rest = await asyncio.wait_for(resp.content.read(), 10)
+        assert rest == b"\n"  # the end of the retry line's block, then the end
+    assert site.board.feed.listeners == 0
+    assert (await site.get("/api/masters"))[0] == 200  # the listener itself goes on
