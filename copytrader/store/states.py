@@ -66,12 +66,14 @@ def script_of(doc: dict[str, Any]) -> Script:
 
 
 def _row(state: MasterState) -> dict[str, Any]:
+    script = script_json(state.script)
     return {
         "master": state.master,
+        "name": display_name(dict(state.settings), script),
         "bot_type": state.bot_type,
         "status": Status(state.status).value,
         "settings": dict(state.settings),
-        "script": script_json(state.script),
+        "script": script,
         "seen_at": state.seen_at,
     }
 
@@ -85,8 +87,8 @@ async def save(store: SqlStore, states: Sequence[MasterState]) -> None:
     stmt = insert(t)
     stmt = stmt.on_conflict_do_update(
         index_elements=["master"],
-        set_={c: stmt.excluded[c] for c in ("bot_type", "status", "settings", "script",
-                                             "seen_at")},
+        set_={c: stmt.excluded[c] for c in ("name", "bot_type", "status", "settings",
+                                             "script", "seen_at")},
     )
     async with store.transaction("save master states") as conn:
         await conn.execute(stmt, [_row(s) for s in states])
@@ -115,9 +117,8 @@ async def names(store: SqlStore) -> dict[str, str]:
     Platform text: escape it wherever it is shown."""
     t = tables.master_states
     async with store.transaction("master names") as conn:
-        rows = (await conn.execute(select(t.c.master, t.c.settings, t.c.script))).all()
-    return {m: display_name(dict(settings or {}), dict(script or {})) for m, settings, script
-            in rows}
+        rows = (await conn.execute(select(t.c.master, t.c.name))).all()
+    return {row[0]: row[1] for row in rows}
 
 
 def display_name(settings: dict[str, Any], script: dict[str, Any]) -> str:

@@ -188,6 +188,7 @@ class MasterStateRow(SQLModel, table=True):
     __tablename__ = "master_states"
 
     master: str = Field(primary_key=True)
+    name: str = ""  # for display: the bot's name, or its script and market
     bot_type: str
     status: str
     settings: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)

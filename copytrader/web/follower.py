@@ -16,6 +16,7 @@ from typing import Any
 from copytrader.core import desired, normalize
 from copytrader.core.model import Bot
 from copytrader.core.policy import FollowerPolicy, Policy
+from copytrader.core.records import MasterState
 from copytrader.errors import ConfigError
 from copytrader.policy.loader import LoadedPolicies
 from copytrader.store import clones, queries, states
@@ -32,7 +33,7 @@ def _find(loaded: LoadedPolicies, master: str, follower: str
     return policy, next((f for f in policy.followers if f.user == follower), None)
 
 
-def settings_rows(policy: Policy, person: FollowerPolicy, state: Any,
+def settings_rows(policy: Policy, person: FollowerPolicy, state: MasterState,
                   applied: dict[str, Any]) -> tuple[list[dict[str, Any]], str | None]:
     """One row per setting of the master's script: key, desired value, layer, locked, the
     clone's value and whether the two agree; and the desired status."""

@@ -23,6 +23,7 @@ def upgrade() -> None:
     op.create_table(
         "master_states",
         sa.Column("master", sa.String(), nullable=False),
+        sa.Column("name", sa.String(), nullable=False),
         sa.Column("bot_type", sa.String(), nullable=False),
         sa.Column("status", sa.String(), nullable=False),
         sa.Column("settings", sa.JSON(), nullable=False),
