@@ -31,7 +31,22 @@ HISTORY_COLUMNS = (
     "follower_roi",
     "tracking_error",
 )
-_CLONE_COLUMNS = ("bot_id", "status", "roi", "in_sync", "drifted", "failed", "paused")
+_EXISTS = and_(tables.snapshots.c.bot_id.is_not(None), tables.snapshots.c.status.is_not(None))
+
+
+def _count(condition: Any) -> Any:
+    return func.sum(case((condition, 1), else_=0))
+
+
+#: A pass's clone rows of one master, counted: a clone exists when it has a bot and a status.
+_CLONE_COUNTS = (
+    _count(_EXISTS).label("clones"),
+    _count(and_(_EXISTS, tables.snapshots.c.in_sync.is_(True))).label("in_sync"),
+    _count(tables.snapshots.c.drifted.is_(True)).label("drifted"),
+    _count(tables.snapshots.c.failed.is_(True)).label("failed"),
+    _count(tables.snapshots.c.paused.is_(True)).label("paused"),
+    func.avg(case((_EXISTS, tables.snapshots.c.roi))).label("roi_mean"),
+)
 _SPAN = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
 
@@ -151,26 +166,29 @@ async def status(store: SqlStore, only: str | None = None) -> dict[str, Any]:
                     )
                 ).scalar_one()
                 head = (run_id, None, None, 0)
-            clones = (
+            # Counted in the database: a master of 10,000 followers is one row back, not
+            # 10,000 (the dashboard asks for this on every page).
+            counts = (
                 await conn.execute(
-                    select(*(t.c[k] for k in _CLONE_COLUMNS)).where(
+                    select(*_CLONE_COUNTS).where(
                         t.c.run_id == head[0], t.c.master == master, t.c.follower.is_not(None)
                     )
                 )
-            ).all()
-            existing = [c for c in clones if c.bot_id is not None and c.status is not None]
+            ).one()
             out.append(
                 {
                     "master": master,
                     "master_status": head[1],
                     "master_roi": head[2],
                     "followers": int(head[3] or 0),
-                    "clones": len(existing),
-                    "in_sync": sum(1 for c in existing if c.in_sync),
-                    "drifted": sum(1 for c in clones if c.drifted),
-                    "failed": sum(1 for c in clones if c.failed),
-                    "paused": sum(1 for c in clones if c.paused),
-                    "follower_roi_mean": _mean([c.roi for c in existing]),
+                    "clones": int(counts.clones or 0),
+                    "in_sync": int(counts.in_sync or 0),
+                    "drifted": int(counts.drifted or 0),
+                    "failed": int(counts.failed or 0),
+                    "paused": int(counts.paused or 0),
+                    "follower_roi_mean": (
+                        None if counts.roi_mean is None else float(counts.roi_mean)
+                    ),
                     **conditions.of(held, master),
                 }
             )

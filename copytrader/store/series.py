@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Float, func, select, text
+from sqlalchemy import Float, String, func, select, text
 
 from copytrader.store import tables
 from copytrader.store.repo import SqlStore
@@ -31,7 +31,7 @@ _EDGE = {
 }
 _SAMPLE = """
 WITH RECURSIVE e(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM e WHERE i < :n)
-SELECT s.ts AS ts, s.roi AS roi FROM e JOIN snapshots s ON s.id = (
+SELECT s.ts AS ts, s.roi AS roi, s.run_id AS run_id FROM e JOIN snapshots s ON s.id = (
     SELECT x.id FROM snapshots x
     WHERE x.master = :master AND x.follower IS NULL AND x.ts > {lo} AND x.ts <= {hi}
     ORDER BY x.ts DESC LIMIT 1)
@@ -74,20 +74,21 @@ async def roi(
         # Edges are exclusive below: start a millisecond early, end a millisecond late.
         t0 = first.timestamp() - 0.001
         step = (last.timestamp() + 0.001 - t0) / max(points, 1)
-        sample = text(_sample_sql(store.dialect)).columns(ts=tables.UTCDateTime(), roi=Float())
+        sample = text(_sample_sql(store.dialect)).columns(ts=tables.UTCDateTime(), roi=Float(),
+                                                          run_id=String())
         found = (await conn.execute(sample, {"n": max(points, 1), "t0": t0, "step": step,
                                              "master": master})).all()
         times = [r[0] for r in found]
         wanted: dict[str, list[float | None]] = {f: [None] * len(times) for f in followers}
         if times and followers:
-            at = {ts: k for k, ts in enumerate(times)}
+            at = {r[2]: k for k, r in enumerate(found)}  # by run: no time parsed per row
             # on (follower, ts): one probe per follower and point
-            stmt = select(t.c.follower, t.c.ts, t.c.roi, t.c.bot_id).where(
+            stmt = select(t.c.follower, t.c.run_id, t.c.roi, t.c.bot_id).where(
                 t.c.follower.in_(list(followers)), t.c.ts.in_(times),
                 tables.unindexed(t.c.master) == master,
             )
-            for follower, ts, value, bot in (await conn.execute(stmt)).all():
-                k = at.get(ts)
+            for follower, run_id, value, bot in (await conn.execute(stmt)).all():
+                k = at.get(run_id)
                 if k is not None and bot is not None:
                     wanted[follower][k] = value
     return Series(ts=times, master=[r[1] for r in found], followers=wanted)
