@@ -217,3 +217,4 @@ async def _summary(s: Settings, seconds: float, edited: bool, headless: bool) ->
         out.print(f"  {m['name']}: {m['in_sync']}/{m['followers']} followers in sync, "
                   f"{m['clones']} clones")
     out.print(f"Look around: COPYTRADER_DATABASE_URL={s.database_url} copytrader audit")
+    out.print(f"or in a browser: COPYTRADER_DATABASE_URL={s.database_url} copytrader web")

@@ -34,7 +34,9 @@ class HttpEndpoint:
 
     def __init__(self, host: str, port: int, token: Secret | None, *,
                  health: HealthCheck, metrics: Render | None = None, content_type: str = "",
-                 dashboard: Dashboard | None = None) -> None:
+                 dashboard: Dashboard | None = None,
+                 setting: str = "COPYTRADER_HTTP_LISTEN") -> None:
+        self.setting = setting  # where the address came from, for a bind error
         self.host = host
         self.port = port
         self._token = token
@@ -74,7 +76,7 @@ class HttpEndpoint:
     async def start(self) -> None:
         """Listen on ``host:port`` (port 0: a free one, then in :attr:`port`).
 
-        Raises ConfigError naming COPYTRADER_HTTP_LISTEN when the address cannot be bound.
+        Raises ConfigError naming ``setting`` when the address cannot be bound.
         """
         runner = web.AppRunner(self._app(), access_log=None, shutdown_timeout=1.0)
         await runner.setup()
@@ -84,7 +86,7 @@ class HttpEndpoint:
         except OSError as exc:
             await runner.cleanup()
             raise ConfigError(
-                f"COPYTRADER_HTTP_LISTEN: cannot listen on {self.host}:{self.port}: "
+                f"{self.setting}: cannot listen on {self.host}:{self.port}: "
                 f"{exc.strerror or exc}"
             ) from None
         self._runner = runner

@@ -42,12 +42,12 @@ async def serve(args: argparse.Namespace, s: Settings) -> int:
     from copytrader.web.auth import require_token
     from copytrader.web.dashboard import Dashboard
 
+    setting = "--listen" if args.listen is not None else "COPYTRADER_HTTP_LISTEN"
     if args.listen is not None:
-        host, port = settings_mod.parse_listen("--listen", args.listen)
-        token = require_token(host, s.daemon.http_token, setting="--listen")
+        host, port = settings_mod.parse_listen(setting, args.listen)
     else:
         host, port = s.daemon.http_listen
-        token = require_token(host, s.daemon.http_token)
+    token = require_token(host, s.daemon.http_token, setting=setting)
     if s.daemon.http_token:
         redact.register_secret(s.daemon.http_token.reveal())
     stop = asyncio.Event()
@@ -61,7 +61,8 @@ async def serve(args: argparse.Namespace, s: Settings) -> int:
                 doc["reason"] = "database unreachable"
             return ok, doc
 
-        endpoint = HttpEndpoint(host, port, token, health=health, dashboard=board)
+        endpoint = HttpEndpoint(host, port, token, health=health, dashboard=board,
+                                setting=setting)
         await endpoint.start()
         try:
             print(f"copytrader web: dashboard at {endpoint.url}/", file=sys.stderr, flush=True)
