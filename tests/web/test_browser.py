@@ -191,10 +191,11 @@ async def test_the_pages_show_what_the_database_holds(page: tuple[Any, Traffic],
     await p.wait_for_url(f"**/masters/{GRID}")
     await p.wait_for_function(CHART_DRAWN)
     shown = await dom(p, MASTER_PAGE)
-    stored = {f: (status, roi, in_sync, paused) for f, status, roi, in_sync, paused in
-              world.rows("SELECT follower, status, roi, in_sync, paused FROM snapshots "
-                         "WHERE master = ? AND follower IS NOT NULL AND ts = ?", GRID,
-                         shown["pass"].replace("T", " ").rstrip("Z"))}
+    when = datetime.fromisoformat(shown["pass"].replace("Z", "+00:00")).timestamp()
+    stored = {f: (status, roi, in_sync, paused) for f, status, roi, in_sync, paused, ts in
+              world.rows("SELECT follower, status, roi, in_sync, paused, ts FROM snapshots "
+                         "WHERE master = ? AND follower IS NOT NULL", GRID)
+              if abs(epoch(ts) - when) < 1e-3}
     assert sorted(r["follower"] for r in shown["rows"]) == sorted(stored) == sorted([F1, F2, F3])
     for row in shown["rows"]:
         status, roi, in_sync, paused = stored[row["follower"]]
