@@ -136,15 +136,16 @@ async def latest_clones(store: SqlStore) -> list[dict[str, Any]]:
 
 
 async def status(store: SqlStore, only: str | None = None) -> dict[str, Any]:
-    """``{"masters": [...]}`` from each master's latest pass, ordered by master id; held
-    items (suspected duplicates, adopt candidates) from the standing conditions. With
-    ``only``: that master's entry alone (none when no pass recorded it)."""
+    """``{"masters": [...], "risk_stops": [...]}``: each master's latest pass by master id;
+    held items from the standing conditions; risk-stopped clones (each with why). With
+    ``only``: that master's entry and risk stops alone (none when no pass recorded it)."""
     t, out = tables.snapshots, []
     async with store.transaction("status") as conn:
         masters = [row[0] for row in (await conn.execute(_MASTERS_SQL)).all()]
         if only is not None:
             masters = [m for m in masters if m == only]
         held = await conditions.counts(conn)
+        stops = await conditions.risk_stops(conn)
         for master in masters:
             found = (
                 await conn.execute(
@@ -190,9 +191,12 @@ async def status(store: SqlStore, only: str | None = None) -> dict[str, Any]:
                         None if counts.roi_mean is None else float(counts.roi_mean)
                     ),
                     **conditions.of(held, master),
+                    "risk_stopped": sum(1 for s in stops if s["master"] == master),
                 }
             )
-    return {"masters": out}
+    if only is not None:
+        stops = [s for s in stops if s["master"] == only]
+    return {"masters": out, "risk_stops": stops}
 
 
 async def audit(

@@ -9,17 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from copytrader.core.model import Script, SettingSpec, SettingType, Status
 from copytrader.core.records import MasterState
 from copytrader.store import tables
+from copytrader.store.base import StoreBase
 
-if TYPE_CHECKING:
-    from copytrader.store.repo import SqlStore
+_COLUMNS = ("name", "bot_type", "status", "settings", "script", "seen_at")
 
 
 def script_json(script: Script) -> dict[str, Any]:
@@ -78,23 +77,19 @@ def _row(state: MasterState) -> dict[str, Any]:
     }
 
 
-async def save(store: SqlStore, states: Sequence[MasterState]) -> None:
-    """Insert or replace the state of each master in ``states`` (one transaction)."""
-    if not states:
-        return
-    t = tables.master_states
-    insert = postgresql.insert if store.dialect == "postgresql" else sqlite.insert
-    stmt = insert(t)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["master"],
-        set_={c: stmt.excluded[c] for c in ("name", "bot_type", "status", "settings",
-                                             "script", "seen_at")},
-    )
-    async with store.transaction("save master states") as conn:
-        await conn.execute(stmt, [_row(s) for s in states])
+class MasterStateStore(StoreBase):
+    """The store's part that keeps each master as last seen."""
+
+    async def save_master_states(self, found: Sequence[MasterState]) -> None:
+        """Insert or replace the state of each master in ``found`` (one transaction)."""
+        if not found:
+            return
+        stmt = self._upsert(tables.master_states, ["master"], _COLUMNS)
+        async with self.transaction("save master states") as conn:
+            await conn.execute(stmt, [_row(s) for s in found])
 
 
-async def load(store: SqlStore, master: str) -> MasterState | None:
+async def load(store: StoreBase, master: str) -> MasterState | None:
     """The last seen state of ``master``, or None when no pass recorded one."""
     t = tables.master_states
     async with store.transaction("master state") as conn:
@@ -111,7 +106,7 @@ async def load(store: SqlStore, master: str) -> MasterState | None:
     )
 
 
-async def names(store: SqlStore) -> dict[str, str]:
+async def names(store: StoreBase) -> dict[str, str]:
     """A display name per master with a recorded state: its ``name`` setting where the
     platform has one (BotPrimeX), else the script's name and the market (``symbol``/``pair``).
     Platform text: escape it wherever it is shown."""

@@ -84,6 +84,8 @@ async def detail(store: SqlStore, load: PolicyLoader, master: str, follower: str
         "policy_file": None,
         "settings_note": None,
     }
+    stops = (await queries.status(store, only=master)).get("risk_stops", [])
+    doc["risk_stop"] = next((h for h in stops if h["follower"] == follower), None)
     state = await states.load(store, master)
     try:
         loaded = await load()

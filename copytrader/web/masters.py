@@ -62,7 +62,7 @@ async def overview(store: SqlStore) -> dict[str, Any]:
     names = await states.names(store)
     masters = [{**m, "name": names.get(m["master"], "")} for m in doc["masters"]]
     return {"masters": masters, "counts": count_columns(doc["masters"]),
-            "last_pass": await last_pass(store)}
+            "risk_stops": doc.get("risk_stops", []), "last_pass": await last_pass(store)}
 
 
 def clone_row(row: dict[str, Any]) -> dict[str, Any]:
@@ -79,11 +79,16 @@ async def detail(store: SqlStore, master: str, view: params.TableView) -> dict[s
     if entry is None or found is None:
         return None
     names = await states.names(store)
+    held = doc.get("risk_stops", [])
+    stopped = {h["follower"] for h in held}
+    for row in found.rows:
+        row["risk_stopped"] = row["follower"] in stopped
     return {
         "master": master,
         "name": names.get(master, ""),
         "status": entry,
         "counts": count_columns([entry]),
+        "risk_stops": held,
         "pass": {"run_id": found.head.run_id, "ts": queries.iso(found.head.ts)},
         "clones": {
             "total": found.total,

@@ -10,6 +10,7 @@ from urllib.parse import quote
 
 from copytrader.reconcile import wiring
 from copytrader.settings import Settings
+from copytrader.sim.haas.server import SimServer
 from copytrader.store import queries
 from tests.web.conftest import GRID_POLICY, SiteFactory
 from tests.world import F1, F2, F3, GRID, write_policy
@@ -34,7 +35,7 @@ async def test_masters_are_the_status_counts_with_names(svc: wiring.Service,
                                                         serve: SiteFactory) -> None:
     site = await serve()
     empty = await site.json("/api/masters")
-    assert empty == {"masters": [], "counts": [], "last_pass": None}
+    assert empty == {"masters": [], "counts": [], "risk_stops": [], "last_pass": None}
     runs = await passes(svc, 2)
     doc = await site.json("/api/masters")
     status = await queries.status(svc.store)
@@ -44,7 +45,8 @@ async def test_masters_are_the_status_counts_with_names(svc: wiring.Service,
     assert grid["name"] == "Spot Grid Bot · BITMEXSPOT_ETH_USDT_"
     assert (grid["followers"], grid["clones"], grid["in_sync"], grid["paused"]) == (3, 3, 3, 1)
     # counts other features add to status show as extra columns
-    assert doc["counts"] == ["suspected_duplicates", "adopt_candidates"]
+    assert doc["counts"] == ["suspected_duplicates", "adopt_candidates", "risk_stopped"]
+    assert doc["risk_stops"] == status["risk_stops"] == []
     assert doc["last_pass"]["run_id"] == runs[-1] and doc["last_pass"]["state"] == "ok"
 
 
@@ -164,3 +166,30 @@ async def test_bad_parameters_are_400s_naming_them(svc: wiring.Service,
                  f"/masters/{GRID}/followers/nobody"):
         status, _, body = await site.get(path)
         assert status == 404, (path, status, body)
+
+
+async def test_a_risk_stop_shows_as_a_count_a_tag_and_a_reason(
+        sim: SimServer, svc: wiring.Service, serve: SiteFactory, policy_dir: Path) -> None:
+    write_policy(policy_dir, "grid.yaml", GRID_POLICY.replace(
+        f"  - user: {F2}\n", f"  - user: {F2}\n    risk: {{min_roi_pct: -20}}\n"))
+    await passes(svc, 1)
+    bot = next(b for b in sim.state.bots_of(F2) if b["botId"] != GRID)["botId"]
+    sim.state.set_roi(bot, -25.0)
+    await svc.reconciler.run_pass()
+    site = await serve()
+    overview = await site.json("/api/masters")
+    assert overview["masters"][0]["risk_stopped"] == 1
+    (stop,) = overview["risk_stops"]
+    assert (stop["follower"], stop["rule"], stop["value"], stop["threshold"]) == (
+        F2, "min_roi_pct", -25.0, -20)
+    status, _, page = await site.get(f"/masters/{GRID}")
+    assert status == 200 and "Held stopped by a risk guard" in page
+    assert "risk stop</span>" in page and "min_roi_pct" in page
+    status, _, page = await site.get("/")
+    assert status == 200 and "risk stopped" in page  # the count's column
+    follower = await site.json(f"/api/masters/{GRID}/followers/{F2}")
+    assert follower["risk_stop"]["rule"] == "min_roi_pct"
+    status, _, page = await site.get(f"/masters/{GRID}/followers/{F2}")
+    assert status == 200 and "Held stopped by a risk guard" in page
+    unheld = await site.json(f"/api/masters/{GRID}/followers/{F1}")
+    assert unheld["risk_stop"] is None
