@@ -196,8 +196,8 @@ async def test_status_of_one_master(store: SqlStore) -> None:
     both = await queries.status(store)
     one = await queries.status(store, only="m2")
     assert [m["master"] for m in both["masters"]] == ["m1", "m2"]
-    assert one == {"masters": [both["masters"][1]]}
-    assert await queries.status(store, only="nope") == {"masters": []}
+    assert one == {"masters": [both["masters"][1]], "risk_stops": []}
+    assert await queries.status(store, only="nope") == {"masters": [], "risk_stops": []}
 
 
 #: Indexes that read a whole master's rows (or every pass of a time): never for these reads.
