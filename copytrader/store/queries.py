@@ -18,7 +18,7 @@ from sqlalchemy import Select, and_, case, func, literal, null, select, text
 
 from copytrader.core import words
 from copytrader.core.spans import parse_span, parse_time
-from copytrader.store import conditions, lookup
+from copytrader.store import auditlog, conditions, lookup
 from copytrader.store import readside as tables
 from copytrader.store.database import Reader
 
@@ -27,6 +27,7 @@ __all__ = [
     "history",
     "iso",
     "latest_clones",
+    "masters",
     "parse_span",
     "parse_time",
     "status",
@@ -44,7 +45,22 @@ HISTORY_COLUMNS = (
     "follower_roi",
     "tracking_error",
 )
-_CLONE_COLUMNS = ("bot_id", "status", "roi", "in_sync", "drifted", "failed", "paused")
+_EXISTS = and_(tables.snapshots.c.bot_id.is_not(None), tables.snapshots.c.status.is_not(None))
+
+
+def _count(condition: Any) -> Any:
+    return func.sum(case((condition, 1), else_=0))
+
+
+#: A pass's clone rows of one master, counted: a clone exists when it has a bot and a status.
+_CLONE_COUNTS = (
+    _count(_EXISTS).label("clones"),
+    _count(and_(_EXISTS, tables.snapshots.c.in_sync.is_(True))).label("in_sync"),
+    _count(tables.snapshots.c.drifted.is_(True)).label("drifted"),
+    _count(tables.snapshots.c.failed.is_(True)).label("failed"),
+    _count(tables.snapshots.c.paused.is_(True)).label("paused"),
+    func.avg(case((_EXISTS, tables.snapshots.c.roi))).label("roi_mean"),
+)
 
 # Loose index scan: the distinct masters in O(masters x log rows), not a full scan.
 _MASTERS_SQL = text("""
@@ -58,9 +74,7 @@ SELECT master FROM m WHERE master IS NOT NULL
 """)
 
 
-def iso(ts: datetime) -> str:
-    """``ts`` as ISO 8601 UTC with a ``Z``."""
-    return ts.astimezone(UTC).isoformat().replace("+00:00", "Z")
+iso = auditlog.iso
 
 
 def _mean(values: Sequence[float | None]) -> float | None:
@@ -70,6 +84,12 @@ def _mean(values: Sequence[float | None]) -> float | None:
 
 def _diff(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None else a - b
+
+
+async def masters(store: Reader) -> list[str]:
+    """Every master with a snapshot, sorted."""
+    async with store.transaction("masters") as conn:
+        return [row[0] for row in (await conn.execute(_MASTERS_SQL)).all()]
 
 
 async def latest_clones(store: Reader) -> list[dict[str, Any]]:
@@ -97,16 +117,19 @@ async def latest_clones(store: Reader) -> list[dict[str, Any]]:
         return [dict(r) for r in (await conn.execute(stmt)).mappings().all()]
 
 
-async def status(store: Reader) -> dict[str, Any]:
+async def status(store: Reader, only: str | None = None) -> dict[str, Any]:
     """``{"masters": [...], "risk_stops": [...], "as_of": {...}}``: each master's latest pass
     by master id; held items from the standing conditions; risk-stopped clones (each with
     why). ``as_of`` says which pass the figures come from (the newest one: ``run_id``,
     ``ts``, ``state``; None before the first pass) and lists as ``older`` the masters whose
-    figures come from an earlier pass (a master no longer in any policy)."""
+    figures come from an earlier pass (a master no longer in any policy). With ``only``:
+    that master's entry and risk stops alone (none when no pass recorded it)."""
     t, out = tables.snapshots, []
     heads: dict[str, tuple[str, datetime]] = {}
     async with store.transaction("status") as conn:
         masters = [row[0] for row in (await conn.execute(_MASTERS_SQL)).all()]
+        if only is not None:
+            masters = [m for m in masters if m == only]
         held = await conditions.counts(conn)
         stops = await conditions.risk_stops(conn)
         for master in masters:
@@ -127,33 +150,38 @@ async def status(store: Reader) -> dict[str, Any]:
                         .limit(1)
                     )
                 ).one()
-            run_id, master_status, master_roi, followers, ts = found
-            heads[master] = (run_id, ts)
-            clones = (
+            head: tuple[str, str | None, float | None, int] = tuple(found)[:4]
+            heads[master] = (found[0], found[4])
+            # Counted in the database: a master of 10,000 followers is one row back, not
+            # 10,000 (the dashboard asks for this on every page).
+            counts = (
                 await conn.execute(
-                    select(*(t.c[k] for k in _CLONE_COLUMNS)).where(
-                        t.c.run_id == run_id, t.c.master == master, t.c.follower.is_not(None)
+                    select(*_CLONE_COUNTS).where(
+                        t.c.run_id == head[0], t.c.master == master, t.c.follower.is_not(None)
                     )
                 )
-            ).all()
-            existing = [c for c in clones if c.bot_id is not None and c.status is not None]
+            ).one()
             out.append(
                 {
                     "master": master,
-                    "master_status": master_status,
-                    "master_roi": master_roi,
-                    "followers": int(followers or 0),
-                    "clones": len(existing),
-                    "in_sync": sum(1 for c in existing if c.in_sync),
-                    "drifted": sum(1 for c in clones if c.drifted),
-                    "failed": sum(1 for c in clones if c.failed),
-                    "paused": sum(1 for c in clones if c.paused),
-                    "follower_roi_mean": _mean([c.roi for c in existing]),
+                    "master_status": head[1],
+                    "master_roi": head[2],
+                    "followers": int(head[3] or 0),
+                    "clones": int(counts.clones or 0),
+                    "in_sync": int(counts.in_sync or 0),
+                    "drifted": int(counts.drifted or 0),
+                    "failed": int(counts.failed or 0),
+                    "paused": int(counts.paused or 0),
+                    "follower_roi_mean": (
+                        None if counts.roi_mean is None else float(counts.roi_mean)
+                    ),
                     **conditions.of(held, master),
                     "risk_stopped": sum(1 for s in stops if s["master"] == master),
                 }
             )
         as_of = await lookup.as_of(conn, heads)
+    if only is not None:
+        stops = [s for s in stops if s["master"] == only]
     return {"masters": out, "risk_stops": stops, "as_of": as_of}
 
 
@@ -174,41 +202,14 @@ async def audit(
     layers and detail.
     """
     t = tables.audit_events
-    stmt = select(t)
-    if master is not None:
-        stmt = stmt.where(t.c.master == master)
-    if follower is not None:
-        stmt = stmt.where(t.c.follower == follower)
-    if action is not None:
-        stmt = stmt.where(t.c.action == action)
-    if since is not None:
-        stmt = stmt.where(t.c.ts >= since)
-    if until is not None:
-        stmt = stmt.where(t.c.ts <= until)
+    stmt = auditlog.where(select(t), auditlog.Filters(master, follower, action, since, until))
     if limit is not None:
         stmt = stmt.order_by(t.c.ts.desc(), t.c.id.desc()).limit(limit)
     else:
         stmt = stmt.order_by(t.c.ts, t.c.id)
     async with store.transaction("audit") as conn:
         rows = (await conn.execute(stmt)).mappings().all()
-    result = [
-        {
-            "ts": iso(r["ts"]),
-            "run_id": r["run_id"],
-            "action": r["action"],
-            "master": r["master"],
-            "follower": r["follower"],
-            "bot": r["bot"],
-            "changes": {k: list(v) for k, v in (r["changes"] or {}).items()},
-            "outcome": r["outcome"],
-            "error": r["error"],
-            "policy_file": r["policy_file"],
-            "policy_sha256": r["policy_sha256"],
-            "layers": dict(r["layers"] or {}),
-            "detail": r["detail"],
-        }
-        for r in rows
-    ]
+    result = [auditlog.as_dict(r) for r in rows]
     if limit is not None:
         result.reverse()
     return result
