@@ -32,7 +32,7 @@ class LoadedPolicies:
     ``invalid_files`` the paths with a problem; ``invalid_masters`` the masters those files
     name, whose followers must be left alone (a file that does not parse names the master of
     its one top-level ``master:`` line, if it has one); ``files`` maps every file read to the
-    SHA-256 of its bytes.
+    SHA-256 of its bytes; ``masters`` maps each file to the master it names, where known.
     """
 
     policies: tuple[Policy, ...] = ()
@@ -40,6 +40,7 @@ class LoadedPolicies:
     invalid_files: tuple[str, ...] = ()
     invalid_masters: frozenset[str] = frozenset()
     files: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    masters: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
 
 @dataclass(frozen=True)
@@ -226,4 +227,7 @@ def load_dir(directory: Path) -> LoadedPolicies:
         invalid_files=tuple(invalid),
         invalid_masters=frozenset(m for f in invalid if (m := reads[f].master) is not None),
         files=MappingProxyType({file: read.sha256 for file, read in reads.items()}),
+        masters=MappingProxyType(
+            {file: read.master for file, read in reads.items() if read.master is not None}
+        ),
     )
