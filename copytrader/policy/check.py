@@ -7,13 +7,13 @@ for all files together.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Protocol
 
 from copytrader.core import policy as core
 from copytrader.core.model import Bot, Catalogue, User
-from copytrader.core.policy import Problem
+from copytrader.core.policy import Policy, Problem
 from copytrader.policy import loader
 
 
@@ -35,15 +35,28 @@ async def check(directory: Path, platform: PlatformReader) -> list[Problem]:
     """
     loaded = await asyncio.to_thread(loader.load_dir, directory)
     problems = list(loaded.problems)
-    if loaded.policies:
-        catalogue = await platform.catalogue()
-        bots = {bot.bot_id: bot async for bot in platform.iter_bots()}
-        users = {user.user_id: user async for user in platform.iter_users()}
-        for policy in loaded.policies:
-            master = bots.get(policy.master)
-            script = catalogue.script(master.type) if master is not None else None
-            found = core.validate(policy, master=master, script=script, users=users)
-            if found:
-                path = Path(policy.source.path)
-                problems.extend(await asyncio.to_thread(loader.locate, found, path))
+    for policy, found in await against_platform(loaded.policies, platform):
+        path = Path(policy.source.path)
+        problems.extend(await asyncio.to_thread(loader.locate, found, path))
     return sorted(problems, key=lambda p: (p.file, p.line, p.col, p.message))
+
+
+async def against_platform(
+    policies: Sequence[Policy], platform: PlatformReader
+) -> list[tuple[Policy, list[Problem]]]:
+    """The platform's problems with each of ``policies`` (structurally valid ones), without
+    positions (:func:`copytrader.policy.loader.locate` adds them): a pair for each policy
+    with a problem. Reads the catalogue and one sweep of the bots and of the users."""
+    if not policies:
+        return []
+    catalogue = await platform.catalogue()
+    bots = {bot.bot_id: bot async for bot in platform.iter_bots()}
+    users = {user.user_id: user async for user in platform.iter_users()}
+    out: list[tuple[Policy, list[Problem]]] = []
+    for policy in policies:
+        master = bots.get(policy.master)
+        script = catalogue.script(master.type) if master is not None else None
+        found = core.validate(policy, master=master, script=script, users=users)
+        if found:
+            out.append((policy, found))
+    return out
