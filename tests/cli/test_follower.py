@@ -165,7 +165,9 @@ async def test_kill_9_at_random_moments_leaves_the_file_old_or_new(
         )
         if round_ % 3 != 2:  # two rounds in three: kill while the temp file is being written
             deadline = time.monotonic() + 30
-            while not _temps(path) and proc.returncode is None and time.monotonic() < deadline:
+            while not _temps(path) and proc.returncode is None:
+                if time.monotonic() > deadline:
+                    break
                 await asyncio.sleep(0.005)
             await asyncio.sleep(rng.uniform(0, 0.3))
         else:  # any moment, start-up and checks included

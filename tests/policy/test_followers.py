@@ -46,7 +46,7 @@ async def test_add_writes_a_checked_file_keeping_its_mode(policy: Path) -> None:
         (add("unknown-user"), "follower user unknown-user not found on the platform"),
         (add(FUTURES_USERS[0]), f"follower user {FUTURES_USERS[0]} is on exchange BITMEX"),
         (add(SPOT_OWNER), f"follower user {SPOT_OWNER} owns the master bot"),
-        (add(F4, ("symbol", "BITMEX_ETH_USDT_ETHUSDT")), "symbol is locked: it cannot be overridden"),
+        (add(F4, ("symbol", "X")), "symbol is locked: it cannot be overridden"),
         (add(F4, scale=(("symbol", "2"),)), "symbol is locked: it cannot be scaled"),
         (add(F4, ("noSuchKey", "1")), "unknown setting 'noSuchKey' for bot type spot_grid"),
         (add(F4, ("stopCondition", "Sometimes")), "'Sometimes' is not one of Manual, Price, RSI"),
@@ -94,7 +94,7 @@ async def test_removing_a_user_the_platform_no_longer_knows_repairs_the_file(pol
     with pytest.raises(Refused):  # the file is invalid now: any other change is refused
         await followers.apply(policy, add(F4), platform)
     assert (await followers.apply(policy, Change(Op.REMOVE, F2), platform)).written
-    new, problems = loader.load_file(policy)
+    new, _ = loader.load_file(policy)
     assert new is not None and [f.user for f in new.followers] == [F1, F3]
 
 
