@@ -7,7 +7,8 @@ for all files together.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -41,6 +42,29 @@ async def check(directory: Path, platform: PlatformReader) -> list[Problem]:
     return sorted(problems, key=lambda p: (p.file, p.line, p.col, p.message))
 
 
+@dataclass(frozen=True)
+class PlatformView:
+    """What the policy checks read of the platform: one sweep of bots and users."""
+
+    catalogue: Catalogue
+    bots: Mapping[str, Bot]
+    users: Mapping[str, User]
+
+    def problems(self, policy: Policy) -> list[Problem]:
+        """The platform's problems with ``policy``, without positions."""
+        master = self.bots.get(policy.master)
+        script = self.catalogue.script(master.type) if master is not None else None
+        return core.validate(policy, master=master, script=script, users=self.users)
+
+
+async def read_platform(platform: PlatformReader) -> PlatformView:
+    """The catalogue and one sweep of the bots and of the users."""
+    catalogue = await platform.catalogue()
+    bots = {bot.bot_id: bot async for bot in platform.iter_bots()}
+    users = {user.user_id: user async for user in platform.iter_users()}
+    return PlatformView(catalogue, bots, users)
+
+
 async def against_platform(
     policies: Sequence[Policy], platform: PlatformReader
 ) -> list[tuple[Policy, list[Problem]]]:
@@ -49,14 +73,5 @@ async def against_platform(
     with a problem. Reads the catalogue and one sweep of the bots and of the users."""
     if not policies:
         return []
-    catalogue = await platform.catalogue()
-    bots = {bot.bot_id: bot async for bot in platform.iter_bots()}
-    users = {user.user_id: user async for user in platform.iter_users()}
-    out: list[tuple[Policy, list[Problem]]] = []
-    for policy in policies:
-        master = bots.get(policy.master)
-        script = catalogue.script(master.type) if master is not None else None
-        found = core.validate(policy, master=master, script=script, users=users)
-        if found:
-            out.append((policy, found))
-    return out
+    view = await read_platform(platform)
+    return [(p, found) for p in policies if (found := view.problems(p))]

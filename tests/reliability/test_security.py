@@ -92,6 +92,11 @@ async def test_canaries_never_leak(sim: SimServer, policy_dir: Path, tmp_path: P
     await cli("drift", "drift", "--json")
     await cli("reconcile again", "reconcile", "--json")
     await asyncio.gather(cli("status", "status", "--json"), cli("audit", "audit", "--json"))
+    # The strategy managers' tools: explain, backtest, and a follower edit and its refusal.
+    await cli("explain", "explain", GRID, user, "--json")
+    await cli("backtest", "policy", "backtest", str(policy_dir / "grid.yaml"), "--json")
+    await cli("follower pause", "follower", "pause", str(policy_dir / "grid.yaml"), user)
+    await cli("follower refused", "follower", "add", str(policy_dir / "grid.yaml"), "no-such")
     # Failing platforms: unreachable, 500 on everything, and a refused (wrong) key.
     await cli(
         "unreachable", "reconcile", "--json", COPYTRADER_API_URL=f"http://127.0.0.1:{free_port()}"
@@ -103,6 +108,8 @@ async def test_canaries_never_leak(sim: SimServer, policy_dir: Path, tmp_path: P
 
     codes = {name: code for name, code, _, _ in outputs}
     assert codes["policy check"] == 0 and codes["reconcile"] == 0, outputs
+    assert codes["explain"] == codes["backtest"] == codes["follower pause"] == 0, outputs
+    assert codes["follower refused"] == 2, outputs
     assert codes["401"] == 1 and codes["500s"] == 1 and codes["unreachable"] == 1, codes
     assert '"action": "clone"' in next(out for n, _, out, _ in outputs if n == "reconcile")
     for name, _, out, err in outputs:

@@ -17,7 +17,9 @@ from typing import Any
 from copytrader.core.model import Bot, Catalogue, Exchange, Market, Scalar, Script, User
 from copytrader.errors import MalformedResponseError
 from copytrader.platform.backoff import Backoff
+from copytrader.platform.capabilities import Capability
 from copytrader.platform.haas import parse
+from copytrader.platform.haas.backtests import HaasBacktests
 from copytrader.platform.haas.routes import AUTH_HEADER, ROUTES, Route
 from copytrader.platform.ratelimit import Clock, RateLimiter, Sleep
 from copytrader.platform.transport import RequestObserver, Transport
@@ -38,7 +40,13 @@ RATE_WINDOW_MARGIN = 0.5
 
 
 class PlatformClient:
-    """Talks to the partner API: reads, writes, pagination, retries and rate limiting."""
+    """Talks to the partner API: reads, writes, pagination, retries and rate limiting.
+
+    Beyond the reconcile port it offers backtests (``backtests``), declared in
+    ``capabilities``."""
+
+    name = "haas"
+    capabilities = frozenset({Capability.BACKTESTS})
 
     def __init__(
         self,
@@ -84,6 +92,7 @@ class PlatformClient:
         )
         self._transport.write_timeout = write_timeout
         self.catalogue_ttl = catalogue_ttl
+        self.backtests = HaasBacktests(self)
         self._catalogue: tuple[float, Catalogue] | None = None
         self._catalogue_lock = asyncio.Lock()
 
