@@ -70,19 +70,26 @@ def _rate(value: float | None) -> str:
     return "-" if value is None else f"{value * 100:.1f}%"
 
 
-def _diff(value: float | None, scale: float = 1.0, unit: str = "") -> Text:
-    if value is None:
-        return Text("-")
-    text = f"{value * scale:+.2f}{unit}"
-    return Text(text, style="green" if value > 0 else "red" if value < 0 else "")
+def _cell(text: str, diff: float | None = None, *, scale: float = 1.0, first: bool = False) -> Text:
+    """A figure, with its difference from the master's in brackets (none on the master's)."""
+    cell = Text(text)
+    if first:
+        return cell
+    if diff is None:
+        cell.append(" (-)", style="dim")
+        return cell
+    style = "green" if diff > 0 else "red" if diff < 0 else "dim"
+    cell.append(f" ({diff * scale:+.2f})", style=style)
+    return cell
 
 
 def table(doc: dict[str, Any]) -> Table:
     """The figures of a ``policy backtest --json`` document: the master's own first, then
-    each follower with its difference from the master."""
+    each follower with its difference from the master's figure in brackets (ROI, drawdown
+    and win rate in percentage points)."""
     t = Table(
-        title=f"backtest of {doc['file']} over {doc['days']} days "
-        f"({doc['start'][:16]} to {doc['end'][:16]} UTC)"
+        title=f"{doc['file']}: {doc['days']} days to {doc['end'][:16]} UTC "
+        "(in brackets: the difference from the master)",
     )
     for name, justify in (
         ("follower", "left"),
@@ -90,44 +97,25 @@ def table(doc: dict[str, Any]) -> Table:
         ("max drawdown", "right"),
         ("profit factor", "right"),
         ("win rate", "right"),
-        ("ROI vs master", "right"),
-        ("drawdown vs master", "right"),
-        ("PF vs master", "right"),
-        ("win rate vs master", "right"),
         ("backtest", "left"),
     ):
         t.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
     m = doc["master_result"]
-    t.add_row(
-        Text("master (own settings)", style="bold"),
-        *_figures(m),
-        "",
-        "",
-        "",
-        "",
-        _state(m),
-    )
+    t.add_row(Text("master (own settings)", style="bold"), *_figures(m, None), _state(m))
     for f in doc["followers"]:
-        diff = f["diff"] or {}
         name = f["follower"] + (" (paused)" if f["paused"] else "")
-        t.add_row(
-            name,
-            *_figures(f),
-            _diff(diff.get("roi"), unit=" pts"),
-            _diff(diff.get("max_drawdown_pct"), unit=" pts"),
-            _diff(diff.get("profit_factor")),
-            _diff(diff.get("win_rate"), scale=100, unit=" pts"),
-            _state(f),
-        )
+        t.add_row(name, *_figures(f, f["diff"] or {}), _state(f))
     return t
 
 
-def _figures(r: dict[str, Any]) -> tuple[str, str, str, str]:
+def _figures(r: dict[str, Any], diff: dict[str, Any] | None) -> tuple[Text, Text, Text, Text]:
+    first = diff is None
+    d = diff or {}
     return (
-        _pct(r["roi"]),
-        _pct(r["max_drawdown_pct"], signed=False),
-        _num(r["profit_factor"]),
-        _rate(r["win_rate"]),
+        _cell(_pct(r["roi"]), d.get("roi"), first=first),
+        _cell(_pct(r["max_drawdown_pct"], signed=False), d.get("max_drawdown_pct"), first=first),
+        _cell(_num(r["profit_factor"]), d.get("profit_factor"), first=first),
+        _cell(_rate(r["win_rate"]), d.get("win_rate"), scale=100, first=first),
     )
 
 

@@ -113,7 +113,7 @@ async def test_progress_on_stderr_and_the_table_on_stdout(sim: SimServer, workdi
     assert seen & set(range(1, 100)), seen  # part-way, while executing
     assert frames.count("100%") >= 3
     assert "master (own settings)" in out and "-32.10%" in out  # the DCA master's ROI
-    assert "+7.89 pts" in out  # F1's ROI against the master's
+    assert "-24.21% (+7.89)" in out  # F1's ROI, and against the master's
     assert "100%" not in out and "executing" not in out  # no progress on stdout
 
 

@@ -127,7 +127,7 @@ async def test_refusals_exit_2_naming_the_problem_and_leave_the_file(
     assert writes == 0  # nothing ever sent to the platform but reads
 
 
-async def test_two_adds_at_once_both_land(sim: SimServer, workdir: Path) -> None:
+async def test_adds_at_once_all_land(sim: SimServer, workdir: Path) -> None:
     path = grid_file(workdir)
     users = [sim.state.create_user("BITMEXSPOT") for _ in range(3)]
     results = await asyncio.gather(

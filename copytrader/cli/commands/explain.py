@@ -119,7 +119,7 @@ def render(console: Console, found: Explanation) -> None:
     console.print(f"clone    {found.bot or '- (none yet)'}")
     console.print(f"status   desired {status}, actual {have}")
     console.print(f"propagation {carried}")
-    table = Table(title=f"explain {found.master[:12]} {found.follower[:12]}")
+    table = Table()
     for name in ("setting", "value", "layer", "steps", "actual"):
         table.add_column(name, overflow="fold")
     for s in found.settings:
