@@ -1,7 +1,8 @@
 """Running a set of backtests on the platform: start, poll, fetch, and cancel on request.
 
 At most ``parallel`` backtests run at once; each is polled every ``poll`` seconds (the
-client's rate limiter is the ceiling on top). A backtest that fails, is cancelled by someone
+client's rate limiter is the ceiling on top) and cancelled on the platform when it has not
+finished within ``timeout`` seconds. A backtest that fails, is cancelled by someone
 else, or cannot be started or read ends as its own :class:`Outcome`; the others go on. When
 ``stop`` is set (Ctrl-C), nothing new starts and every backtest still running is cancelled
 on the platform (each cancel bounded by ``cancel_timeout``) before :func:`run` returns.
@@ -34,8 +35,12 @@ class Runner:
         stop: asyncio.Event,
         on_status: OnStatus = lambda i, s: None,
         cancel_timeout: float = 15.0,
+        timeout: float | None = None,
     ) -> None:
+        """``timeout``: seconds a backtest may take before it is cancelled on the platform
+        and reported as timed out (None: no limit)."""
         self.backtester = backtester
+        self.timeout = timeout
         self.poll = poll
         self.stop = stop
         self.on_status = on_status
@@ -76,7 +81,14 @@ class Runner:
 
     async def _follow(self, index: int, variant: core.Variant, backtest_id: str) -> core.Outcome:
         status = core.Status(backtest_id, core.State.LOADING_SCRIPT)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout if self.timeout is not None else None
         while not self.stop.is_set():
+            if deadline is not None and loop.time() > deadline:
+                await self._cancel(backtest_id)
+                why = f"no result after {self.timeout:g} s: cancelled on the platform"
+                self.on_status(index, core.Status(backtest_id, core.State.CANCELLED, 0, why))
+                return core.Outcome(variant, backtest_id, core.State.CANCELLED, error=why)
             try:
                 status = await self.backtester.status(backtest_id)
             except PlatformError as exc:

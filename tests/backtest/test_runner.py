@@ -144,3 +144,15 @@ async def test_polls_stay_under_the_rate_limit(sim: SimServer) -> None:
     # No 0.5 s window holds more than 8 (arrival lags sending a little: 20 ms of skew).
     for i, t in enumerate(times):
         assert sum(1 for u in times[i:] if u < t + 0.5 - 0.02) <= 8
+
+
+async def test_a_backtest_past_its_timeout_is_cancelled_on_the_platform(sim: SimServer) -> None:
+    sim.state.backtest_rules.append(BacktestRule(match={"investmentAmount": 500}, seconds=60))
+    async with client(sim) as c:
+        runner = Runner(c.backtests, parallel=2, poll=0.05, stop=asyncio.Event(), timeout=0.5)
+        outcomes = await runner.run(jobs(1000, 500))
+    assert [o.state for o in outcomes] == [core.State.COMPLETED, core.State.CANCELLED]
+    assert outcomes[1].error == "no result after 0.5 s: cancelled on the platform"
+    slow = outcomes[1].backtest_id
+    assert slow is not None and sim.state.backtests[slow]["final"][0] == "cancelled"
+    assert runner.cancelled == [slow] and runner.still_running == []

@@ -107,7 +107,7 @@ async def test_progress_on_stderr_and_the_table_on_stdout(sim: SimServer, workdi
     code, out, err = await backtest(sim, workdir, "policies/btc-dca.yaml",
                                     env={"FORCE_COLOR": "1"})  # a terminal: the bars move
     assert code == 0, err
-    frames = ANSI.sub("", err)
+    frames, out = ANSI.sub("", err), ANSI.sub("", out)
     assert "master" in frames and "executing" in frames and "completed" in frames
     seen = {int(p) for p in re.findall(r"\b(\d{1,3})%", frames)}
     assert seen & set(range(1, 100)), seen  # part-way, while executing
@@ -190,7 +190,7 @@ class NoBacktests:
 async def test_a_platform_without_backtests_is_exit_2_with_one_line(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    args = argparse.Namespace(file=Path("p.yaml"), days=30, parallel=4, json=False)
+    args = argparse.Namespace(file=Path("p.yaml"), days=30, parallel=4, timeout=60, json=False)
     code = await command.run(args, NoBacktests(), rate_limit=100)  # type: ignore[arg-type]
     assert code == 2
     captured = capsys.readouterr()

@@ -100,7 +100,10 @@ async def test_refusals_exit_2_naming_the_problem_and_leave_the_file(
 ) -> None:
     path = grid_file(workdir)
     rel = "policies/eth-grid.yaml"
+    for twin in ("twin-1", "twin-2"):
+        sim.state.create_user("BITMEXSPOT", user_id=twin)
     cases = [
+        (("add", rel, "twin"), "user on the platform prefix 'twin' is ambiguous: twin-1, twin-2"),
         (("add", rel, "no-such-user"), "follower user no-such-user not found on the platform"),
         (("add", rel, F4, "--override", "symbol=BITMEX_ETH_USDT_ETHUSDT"),
          "symbol is locked: it cannot be overridden"),

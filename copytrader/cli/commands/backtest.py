@@ -1,5 +1,6 @@
-"""``copytrader policy backtest FILE [--days N] [--parallel N] [--json]``: the platform's
-backtest of each distinct desired settings of the file's followers, beside the master's own.
+"""``copytrader policy backtest FILE [--days N] [--parallel N] [--timeout MINUTES] [--json]``:
+the platform's backtest of each distinct desired settings of the file's followers, beside the
+master's own.
 
 Progress goes to stderr (a bar per backtest), the figures to stdout. Read-only on bots: the
 only writes are the backtests themselves (and their cancellation). Exit 0 when every
@@ -43,6 +44,11 @@ def register(policy_sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument(
         "--parallel", type=context.positive_int, default=4, metavar="N",
         help="most backtests running on the platform at once (default 4)",
+    )
+    p.add_argument(
+        "--timeout", type=context.positive_int, default=60, metavar="MINUTES",
+        help="cancel a backtest on the platform when it has not finished within MINUTES "
+        "(default 60); it is then reported as cancelled",
     )
     p.add_argument("--json", action="store_true", help="print the JSON document")
     p.set_defaults(handler=backtest, needs_platform=True)
@@ -106,7 +112,7 @@ async def _execute(args: argparse.Namespace, platform: Platform, plan: Plan, pol
         with bars:
             runner = Runner(
                 platform.backtests, parallel=args.parallel, poll=poll, stop=stop,
-                on_status=bars.update,
+                on_status=bars.update, timeout=args.timeout * 60.0,
             )
             outcomes = await runner.run(plan.jobs)
     except asyncio.CancelledError:

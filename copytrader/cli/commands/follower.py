@@ -98,12 +98,9 @@ async def _user(args: argparse.Namespace, platform: PlatformReader) -> str:
 
     if args.follower_command == "add":
         ids = [u.user_id async for u in platform.iter_users()]
-        if args.user in ids:
-            return str(args.user)
-        try:
-            return context.resolve("user on the platform", args.user, ids)
-        except ValueError:
+        if not args.user or not any(i.startswith(args.user) for i in ids):
             return str(args.user)  # the check names an unknown user with its line
+        return context.resolve("user on the platform", args.user, ids)
     policy, _ = await asyncio.to_thread(loader.load_file, args.file)
     if policy is None:
         return str(args.user)  # the edit reports the file's problems
