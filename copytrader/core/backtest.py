@@ -115,10 +115,11 @@ class Variant:
     @property
     def label(self) -> str:
         """A short name for people: ``master``, or the first follower (+ how many more)."""
-        who = ["master"] if self.master else []
-        who += [f[:8] for f in self.followers[:1]]
-        more = len(self.followers) - (0 if self.master else 1)
-        return " + ".join(who[:1]) + (f" (+{more} same)" if more > 0 else "")
+        if self.master:
+            name, others = "master", len(self.followers)
+        else:
+            name, others = self.followers[0][:8], len(self.followers) - 1
+        return name + (f" (+{others} same)" if others else "")
 
 
 def _key(settings: Mapping[str, Scalar]) -> tuple[tuple[str, str, str], ...]:

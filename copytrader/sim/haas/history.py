@@ -109,6 +109,11 @@ def _crossed(condition: object, kind: object, value: float, price: float) -> boo
     return price >= value if kind == "Above value" else price <= value
 
 
+def _open_profit(held: list[tuple[float, float] | None], price: float) -> float:
+    """What the cells a grid holds would make if sold at ``price``."""
+    return sum(qty * (price - entry) for qty, entry in filter(None, held))
+
+
 def grid(bot_type: str, s: dict[str, Any], path: list[float]) -> Run:
     lower, upper = number(s.get("lowerLimit")), number(s.get("upperLimit"))
     count = int(number(s.get("gridCount")))
@@ -167,8 +172,7 @@ def grid(bot_type: str, s: dict[str, Any], path: list[float]) -> Run:
                 for i in range(count):
                     if held[i] is not None and prev < levels[i + 1] <= price:
                         sell(i, levels[i + 1], hour, f"SELL cell {i}")
-        open_pnl = sum(q * (price - e) for c in held if c for q, e in [c])
-        pnl = sum(run.trades) + open_pnl
+        pnl = sum(run.trades) + _open_profit(held, price)
         if active and not stopped:
             stop = _crossed(s.get("stopCondition"), s.get("stopType"),
                             number(s.get("stopValue")), price)
@@ -180,7 +184,7 @@ def grid(bot_type: str, s: dict[str, Any], path: list[float]) -> Run:
                     for i in range(count):
                         if held[i] is not None:
                             sell(i, price, hour, f"EXIT cell {i}")
-                pnl = sum(run.trades) + sum(q * (price - e) for c in held if c for q, e in [c])
+                pnl = sum(run.trades) + _open_profit(held, price)
         run.equity.append(pnl)
     return run
 
@@ -203,9 +207,8 @@ def dca(bot_type: str, s: dict[str, Any], path: list[float]) -> Run:
         if run.invest <= 0:
             run.equity.append(0.0)
             continue
-        if filled == 0:
-            start, filled = hour, 0
-            qty, cost = 0.0, 0.0
+        if filled == 0:  # a new round opens at this hour's price
+            start, qty, cost = hour, 0.0, 0.0
         while filled < n:
             level = path[start] * (1 - sign * dev * filled)
             if filled and (price > level if not short else price < level):
