@@ -180,6 +180,14 @@ async def test_an_invalid_file_is_exit_2_with_its_problems(sim: SimServer, workd
     assert sim.state.backtests == {}
 
 
+@pytest.mark.parametrize("days", ["0", "367", "x"])
+async def test_a_bad_days_is_exit_2(sim: SimServer, workdir: Path, days: str) -> None:
+    code, out, err = await backtest(sim, workdir, "policies/eth-grid.yaml", "--days", days)
+    assert (code, out) == (2, "")
+    assert "--days" in err
+    assert sim.state.backtests == {}
+
+
 class NoBacktests:
     """A platform adapter that declares no backtests (BotPrimeX)."""
 

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from copytrader.settings import Settings
 
 EXIT_INTERRUPTED = 130
+MAX_DAYS = 366
 WHERE = "copytrader: policy backtest"
 
 
@@ -38,8 +39,8 @@ def register(policy_sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     p.add_argument("file", metavar="FILE", type=Path, help="the policy file")
     p.add_argument(
-        "--days", type=context.positive_int, default=30, metavar="N",
-        help="the last N days, ending at the last full hour (default 30)",
+        "--days", type=_days, default=30, metavar="N",
+        help=f"the last N days (1 to {MAX_DAYS}), ending at the last full hour (default 30)",
     )
     p.add_argument(
         "--parallel", type=context.positive_int, default=4, metavar="N",
@@ -52,6 +53,13 @@ def register(policy_sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     p.add_argument("--json", action="store_true", help="print the JSON document")
     p.set_defaults(handler=backtest, needs_platform=True)
+
+
+def _days(text: str) -> int:
+    days = context.positive_int(text)
+    if days > MAX_DAYS:
+        raise argparse.ArgumentTypeError(f"at most {MAX_DAYS}, got {days}")
+    return days
 
 
 def poll_seconds(rate_limit_per_minute: int | None, parallel: int) -> float:
