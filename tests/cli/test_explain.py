@@ -10,9 +10,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from copytrader.sim.haas.seed import DEMO
 from copytrader.sim.haas.server import SimServer
 from tests.cli.test_commands import cli, sim, workdir
-from tests.world import DCA, F1, F2, F3, GRID
+from tests.world import DCA, F1, F2, F3, F4, GRID
+
+FGRID, G3 = DEMO.futures_grid_master, DEMO.futures_followers[2]
 
 __all__ = ["sim", "workdir"]  # the fixtures this module uses
 
@@ -22,6 +27,7 @@ async def explain(sim: SimServer, workdir: Path, *args: str) -> tuple[int, Any, 
     return code, (json.loads(out) if "--json" in args and code == 0 else out), err
 
 
+@pytest.mark.timeout(300)  # a dozen subprocesses on a shared machine
 async def test_explain_shows_what_the_planner_clones_and_what_the_clone_holds(
     sim: SimServer, workdir: Path
 ) -> None:
@@ -33,6 +39,9 @@ async def test_explain_shows_what_the_planner_clones_and_what_the_clone_holds(
         if a["action"] == "clone"
     }
     assert len(clones) == 8
+    # One follower of each master (the layer combinations are the core tests' table).
+    clones = {k: v for k, v in clones.items() if k in {(GRID, F1), (FGRID, G3), (DCA, F4)}}
+    assert len(clones) == 3
     writes = len(sim.state.writes())
     for (master, follower), changes in clones.items():
         # unique prefixes, as a person types them

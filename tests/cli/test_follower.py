@@ -18,6 +18,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from copytrader.policy import atomic, loader
 from copytrader.sim.haas.server import SimServer
 from tests.cli.test_commands import KEY, cli, sim, workdir
@@ -37,6 +39,7 @@ async def follower(sim: SimServer, workdir: Path, *args: str) -> tuple[int, str,
     return await cli(sim, workdir, "follower", *args)
 
 
+@pytest.mark.timeout(300)
 async def test_add_pause_unpause_remove_keep_every_other_line(
     sim: SimServer, workdir: Path
 ) -> None:
@@ -95,6 +98,7 @@ async def test_add_pause_unpause_remove_keep_every_other_line(
     )
 
 
+@pytest.mark.timeout(300)
 async def test_refusals_exit_2_naming_the_problem_and_leave_the_file(
     sim: SimServer, workdir: Path
 ) -> None:
@@ -142,6 +146,7 @@ async def test_adds_at_once_all_land(sim: SimServer, workdir: Path) -> None:
     assert {f.user for f in policy.followers} == {F1, F2, F3, *users}
 
 
+@pytest.mark.timeout(300)  # a dozen subprocesses on a shared machine
 async def test_kill_9_at_random_moments_leaves_the_file_old_or_new(
     sim: SimServer, workdir: Path
 ) -> None:

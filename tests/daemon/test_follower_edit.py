@@ -8,6 +8,8 @@ import asyncio
 import sys
 from pathlib import Path
 
+import pytest
+
 from copytrader.sim.haas.server import SimServer
 from tests.daemon.conftest import EXPECTED, F4, GRID, clone_of, mismatches, wait_for
 
@@ -22,6 +24,7 @@ async def follower(env: dict[str, str], cwd: Path, *args: str) -> tuple[int, str
     return proc.returncode, (out + err).decode()
 
 
+@pytest.mark.timeout(300)  # a daemon and four commands on a shared machine
 async def test_the_daemon_applies_follower_edits_from_the_command(
     sim: SimServer, start_daemon, daemon_env: dict[str, str], policy_dir: Path, tmp_path: Path
 ) -> None:
