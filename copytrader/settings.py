@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from copytrader.core import notices
 from copytrader.errors import ConfigError
 
 PREFIX = "COPYTRADER_"
@@ -48,12 +49,25 @@ class Secret:
         return hash(self._value)
 
 
+#: The platforms copytrader drives (``COPYTRADER_PLATFORM``): HaasOnline's partner API
+#: (partner-api.md) and BotPrimeX (botprimex-api.md).
+PLATFORMS = ("haas", "botprimex")
+
+
 @dataclass(frozen=True)
 class PlatformSettings:
-    """How to reach the partner API."""
+    """How to reach the partner API.
+
+    ``kind``: which platform (:data:`PLATFORMS`). ``accounts``: BotPrimeX only, each follower
+    account's key by account name (``COPYTRADER_ACCOUNTS_FILE``); ``api_key`` is then the
+    master account's.
+    """
 
     api_url: str = ""
     api_key: Secret = field(default_factory=lambda: Secret(""))
+    kind: str = "haas"
+    accounts: Mapping[str, Secret] = field(default_factory=dict)
+    accounts_file: Path | None = None
     rate_limit_per_minute: int = 100
     concurrency: int = 8
     timeout_seconds: float = 30.0
@@ -71,6 +85,30 @@ class DaemonSettings:
     shutdown_timeout_seconds: float = 30.0
 
 
+#: The shortest webhook secret accepted (an HMAC key must not be guessable).
+MIN_WEBHOOK_SECRET = 16
+
+
+@dataclass(frozen=True)
+class NotifySettings:
+    """Where notifications go. Every URL and the secret are secrets: never shown."""
+
+    urls: tuple[Secret, ...] = ()  # Apprise URLs
+    webhook_url: Secret = field(default_factory=lambda: Secret(""))
+    webhook_secret: Secret = field(default_factory=lambda: Secret(""))
+    events: frozenset[str] = frozenset(notices.DEFAULT_EVENTS)
+
+    @property
+    def enabled(self) -> bool:
+        """True when at least one sink is configured (else no notification is written)."""
+        return bool(self.urls) or bool(self.webhook_url)
+
+    def secrets(self) -> list[str]:
+        """Every secret value, to register with the log redaction."""
+        values = [u.reveal() for u in self.urls]
+        return [*values, self.webhook_url.reveal(), self.webhook_secret.reveal()]
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything copytrader is configured with. Build it with :func:`load`."""
@@ -82,6 +120,7 @@ class Settings:
     log_format: Literal["json", "console"] = "json"
     log_file: Path | None = None
     lease_seconds: int = 15
+    notify: NotifySettings = field(default_factory=NotifySettings)
 
 
 def _source(env: Mapping[str, str], file_values: Mapping[str, object], name: str) -> object:
@@ -203,6 +242,7 @@ def load(
             raise ConfigError(
                 "COPYTRADER_API_KEY: required (or COPYTRADER_API_KEY_FILE naming a file)"
             )
+    kind, accounts_file, accounts = _platform(env, file_values, api_key, require_platform)
 
     log_format_raw = _source(env, file_values, "log_format")
     if log_format_raw is None:
@@ -229,6 +269,9 @@ def load(
         platform=PlatformSettings(
             api_url=api_url,
             api_key=api_key,
+            kind=kind,
+            accounts=accounts,
+            accounts_file=accounts_file,
             rate_limit_per_minute=_int(
                 "COPYTRADER_RATE_LIMIT_PER_MINUTE",
                 _source(env, file_values, "rate_limit_per_minute"),
@@ -260,7 +303,44 @@ def load(
         log_format=log_format,
         log_file=Path(str(log_file_raw)) if log_file_raw is not None else None,
         lease_seconds=lease_seconds,
+        notify=_notify(env, file_values),
     )
+
+
+def _notify(env: Mapping[str, str], file_values: Mapping[str, object]) -> NotifySettings:
+    """The notification sinks and events. Messages never show a URL or the secret."""
+    raw_urls = _source(env, file_values, "notify_urls")
+    urls: list[Secret] = []
+    for i, part in enumerate(str(raw_urls or "").split(","), start=1):
+        if part.strip():
+            if "://" not in part:
+                raise ConfigError(
+                    f"COPYTRADER_NOTIFY_URLS: entry {i} is not a URL (expected SCHEME://...; "
+                    "see the Apprise URL list)"
+                )
+            urls.append(Secret(part.strip()))
+    hook = str(_source(env, file_values, "webhook_url") or "").strip()
+    key = str(_source(env, file_values, "webhook_secret") or "").strip()
+    if hook and not hook.startswith(("http://", "https://")):
+        raise ConfigError("COPYTRADER_WEBHOOK_URL: expected an http(s):// URL")
+    if hook and not key:
+        raise ConfigError(
+            "COPYTRADER_WEBHOOK_SECRET: required when COPYTRADER_WEBHOOK_URL is set (the key "
+            "that signs each notification)"
+        )
+    if key and not hook:
+        raise ConfigError("COPYTRADER_WEBHOOK_URL: required when COPYTRADER_WEBHOOK_SECRET is set")
+    if key and len(key) < MIN_WEBHOOK_SECRET:
+        raise ConfigError(
+            f"COPYTRADER_WEBHOOK_SECRET: too short ({len(key)} characters); use at least "
+            f"{MIN_WEBHOOK_SECRET} random characters"
+        )
+    raw_events = _source(env, file_values, "notify_events")
+    try:
+        events = notices.parse(None if raw_events is None else str(raw_events))
+    except ValueError as exc:
+        raise ConfigError(f"COPYTRADER_NOTIFY_EVENTS: {exc}") from None
+    return NotifySettings(tuple(urls), Secret(hook), Secret(key), events)
 
 
 def _lease(env: Mapping[str, str], file_values: Mapping[str, object]) -> tuple[int, float]:
@@ -285,3 +365,29 @@ def _lease(env: Mapping[str, str], file_values: Mapping[str, object]) -> tuple[i
             f"{third:g} s of lease it is started with: lower it or raise the lease"
         )
     return lease, write_timeout
+
+
+def _platform(
+    env: Mapping[str, str],
+    file_values: Mapping[str, object],
+    api_key: Secret,
+    require_platform: bool,
+) -> tuple[str, Path | None, Mapping[str, Secret]]:
+    """``COPYTRADER_PLATFORM``, and for BotPrimeX the accounts file with its keys (read and
+    checked only by commands that talk to the platform: they need the keys)."""
+    raw = _source(env, file_values, "platform")
+    kind = str(raw).strip() if raw is not None else "haas"
+    if kind not in PLATFORMS:
+        raise ConfigError(f"COPYTRADER_PLATFORM: expected {' or '.join(PLATFORMS)}, got {kind!r}")
+    path_raw = _source(env, file_values, "accounts_file")
+    path = Path(str(path_raw)) if path_raw is not None else None
+    if kind != "botprimex" or not require_platform:
+        return kind, path, {}
+    if path is None:
+        raise ConfigError(
+            "COPYTRADER_ACCOUNTS_FILE: required with COPYTRADER_PLATFORM=botprimex "
+            "(a TOML file of the follower accounts' API keys)"
+        )
+    from copytrader import accounts
+
+    return kind, path, accounts.load(path, api_key)

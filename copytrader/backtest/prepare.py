@@ -68,7 +68,7 @@ async def prepare(path: Path, platform: Platform, *, days: int, now_unix: float)
     policy, problems = await asyncio.to_thread(loader.load_file, path)
     if policy is None:
         raise Refused([str(p) for p in problems])
-    view = await check.read_platform(platform)
+    view = await check.read_platform(platform, {f.user for f in policy.followers})
     found = view.problems(policy)
     if found:
         located = await asyncio.to_thread(loader.locate, found, path)

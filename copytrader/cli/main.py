@@ -25,6 +25,7 @@ from copytrader.cli.commands import (
     planning,
     policy,
     records,
+    resume,
     run,
     sim,
 )
@@ -37,6 +38,7 @@ COMMANDS: tuple[ModuleType, ...] = (
     explain,
     follower,
     adopt,
+    resume,
     run,
     records,
     db,

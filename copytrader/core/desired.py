@@ -8,7 +8,7 @@ The layer order lives in one place, :data:`ORDER`, and every consumer runs it: t
 2. the defaults' override replaces it (``defaults``);
 3. the follower's own override replaces it (``override``) and is final for scaling;
 4. otherwise a scale factor multiplies it (``scale``): the follower's own factor for the key,
-   else the defaults' factor;
+   else the defaults' factor (rounded half up for a whole-number setting);
 5. ``limits`` clamp numbers into ``[min, max]`` (``limit``);
 6. a ``locked`` key takes the master's value (clamped by its limits, if any) whatever came
    before (``locked``). A valid policy never overrides or scales a locked key, so this step
@@ -26,6 +26,7 @@ them as they are: desired status None).
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -49,7 +50,8 @@ class Source(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class DesiredClone:
-    """What one follower's clone should be. ``status`` None means: leave the status alone."""
+    """What one follower's clone should be. ``status`` None means: leave the status alone.
+    ``held``: why a risk guard keeps the clone stopped (its status is then stopped)."""
 
     master: str
     follower: str
@@ -57,6 +59,7 @@ class DesiredClone:
     layers: Mapping[str, Source]
     status: Status | None
     paused: bool
+    held: str | None = None
 
 
 #: One key's way through the layers: each step that applied, with the value after it.
@@ -83,6 +86,16 @@ class Step(NamedTuple):
     layer: Source
     keys: Callable[[_Context], Iterable[str]]
     apply: Callable[[_Context, str, Scalar], Scalar | _Skip]
+
+
+def _whole(script: Script, key: str, value: Scalar) -> Scalar:
+    """A scaled ``value`` rounded half up when ``key`` takes whole numbers only (BotPrimeX's
+    ``max_open_trades``: 3 x 0.5 is 2), else as it is."""
+    spec = script.spec(key)
+    n = normalize.number(value)
+    if spec is None or spec.bounds is None or not spec.bounds.whole or n is None:
+        return value
+    return math.floor(n + 0.5)
 
 
 def _clamp(policy: Policy, key: str, value: Scalar) -> Scalar | None:
@@ -119,7 +132,7 @@ def _scale(c: _Context, key: str, value: Scalar) -> Scalar | _Skip:
     current = normalize.number(value)
     if factor is None or current is None:
         return _SKIP
-    return normalize.number(current * factor)
+    return _whole(c.script, key, normalize.number(current * factor))
 
 
 def _limit(c: _Context, key: str, value: Scalar) -> Scalar | _Skip:

@@ -10,6 +10,7 @@ as read.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,6 +62,7 @@ class Explanation:
     status: Status | None  # the desired status (None: left as it is)
     actual_status: Status | None
     paused: bool
+    held: str | None = None  # why a risk guard keeps the clone stopped
 
     @property
     def differing(self) -> tuple[str, ...]:
@@ -82,6 +84,7 @@ class Explanation:
             "status": self.status.value if self.status is not None else None,
             "actual_status": self.actual_status.value if self.actual_status else None,
             "paused": self.paused,
+            "held": self.held,
         }
 
 
@@ -91,10 +94,14 @@ def explain(
     master: Bot,
     script: Script,
     clone: Bot | None,
+    planned: DesiredClone | None = None,
 ) -> Explanation:
     """The explanation of ``follower``'s desired clone of ``master`` under ``policy``, beside
-    ``clone`` as read from the platform (None: it has no clone)."""
+    ``clone`` as read from the platform (None: it has no clone). ``planned``: the planner's
+    desired clone of this follower, whose status (a risk guard's hold included) is shown."""
     want, steps = desired.trace(desired.base(policy, master, script), follower)
+    if planned is not None:
+        want = dataclasses.replace(want, status=planned.status, held=planned.held)
     differs = diff.against(want, script, clone.settings) if clone is not None else {}
     settings = tuple(
         _setting(script, want, key, steps[key], clone, differs) for key in want.settings
@@ -109,6 +116,7 @@ def explain(
         status=want.status,
         actual_status=clone.status if clone is not None else None,
         paused=want.paused,
+        held=want.held,
     )
 
 

@@ -12,12 +12,15 @@ Rules (level-triggered: every pass starts from what it reads, so any midpoint co
 - a clone request whose answer was lost left an intent: a bot of that user, of the master's
   type, exchange and market, created after the intent and claimed by nobody, is
   ``adopt``-ed instead of cloning again;
+- a bot of the follower carrying copytrader's tag for that master and follower
+  (:mod:`copytrader.core.tags`, platforms without a master link) is ``adopt``-ed as its
+  clone whenever the follower has none: never cloned twice, never held;
 - a listed follower with no link that already has look-alike bots is an adopt candidate
   (held, per ``on_existing``); a linked follower's other look-alikes are suspected
   duplicates (noted, stopped under ``on_duplicate: stop``) (:mod:`copytrader.core.duplicates`);
 - a clone whose settings differ is ``edit``-ed for editable keys; a change of a key that
   ``/bots/edit`` refuses follows ``on_immutable_change`` (``recreate``: stop, delete, clone,
-  start; ``flag``: a note, no write);
+  start; ``flag``: a note, no write) (:mod:`copytrader.core.converge`);
 - a clone changed by someone else since copytrader last wrote it is noted as ``drift`` (and
   put back by the edit);
 - a follower no longer listed follows ``on_follower_removed`` (stop, delete, or ``release``:
@@ -27,16 +30,20 @@ Rules (level-triggered: every pass starts from what it reads, so any midpoint co
   ``on_immutable_change`` (:mod:`copytrader.core.propagation`);
 - a master that is gone counts as stopped; nothing is cloned for it;
 - when the sweep looks truncated (``World.suspicious``) a clone missing from it is not
-  treated as gone: nothing is re-cloned or deleted on the strength of its absence.
+  treated as gone: nothing is re-cloned or deleted on the strength of its absence;
+- a clone that broke its follower's ``risk:`` rules is held stopped while the master runs
+  (:mod:`copytrader.core.risk`); what the guard must remember is ``Plan.risk``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
 from types import MappingProxyType
 
+from copytrader.core import converge, diff, duplicates, propagation, removal, risk, tags
 from copytrader.core import desired as desired_mod
-from copytrader.core import diff, duplicates, propagation
 from copytrader.core.actions import (
     HELD_REASONS,
     WRITES,
@@ -45,12 +52,13 @@ from copytrader.core.actions import (
     Kind,
     Note,
     Plan,
+    Remember,
     World,
 )
 from copytrader.core.desired import DesiredClone
 from copytrader.core.diff import Change
 from copytrader.core.model import Bot, Script, Status
-from copytrader.core.policy import OnFollowerRemoved, OnImmutableChange, Policy
+from copytrader.core.policy import Policy, RiskRules
 from copytrader.core.records import Link
 
 # The values live in core.actions; they are part of this module's interface too.
@@ -71,6 +79,7 @@ __all__ = [
 
 ADOPT_CLOCK_SLACK = duplicates.ADOPT_CLOCK_SLACK
 _LOST_ANSWER = "a clone request's answer was lost; found its bot"
+_MARKED = "carries copytrader's tag for this master and follower: its clone"
 
 
 def sweep_suspicious(bots: Mapping[str, Bot], links: Iterable[Link]) -> bool:
@@ -91,7 +100,7 @@ def build(policies: Sequence[Policy], world: World) -> Plan:
     for policy in policies:
         planner.policy(policy)
     planner.duplicates()
-    return Plan(tuple(planner.followers), tuple(planner.notes))
+    return Plan(tuple(planner.followers), tuple(planner.notes), tuple(planner.risk))
 
 
 class _Planner:
@@ -109,6 +118,7 @@ class _Planner:
         self.strays = duplicates.Strays(world.bots.values(), self.claimed | world.reserved)
         self.candidates: set[str] = set()  # strays held as adopt candidates
         self.linked: list[tuple[Policy, Bot, str]] = []  # listed followers, for duplicates()
+        self.risk: list[Remember] = []  # risk states to store before the writes
 
     def policy(self, policy: Policy) -> None:
         master = self.world.bots.get(policy.master)
@@ -125,7 +135,8 @@ class _Planner:
             listed.add(follower.user)
             want = desired_of(follower)
             link = self.world.links.get((policy.master, follower.user))
-            self.followers.append(self._listed(policy, master, script, want, link))
+            rules = policy.risk(follower)
+            self.followers.append(self._listed(policy, master, script, want, link, rules))
         for link in links:
             if link.follower not in listed:
                 self._removed(policy, master, link)
@@ -158,14 +169,35 @@ class _Planner:
             )
 
     def _listed(
-        self, policy: Policy, master: Bot, script: Script, want: DesiredClone, link: Link | None
+        self,
+        policy: Policy,
+        master: Bot,
+        script: Script,
+        want: DesiredClone,
+        link: Link | None,
+        rules: RiskRules,
     ) -> FollowerPlan:
         pre: list[Action] = []
-        clone: Bot | None = None
         drifted = False
         m, f = policy.master, want.follower
         self.linked.append((policy, master, f))  # a held follower's strays are all candidates
-        if link is None and (found := self.strays.of(f, master, self.claimed)):
+        clone = self.world.bots.get(link.bot_id) if link is not None and link.bot_id else None
+        if clone is None and link is not None and link.bot_id and self.world.suspicious:
+            self.notes.append(
+                Note(
+                    "clone_unseen",
+                    m,
+                    f,
+                    link.bot_id,
+                    detail="clone missing from a sweep that looks truncated; not re-cloned",
+                )
+            )
+            return FollowerPlan(m, f, (), want, None, policy.source)
+        ours = None if clone is not None else tags.marked(self.strays.every(f, self.claimed), m, f)
+        if ours is not None:
+            lost = link is not None and link.intent_at is not None and not link.bot_id
+            clone = self._adopt(pre, m, f, ours, _LOST_ANSWER if lost else _MARKED)
+        elif link is None and (found := self.strays.of(f, master, self.claimed)):
             choice = duplicates.existing(policy, f, master, found)
             if isinstance(choice, Note):  # held until a person adopts one (or the policy)
                 self.notes.append(choice)
@@ -174,18 +206,6 @@ class _Planner:
             if choice is not None:
                 clone = self._adopt(pre, m, f, choice, "on_existing: adopt: its one look-alike")
         elif link is not None and link.bot_id:
-            clone = self.world.bots.get(link.bot_id)
-            if clone is None and self.world.suspicious:
-                self.notes.append(
-                    Note(
-                        "clone_unseen",
-                        m,
-                        f,
-                        link.bot_id,
-                        detail="clone missing from a sweep that looks truncated; not re-cloned",
-                    )
-                )
-                return FollowerPlan(m, f, (), want, None, policy.source)
             if clone is None:
                 self.notes.append(
                     Note(
@@ -197,26 +217,12 @@ class _Planner:
                     )
                 )
             else:
-                changed = (
-                    propagation.drift(script, link.applied, master.settings, clone.settings)
-                    if clone.master_bot_id and clone.master_bot_id == master.bot_id
-                    else diff.drift(script, link.applied, clone.settings)
-                )
-                if changed:
-                    drifted = True
-                    self.notes.append(
-                        Note(
-                            "drift",
-                            m,
-                            f,
-                            clone.bot_id,
-                            MappingProxyType(changed),
-                            detail="clone changed by someone else since copytrader last wrote it",
-                        )
-                    )
+                drifted = self._drifted(m, f, script, master, clone, link)
         elif link is not None and link.intent_at is not None:
-            lost = duplicates.lost_answer(self.strays.of(f, master, self.claimed), link.intent_at)
-            if lost is None and self._pending(link):
+            lost_bot = duplicates.lost_answer(
+                self.strays.of(f, master, self.claimed), link.intent_at
+            )
+            if lost_bot is None and self._pending(link):
                 self.notes.append(
                     Note(
                         "clone_pending",
@@ -227,16 +233,62 @@ class _Planner:
                     )
                 )
                 return FollowerPlan(m, f, (), want, None, policy.source)
-            if lost is not None:
-                clone = self._adopt(pre, m, f, lost, _LOST_ANSWER)
+            if lost_bot is not None:
+                clone = self._adopt(pre, m, f, lost_bot, _LOST_ANSWER)
+        want = self._guard(rules, master, want, clone)
         carrier = self.carrier(want)
         if clone is None:
             actions = propagation.clone_steps(policy, want, carrier, reason="no clone yet")
             return FollowerPlan(m, f, actions, want, None, policy.source)
-        steps, flagged = self._converge(policy, script, want, clone, carrier, master)
+        steps, flagged, notes = converge.steps(policy, script, want, clone, carrier, master)
+        self.notes.extend(notes)
         return FollowerPlan(
             m, f, (*pre, *steps), want, clone, policy.source, drifted=drifted, flagged=flagged
         )
+
+    def _drifted(
+        self, m: str, f: str, script: Script, master: Bot, clone: Bot, link: Link
+    ) -> bool:
+        """Whether ``clone`` was changed by someone else since copytrader last wrote it (a
+        ``drift`` note when it was)."""
+        changed = (
+            propagation.drift(script, link.applied, master.settings, clone.settings)
+            if clone.master_bot_id and clone.master_bot_id == master.bot_id
+            else diff.drift(script, link.applied, clone.settings)
+        )
+        if changed:
+            self.notes.append(
+                Note(
+                    "drift",
+                    m,
+                    f,
+                    clone.bot_id,
+                    MappingProxyType(changed),
+                    detail="clone changed by someone else since copytrader last wrote it",
+                )
+            )
+        return bool(changed)
+
+    def _guard(
+        self, rules: RiskRules, master: Bot, want: DesiredClone, clone: Bot | None
+    ) -> DesiredClone:
+        """The risk guard's verdict on this clone: remembered when it changed; a held
+        clone's desired status is stopped, whatever the master's."""
+        before = self.world.risk.get((master.bot_id, want.follower))
+        if before is None and not rules.any:
+            return want  # the common case: no rules, nothing remembered
+        now = self.world.now or datetime.now(UTC)
+        v = risk.judge(
+            rules, before, master=master, follower=want.follower, clone=clone,
+            want=want.status, now=now,
+        )  # fmt: skip
+        if v.changed:
+            self.risk.append(Remember(v.state, v.event))
+        if v.held is not None:
+            self.notes.append(v.held)
+        if v.reason is None:
+            return want
+        return dataclasses.replace(want, status=Status.STOPPED, held=v.reason)
 
     def _adopt(self, into: list[Action], m: str, f: str, bot: Bot, reason: str) -> Bot:
         """Take ``bot`` as ``f``'s clone of ``m`` this pass (an ``adopt`` action, no write)."""
@@ -264,127 +316,16 @@ class _Planner:
         now = self.world.now
         return link.pending_until is not None and now is not None and now < link.pending_until
 
-    def _converge(
-        self,
-        policy: Policy,
-        script: Script,
-        want: DesiredClone,
-        clone: Bot,
-        carrier: propagation.Carrier,
-        master: Bot,
-    ) -> tuple[tuple[Action, ...], bool]:
-        m, f, bot = policy.master, want.follower, clone.bot_id
-        changes = diff.against(want, script, clone.settings)
-        moved = propagation.moved(carrier, clone, master)
-        if not changes and not moved and (want.status is None or clone.status is want.status):
-            return (), False  # in sync: the common case of a steady pass, decided early
-        # A clone that follows a master (masterBotId set) refuses every edit.
-        frozen = bool(clone.master_bot_id)
-        immutable = {
-            k: c for k, c in changes.items() if frozen or not propagation.editable(script, k)
-        }
-        editable = {k: c for k, c in changes.items() if k not in immutable}
-        flagged = False
-        if (immutable or moved) and policy.on_immutable_change is OnImmutableChange.RECREATE:
-            why = f"{', '.join(sorted(immutable))} cannot be edited" if immutable else moved
-            return (
-                propagation.recreate_steps(policy, want, carrier, clone, immutable, str(why)),
-                False,
-            )
-        if immutable or moved:
-            flagged = True
-            detail = "keys /bots/edit refuses differ" if immutable else str(moved)
-            self.notes.append(
-                Note(
-                    "immutable_flagged",
-                    m,
-                    f,
-                    bot,
-                    MappingProxyType(immutable),
-                    detail=f"{detail}; on_immutable_change: flag",
-                )
-            )
-        out: list[Action] = []
-        if want.status is Status.STOPPED and clone.status is Status.RUNNING:
-            out.append(
-                Action(Kind.STOP, m, f, bot, reason="paused" if want.paused else "master stopped")
-            )
-        if editable:
-            payload = {k: c.after for k, c in editable.items()}
-            out.append(
-                Action(
-                    Kind.EDIT,
-                    m,
-                    f,
-                    bot,
-                    MappingProxyType(editable),
-                    MappingProxyType(payload),
-                    reason="settings differ",
-                )
-            )
-        if want.status is Status.RUNNING and clone.status is Status.STOPPED:
-            out.append(Action(Kind.START, m, f, bot, reason="master running"))
-        if want.status is not None and clone.status is Status.UNKNOWN:
-            self.notes.append(
-                Note(
-                    "status_unknown",
-                    m,
-                    f,
-                    bot,
-                    detail="the platform reports an unknown status; not started or stopped",
-                )
-            )
-        return tuple(out), flagged
-
     def _removed(self, policy: Policy, master: Bot, link: Link) -> None:
         m, f = policy.master, link.follower
         clone = self.world.bots.get(link.bot_id) if link.bot_id else None
-        rule = policy.on_follower_removed
         actions: list[Action] = []
         if clone is None and not link.bot_id and link.intent_at is not None:
-            lost = duplicates.lost_answer(self.strays.of(f, master, self.claimed), link.intent_at)
+            lost = tags.marked(
+                self.strays.every(f, self.claimed), m, f
+            ) or duplicates.lost_answer(self.strays.of(f, master, self.claimed), link.intent_at)
             clone = self._adopt(actions, m, f, lost, _LOST_ANSWER) if lost is not None else None
-        if clone is None:
-            if link.bot_id and self.world.suspicious:
-                return  # absent from a doubtful sweep: decide nothing
-            actions.append(
-                Action(
-                    Kind.RELEASE,
-                    m,
-                    f,
-                    link.bot_id,
-                    reason="follower removed; no clone on the platform",
-                )
-            )
-        elif rule is OnFollowerRemoved.KEEP:
-            actions.append(
-                Action(
-                    Kind.RELEASE,
-                    m,
-                    f,
-                    clone.bot_id,
-                    reason="follower removed; on_follower_removed: keep",
-                )
-            )
-        else:
-            if clone.status is Status.RUNNING:
-                actions.append(
-                    Action(
-                        Kind.STOP,
-                        m,
-                        f,
-                        clone.bot_id,
-                        reason=f"follower removed; on_follower_removed: {rule.value}",
-                    )
-                )
-            if rule is OnFollowerRemoved.DELETE:
-                actions.append(
-                    Action(
-                        Kind.DELETE,
-                        m,
-                        f,
-                        clone.bot_id,
-                        reason="follower removed; on_follower_removed: delete",
-                    )
-                )
+        if clone is None and link.bot_id and self.world.suspicious:
+            return  # absent from a doubtful sweep: decide nothing
+        actions.extend(removal.steps(policy, link, clone))
         self.followers.append(FollowerPlan(m, f, tuple(actions), None, clone, policy.source))

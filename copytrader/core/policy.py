@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from copytrader.core.model import Bot, Scalar, Script, SettingType, User
+from copytrader.core.model import Bot, Bounds, Scalar, Script, SettingType, User
 
 #: A position in a policy document: mapping keys and sequence indexes from the root.
 DocPath = tuple[str | int, ...]
@@ -54,6 +54,14 @@ class OnExisting(enum.StrEnum):
     CLONE = "clone"
 
 
+class OnBreach(enum.StrEnum):
+    """What a breached risk guard does: stop the clone and keep it stopped until a person
+    resumes it, or only announce the breach (``risk_breach``)."""
+
+    STOP = "stop"
+    NOTIFY = "notify"
+
+
 class Propagation(enum.StrEnum):
     """Who carries a master's edits to a clone: the platform (``followUpdates: true``) or
     copytrader (an edit per clone). ``auto`` lets the platform carry what it safely can."""
@@ -70,12 +78,68 @@ class Limit:
     max: float | None = None
 
 
+#: The thresholds of a ``risk:`` block, in the order a breach is looked for.
+RISK_RULES = ("min_roi_pct", "max_drawdown_pct", "max_tracking_gap_pct")
+
+
+@dataclass(frozen=True)
+class RiskRules:
+    """A ``risk:`` block (the defaults', or one follower's own); None: not set here.
+
+    ``min_roi_pct``: the clone's ROI (percent) may not fall below it; ``max_drawdown_pct``:
+    nor more than this many points below its peak since it last started;
+    ``max_tracking_gap_pct``: nor differ by more than this from the master's ROI gain since
+    the clone started. ``on_breach``: stop (the default) or notify.
+    """
+
+    min_roi_pct: float | None = None
+    max_drawdown_pct: float | None = None
+    max_tracking_gap_pct: float | None = None
+    on_breach: OnBreach | None = None
+
+    def merged(self, own: RiskRules) -> RiskRules:
+        """These rules with ``own``'s keys winning, key by key (defaults, then a follower)."""
+        return RiskRules(
+            own.min_roi_pct if own.min_roi_pct is not None else self.min_roi_pct,
+            own.max_drawdown_pct if own.max_drawdown_pct is not None else self.max_drawdown_pct,
+            own.max_tracking_gap_pct
+            if own.max_tracking_gap_pct is not None
+            else self.max_tracking_gap_pct,
+            own.on_breach or self.on_breach,
+        )
+
+    def threshold(self, rule: str) -> float | None:
+        """The threshold of ``rule`` (one of :data:`RISK_RULES`), None when not set."""
+        value: float | None = getattr(self, rule)
+        return value
+
+    @property
+    def any(self) -> bool:
+        """True when at least one threshold is set (else there is nothing to guard)."""
+        return any(self.threshold(r) is not None for r in RISK_RULES)
+
+    @property
+    def action(self) -> OnBreach:
+        return self.on_breach or OnBreach.STOP
+
+    def fingerprint(self) -> str:
+        """The values in force, as one stable string: a hold taken under one fingerprint is
+        lifted when the follower's risk values change (another fingerprint)."""
+        parts = [f"{r}={self.threshold(r)!r}" for r in RISK_RULES]
+        return ";".join([*parts, f"on_breach={self.action.value}"])
+
+
+_NO_RISK = RiskRules()
+
+
 @dataclass(frozen=True)
 class Layer:
-    """Overrides and scale factors applied together (the defaults, or one follower's own)."""
+    """Overrides, scale factors and risk rules applied together (the defaults, or one
+    follower's own)."""
 
     overrides: Mapping[str, Scalar] = field(default_factory=lambda: MappingProxyType({}))
     scale: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    risk: RiskRules = field(default_factory=RiskRules)
 
 
 @dataclass(frozen=True)
@@ -115,6 +179,11 @@ class Policy:
             if f.user == user:
                 return f
         return None
+
+    def risk(self, follower: FollowerPolicy) -> RiskRules:
+        """``follower``'s risk rules: the defaults' with its own keys winning."""
+        own = follower.own.risk
+        return self.defaults.risk if own == _NO_RISK else self.defaults.risk.merged(own)
 
 
 @dataclass(frozen=True)
@@ -162,7 +231,15 @@ def check_value(script: Script, key: str, value: Scalar) -> str | None:
         return f"{key}: expected a string, got {value!r}"
     if key == "investmentAmount" and _is_number(value) and float(value) <= 0:  # type: ignore[arg-type]
         return f"{key}: must be above zero, got {value!r}"
+    if spec.bounds is not None and _is_number(value):
+        return spec.bounds.refusal(key, value)  # type: ignore[arg-type]
     return None
+
+
+def _fixed(script: Script, key: str) -> bool:
+    """Whether ``key`` always follows the master (a policy may not change it)."""
+    spec = script.spec(key)
+    return spec is not None and not spec.overridable
 
 
 def overlap_problems(file: str, layer: Layer, at: DocPath) -> list[Problem]:
@@ -192,6 +269,11 @@ def _check_layer(
         if key in policy.locked:
             problems.append(Problem(file, f"{key} is locked: it cannot be overridden", where))
             continue
+        if _fixed(script, key):
+            problems.append(
+                Problem(file, f"{key} follows the master: it cannot be overridden", where)
+            )
+            continue
         reason = check_value(script, key, value)
         if reason:
             problems.append(Problem(file, reason, where))
@@ -200,6 +282,8 @@ def _check_layer(
         spec = script.spec(key)
         if key in policy.locked:
             problems.append(Problem(file, f"{key} is locked: it cannot be scaled", where))
+        elif _fixed(script, key):
+            problems.append(Problem(file, f"{key} follows the master: it cannot be scaled", where))
         elif spec is None:
             problems.append(
                 Problem(file, f"unknown setting {key!r} for bot type {script.type}", where)
@@ -216,6 +300,16 @@ def _check_layer(
             problems.append(
                 Problem(file, f"scale of {key} must be a number above zero, got {factor!r}", where)
             )
+
+
+def _bounds_problem(file: str, key: str, limit: Limit, bounds: Bounds | None) -> Problem | None:
+    """A limit whose min or max the platform would refuse as a value of ``key``."""
+    if bounds is None:
+        return None
+    for side, value in (("min", limit.min), ("max", limit.max)):
+        if value is not None and (reason := bounds.refusal(key, value)) is not None:
+            return Problem(file, f"limits of {reason}", ("limits", key, side))
+    return None
 
 
 def validate(
@@ -266,6 +360,12 @@ def validate(
                     ("limits", key),
                 )
             )
+        elif _fixed(script, key):
+            problems.append(
+                Problem(file, f"{key} follows the master: it cannot be limited", ("limits", key))
+            )
+        elif found := _bounds_problem(file, key, limit, spec.bounds):
+            problems.append(found)
         elif limit.min is not None and limit.max is not None and limit.min > limit.max:
             problems.append(
                 Problem(
@@ -281,23 +381,15 @@ def validate(
     for i, follower in enumerate(policy.followers):
         _check_layer(policy, script, follower.own, ("followers", i), problems)
         user = users.get(follower.user)
+        where = ("followers", i, "user")
         if user is None:
             problems.append(
-                Problem(
-                    file,
-                    f"follower user {follower.user} not found on the platform",
-                    ("followers", i, "user"),
-                )
+                Problem(file, f"follower user {follower.user} not found on the platform", where)
             )
-        elif user.exchange_id != master.exchange_id:
-            problems.append(
-                Problem(
-                    file,
-                    f"follower user {follower.user} is on exchange {user.exchange_id}, "
-                    f"the master on {master.exchange_id}",
-                    ("followers", i, "user"),
-                )
-            )
+        elif user.refused:
+            problems.append(Problem(file, f"follower {follower.user}: {user.refused}", where))
+        elif (refusal := user.exchange_refusal(master.exchange_id)) is not None:
+            problems.append(Problem(file, refusal, where))
         elif follower.user == master.user_id:
             problems.append(
                 Problem(

@@ -1,19 +1,22 @@
 """``copytrader policy check``: every policy file checked, against the platform too.
 
-The platform is only read: the script catalogue, one sweep of the bots and one of the users,
-for all files together.
+The platform is only read: the script catalogue, the first part of its sweep (every master:
+HaasOnline's one ``/bots/list`` sweep, BotPrimeX's master account) and the followers
+(HaasOnline: one ``/users/list`` sweep; BotPrimeX: each follower account's ``/account`` and
+``/exchanges``), for all files together. ``copytrader follower`` and ``policy backtest``
+check a file the same way (:func:`against_platform`, :func:`read_platform`).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from copytrader.core import policy as core
-from copytrader.core.model import Bot, Catalogue, User
+from copytrader.core.model import Bot, Catalogue, SweepPart, User
 from copytrader.core.policy import Policy, Problem
 from copytrader.policy import loader
 
@@ -21,8 +24,9 @@ from copytrader.policy import loader
 class PlatformReader(Protocol):
     """The read side of the reconcile service's ``Platform`` port (structurally the same)."""
 
-    def iter_bots(self, page_size: int = -1) -> AsyncIterator[Bot]: ...
+    def sweep(self, *, masters_only: bool = False) -> AsyncGenerator[SweepPart, None]: ...
     def iter_users(self, page_size: int = -1) -> AsyncIterator[User]: ...
+    async def verified_users(self, user_ids: Collection[str]) -> Mapping[str, User]: ...
     async def catalogue(self) -> Catalogue: ...
 
 
@@ -44,7 +48,8 @@ async def check(directory: Path, platform: PlatformReader) -> list[Problem]:
 
 @dataclass(frozen=True)
 class PlatformView:
-    """What the policy checks read of the platform: one sweep of bots and users."""
+    """What the policy checks read of the platform: the catalogue, every master bot and the
+    followers the policies name."""
 
     catalogue: Catalogue
     bots: Mapping[str, Bot]
@@ -57,11 +62,15 @@ class PlatformView:
         return core.validate(policy, master=master, script=script, users=self.users)
 
 
-async def read_platform(platform: PlatformReader) -> PlatformView:
-    """The catalogue and one sweep of the bots and of the users."""
+async def read_platform(platform: PlatformReader, user_ids: Collection[str]) -> PlatformView:
+    """The catalogue, the first part of the sweep (every master) and ``user_ids`` verified."""
     catalogue = await platform.catalogue()
-    bots = {bot.bot_id: bot async for bot in platform.iter_bots()}
-    users = {user.user_id: user async for user in platform.iter_users()}
+    sweep = platform.sweep(masters_only=True)
+    try:
+        bots = (await anext(sweep)).bots
+    finally:
+        await sweep.aclose()
+    users = await platform.verified_users(user_ids)
     return PlatformView(catalogue, bots, users)
 
 
@@ -70,8 +79,8 @@ async def against_platform(
 ) -> list[tuple[Policy, list[Problem]]]:
     """The platform's problems with each of ``policies`` (structurally valid ones), without
     positions (:func:`copytrader.policy.loader.locate` adds them): a pair for each policy
-    with a problem. Reads the catalogue and one sweep of the bots and of the users."""
+    with a problem."""
     if not policies:
         return []
-    view = await read_platform(platform)
+    view = await read_platform(platform, {f.user for p in policies for f in p.followers})
     return [(p, found) for p in policies if (found := view.problems(p))]

@@ -7,9 +7,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+from copytrader.core import notices
 from copytrader.errors import LeaseHeldError
 from copytrader.observe.audit import AuditTrail
-from copytrader.platform.haas.client import PlatformClient, RequestObserver
+from copytrader.platform import adapters
+from copytrader.platform.adapters import Adapter
+from copytrader.platform.transport import RequestObserver
 from copytrader.reconcile.leadership import Leadership
 from copytrader.reconcile.service import Reconciler
 from copytrader.settings import Settings
@@ -21,10 +24,17 @@ from copytrader.store.repo import SqlStore
 @dataclass
 class Service:
     settings: Settings
-    platform: PlatformClient
+    platform: Adapter
     store: SqlStore
     reconciler: Reconciler
     lease: WriterLease
+
+
+def notify_filter(settings: Settings) -> notices.Filter | None:
+    """The audit events that get a notification, when this process has a sink (else None:
+    no notification is written, so none waits for a sink that is not there)."""
+    n = settings.notify
+    return notices.Filter(n.events) if n.enabled else None
 
 
 def writer_lease(settings: Settings, store: SqlStore) -> WriterLease:
@@ -36,7 +46,7 @@ def writer_lease(settings: Settings, store: SqlStore) -> WriterLease:
 @asynccontextmanager
 async def open_store_only(settings: Settings) -> AsyncIterator[SqlStore]:
     """The store alone (for the database-only commands: status, audit, history)."""
-    store = await open_store(settings.database_url)
+    store = await open_store(settings.database_url, notify=notify_filter(settings))
     try:
         yield store
     finally:
@@ -48,9 +58,9 @@ async def open_service(
     settings: Settings, *, observer: RequestObserver | None = None, daemon: bool = False
 ) -> AsyncIterator[Service]:
     """Platform client, store and reconciler, closed together on exit."""
-    store = await open_store(settings.database_url)
+    store = await open_store(settings.database_url, notify=notify_filter(settings))
     try:
-        async with PlatformClient.from_settings(settings.platform, observer=observer) as platform:
+        async with adapters.from_settings(settings.platform, observer=observer) as platform:
             lease = writer_lease(settings, store)
             # Checked again just before each write leaves (after any rate-limit wait).
             platform.guard_writes(lambda: lease.check().stamp())

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from copytrader.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, context
 
 if TYPE_CHECKING:
-    from copytrader.backtest.ports import Platform
+    from copytrader.backtest.ports import Backtester, Platform
     from copytrader.backtest.prepare import Plan
     from copytrader.settings import Settings
 
@@ -71,18 +71,18 @@ def poll_seconds(rate_limit_per_minute: int | None, parallel: int) -> float:
 
 
 async def backtest(args: argparse.Namespace, s: Settings) -> int:
-    from copytrader.platform.haas.client import PlatformClient
+    from copytrader.platform import adapters
 
-    async with PlatformClient.from_settings(s.platform) as platform:
+    async with adapters.from_settings(s.platform) as platform:
         return await run(args, platform, rate_limit=s.platform.rate_limit_per_minute)
 
 
 async def run(args: argparse.Namespace, platform: Platform, *, rate_limit: int | None) -> int:
     """The command on ``platform`` (any adapter declaring its capabilities)."""
-    from copytrader.backtest import prepare
-    from copytrader.platform.capabilities import Capability
+    from copytrader.backtest import ports, prepare
 
-    if Capability.BACKTESTS not in platform.capabilities:
+    backtester = ports.backtests_of(platform)
+    if backtester is None:
         print(f"{WHERE}: the {platform.name} platform has no backtests", file=sys.stderr)
         return EXIT_USAGE
     try:
@@ -91,10 +91,12 @@ async def run(args: argparse.Namespace, platform: Platform, *, rate_limit: int |
         for line in refused.lines:
             print(f"{WHERE}: {line}", file=sys.stderr)
         return EXIT_USAGE
-    return await _execute(args, platform, plan, poll_seconds(rate_limit, args.parallel))
+    return await _execute(args, backtester, plan, poll_seconds(rate_limit, args.parallel))
 
 
-async def _execute(args: argparse.Namespace, platform: Platform, plan: Plan, poll: float) -> int:
+async def _execute(
+    args: argparse.Namespace, backtester: Backtester, plan: Plan, poll: float
+) -> int:
     from copytrader.backtest.runner import Runner
     from copytrader.cli import backtest_view
 
@@ -119,7 +121,7 @@ async def _execute(args: argparse.Namespace, platform: Platform, plan: Plan, pol
     try:
         with bars:
             runner = Runner(
-                platform.backtests, parallel=args.parallel, poll=poll, stop=stop,
+                backtester, parallel=args.parallel, poll=poll, stop=stop,
                 on_status=bars.update, timeout=args.timeout * 60.0,
             )
             outcomes = await runner.run(plan.jobs)

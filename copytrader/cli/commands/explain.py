@@ -83,11 +83,9 @@ async def explain(args: argparse.Namespace, s: Settings) -> int:
         return EXIT_FAILED
     # The clone the planner would converge (a lost answer's bot included).
     planned = plan_mod.build([policy], r.world)
-    clone = next(
-        (fp.clone for fp in planned.followers if fp.follower == user and fp.desired),
-        None,
-    )
-    found = explain_mod.explain(policy, follower, master, script, clone)
+    mine = next((fp for fp in planned.followers if fp.follower == user and fp.desired), None)
+    clone, want = (mine.clone, mine.desired) if mine is not None else (None, None)
+    found = explain_mod.explain(policy, follower, master, script, clone, want)
     if args.json:
         context.print_json(found.to_json())
     else:
@@ -109,6 +107,8 @@ def render(console: Console, found: Explanation) -> None:
     from rich.text import Text
 
     status = found.status.value if found.status else "left as it is"
+    if found.held:
+        status += f" (held by a risk guard: {found.held})"
     have = found.actual_status.value if found.actual_status else "-"
     carried = found.propagation.value
     if found.bot is not None and found.clone_propagation is not found.propagation:

@@ -109,12 +109,12 @@ async def _user(args: argparse.Namespace, platform: PlatformReader) -> str:
 
 
 async def follower(args: argparse.Namespace, s: Settings) -> int:
-    from copytrader.platform.haas.client import PlatformClient
+    from copytrader.platform import adapters
     from copytrader.policy import followers
 
     op = args.follower_command
     where = f"copytrader: follower {op}"
-    async with PlatformClient.from_settings(s.platform) as platform:
+    async with adapters.from_settings(s.platform) as platform:
         try:
             user = await _user(args, platform)
             entry = _entry(args, user) if op == "add" else None
