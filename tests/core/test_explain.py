@@ -234,3 +234,17 @@ def test_json_shape_propagation_and_status() -> None:
         "in_sync": True,
     }
     assert all(set(s) >= {"key", "value", "layer", "steps", "actual"} for s in doc["settings"])
+
+
+def test_the_planner_s_status_is_shown_a_risk_hold_included() -> None:
+    import dataclasses
+
+    f = follower("u")
+    p = policy(f)
+    master = bot("M", "owner")
+    want = desired.compute(desired.base(p, master, SPOT_GRID), f)
+    held = dataclasses.replace(want, status=Status.STOPPED, held="min_roi_pct -25 < -20")
+    doc = explain_mod.explain(p, f, master, SPOT_GRID, None, held).to_json()
+    assert (doc["status"], doc["held"]) == ("stopped", "min_roi_pct -25 < -20")
+    plain = explain_mod.explain(p, f, master, SPOT_GRID, None).to_json()
+    assert (plain["status"], plain["held"]) == ("running", None)
