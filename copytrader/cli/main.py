@@ -28,6 +28,7 @@ from copytrader.cli.commands import (
     resume,
     run,
     sim,
+    web,
 )
 from copytrader.errors import ConfigError, CopytraderError, LeaseHeldError, StoreError
 
@@ -41,6 +42,7 @@ COMMANDS: tuple[ModuleType, ...] = (
     resume,
     run,
     records,
+    web,
     db,
     sim,
     demo,
