@@ -20,6 +20,8 @@ from copytrader.cli.commands import (
     adopt,
     db,
     demo,
+    explain,
+    follower,
     planning,
     policy,
     records,
@@ -34,6 +36,8 @@ from copytrader.errors import ConfigError, CopytraderError, LeaseHeldError, Stor
 COMMANDS: tuple[ModuleType, ...] = (
     policy,
     planning,
+    explain,
+    follower,
     adopt,
     resume,
     run,

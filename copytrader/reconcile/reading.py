@@ -203,7 +203,7 @@ async def read_head(
         wanted = {f.user for p in (*loaded.policies, *loaded.partials) for f in p.followers}
         known = await users.covering(platform, wanted) if wanted else {}
         valid, problems, invalid = check_policies(loaded, head.bots, catalogue, known)
-        named = {p.source.path: p.master for p in loaded.policies if p.source.path in invalid}
+        named = {path: m for path, m in loaded.masters.items() if path in invalid}
         if last_good is not None:
             valid = keep_last_good(valid, invalid, last_good)
         links = await store.links()

@@ -93,8 +93,8 @@ USAGE: list[tuple[list[str], str]] = [
     (
         ["statsu"],
         "copytrader: argument COMMAND: unknown 'statsu'; did you mean 'status'? (one of policy, "
-        "plan, reconcile, drift, adopt, resume, run, status, audit, history, web, db, sim, demo) "
-        "(see copytrader --help)",
+        "plan, reconcile, drift, explain, follower, adopt, resume, run, status, audit, history, "
+        "web, db, sim, demo) (see copytrader --help)",
     ),
     (
         ["history", "--json", "--csv"],

@@ -7,6 +7,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from copytrader.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, parsers
+from copytrader.cli.commands import backtest
 
 if TYPE_CHECKING:
     from copytrader.settings import Settings
@@ -23,7 +24,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     policy_sub = parsers.group(
         sub,
         "policy",
-        summary="policy file commands (policy check)",
+        summary="policy file commands (policy check, policy backtest)",
         dest="policy_command",
     )
     check = parsers.command(
@@ -43,6 +44,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                   "policy check"],
     )
     check.set_defaults(handler=check_command, needs_platform=True)
+    backtest.register(policy_sub)
 
 
 async def check_command(args: argparse.Namespace, s: Settings) -> int:
