@@ -1,7 +1,8 @@
 """One typed settings object, built from the environment and an optional TOML file.
 
-The environment wins over the file; the file's keys are the variable names in lower case
-without the ``COPYTRADER_`` prefix (``api_url = "..."``). Every value is validated here, at
+The environment wins over the file; the file's keys are the variable names in lower case,
+without the ``COPYTRADER_`` prefix (``api_url = "..."``) or with it (``copytrader_api_url``).
+A key no setting reads (a typo) is an error naming it. Every value is validated here, at
 start-up, and a bad one raises :class:`~copytrader.errors.ConfigError` whose one-line message
 names the variable. The API key is held in a :class:`Secret` so that no repr, log line or
 error message can show it.
@@ -126,12 +127,60 @@ class Settings:
     notify: NotifySettings = field(default_factory=NotifySettings)
 
 
-def _source(env: Mapping[str, str], file_values: Mapping[str, object], name: str) -> object:
+class ConfigFile:
+    """The keys of the TOML file (``--config`` / ``COPYTRADER_CONFIG``), each by its setting
+    name: ``api_url`` and ``copytrader_api_url`` are the same key. It remembers which names
+    the settings asked for, so that :meth:`check_all_read` can refuse a key no setting reads
+    (a typo would otherwise be ignored without a word)."""
+
+    def __init__(self, path: Path | None = None, raw: Mapping[str, object] | None = None) -> None:
+        self.path = path
+        self._values: dict[str, object] = {}
+        self._given: dict[str, str] = {}  # setting name -> the key as the file writes it
+        self._asked: set[str] = set()
+        lower_prefix = PREFIX.lower()
+        for key, value in (raw or {}).items():
+            if key != key.lower():
+                raise ConfigError(
+                    f"COPYTRADER_CONFIG: {path}: key {key!r}: the keys are lower case "
+                    f"({key.lower()!r})"
+                )
+            name = key[len(lower_prefix):] if key.startswith(lower_prefix) else key
+            if name in self._given:
+                raise ConfigError(
+                    f"COPYTRADER_CONFIG: {path}: {self._given[name]} and {key} are the same "
+                    "setting; give it once"
+                )
+            self._values[name] = value
+            self._given[name] = key
+
+    def get(self, name: str) -> object:
+        """The file's value of setting ``name`` (lower case, no prefix), or None."""
+        self._asked.add(name)
+        return self._values.get(name)
+
+    def check_all_read(self) -> None:
+        """ConfigError naming the first key of the file that no setting read."""
+        from copytrader.core import words
+
+        for name, key in self._given.items():
+            if name in self._asked:
+                continue
+            known = sorted(self._asked)
+            hint = words.did_you_mean(name, known)
+            raise ConfigError(
+                f"COPYTRADER_CONFIG: {self.path}: unknown key {key!r}{hint} (known: "
+                f"{', '.join(known)})"
+            )
+
+
+def _source(env: Mapping[str, str], file_values: ConfigFile, name: str) -> object:
     """The raw value of ``COPYTRADER_<NAME>``: the environment first, then the file."""
     var = PREFIX + name.upper()
+    in_file = file_values.get(name.lower())
     if var in env and env[var] != "":
         return env[var]
-    return file_values.get(name.lower())
+    return in_file
 
 
 def _int(var: str, raw: object, default: int, *, minimum: int = 1) -> int:
@@ -173,10 +222,10 @@ def parse_listen(var: str, raw: str) -> tuple[str, int]:
     return host, port
 
 
-def _read_file(path: Path) -> dict[str, object]:
+def _read_file(path: Path) -> ConfigFile:
     try:
         with path.open("rb") as fh:
-            return tomllib.load(fh)
+            return ConfigFile(path, tomllib.load(fh))
     except FileNotFoundError:
         raise ConfigError(f"COPYTRADER_CONFIG: file not found: {path}") from None
     except tomllib.TOMLDecodeError as exc:
@@ -185,11 +234,11 @@ def _read_file(path: Path) -> dict[str, object]:
         raise ConfigError(f"COPYTRADER_CONFIG: {path}: cannot read: {exc.strerror}") from None
 
 
-def _api_key(env: Mapping[str, str], file_values: Mapping[str, object]) -> Secret:
+def _api_key(env: Mapping[str, str], file_values: ConfigFile) -> Secret:
     key = _source(env, file_values, "api_key")
+    key_file = _source(env, file_values, "api_key_file")
     if key is not None:
         return Secret(str(key).strip())
-    key_file = _source(env, file_values, "api_key_file")
     if key_file is None:
         # systemd LoadCredential= puts credentials in $CREDENTIALS_DIRECTORY.
         cred_dir = env.get("CREDENTIALS_DIRECTORY")
@@ -252,7 +301,7 @@ def load(
     """
     env = os.environ if env is None else env
     path = config_file or env.get(PREFIX + "CONFIG") or None
-    file_values = _read_file(Path(path)) if path else {}
+    file_values = _read_file(Path(path)) if path else ConfigFile()
 
     api_url = str(_source(env, file_values, "api_url") or "").strip().rstrip("/")
     if api_url and not api_url.startswith(("http://", "https://")):
@@ -289,7 +338,7 @@ def load(
     lease_seconds, write_timeout = _lease(env, file_values)
     database_raw = _source(env, file_values, "database_url")
 
-    return Settings(
+    loaded = Settings(
         platform=PlatformSettings(
             api_url=api_url,
             api_key=api_key,
@@ -330,9 +379,11 @@ def load(
         lease_seconds=lease_seconds,
         notify=_notify(env, file_values),
     )
+    file_values.check_all_read()  # after every setting read its key
+    return loaded
 
 
-def _notify(env: Mapping[str, str], file_values: Mapping[str, object]) -> NotifySettings:
+def _notify(env: Mapping[str, str], file_values: ConfigFile) -> NotifySettings:
     """The notification sinks and events. Messages never show a URL or the secret."""
     raw_urls = _source(env, file_values, "notify_urls")
     urls: list[Secret] = []
@@ -372,7 +423,7 @@ def _notify(env: Mapping[str, str], file_values: Mapping[str, object]) -> Notify
     return NotifySettings(tuple(urls), Secret(hook), Secret(key), events)
 
 
-def _lease(env: Mapping[str, str], file_values: Mapping[str, object]) -> tuple[int, float]:
+def _lease(env: Mapping[str, str], file_values: ConfigFile) -> tuple[int, float]:
     """``COPYTRADER_LEASE_SECONDS`` (5 to 300) and the write timeout it allows.
 
     A write is started only while at least a third of the lease is left, so a write's
@@ -398,7 +449,7 @@ def _lease(env: Mapping[str, str], file_values: Mapping[str, object]) -> tuple[i
 
 def _platform(
     env: Mapping[str, str],
-    file_values: Mapping[str, object],
+    file_values: ConfigFile,
     api_key: Secret,
     require_platform: bool,
 ) -> tuple[str, Path | None, Mapping[str, Secret]]:

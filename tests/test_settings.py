@@ -67,6 +67,46 @@ def test_environment_wins_over_the_file(tmp_path: Path) -> None:
     assert s.daemon.interval_seconds == 5
 
 
+def test_the_file_keys_are_the_variables_in_lower_case_with_or_without_the_prefix(
+    tmp_path: Path,
+) -> None:
+    """CONTRACT: the TOML file "may set the same keys in lower case": ``copytrader_api_url``
+    (the variable's name in lower case) and ``api_url`` (without the prefix) both work."""
+    f = tmp_path / "c.toml"
+    f.write_text(
+        'copytrader_api_url = "http://file:1"\ncopytrader_api_key = "from-file"\n'
+        "interval_seconds = 5\ncopytrader_lease_seconds = 30\n"
+    )
+    s = settings.load({}, f)
+    assert s.platform.api_url == "http://file:1"
+    assert s.platform.api_key.reveal() == "from-file"
+    assert (s.daemon.interval_seconds, s.lease_seconds) == (5, 30)
+    s = settings.load({"COPYTRADER_LEASE_SECONDS": "60"}, f)  # the environment wins
+    assert s.lease_seconds == 60
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("intervall_seconds = 5\n", r"unknown key 'intervall_seconds'; did you mean "
+         r"'interval_seconds'\?"),
+        ("copytrader_polcy_dir = 'p'\n", r"unknown key 'copytrader_polcy_dir'; did you mean "
+         r"'policy_dir'\?"),
+        ("API_URL = 'http://x'\n", r"key 'API_URL': the keys are lower case \('api_url'\)"),
+        ("api_url = 'http://x'\ncopytrader_api_url = 'http://y'\n",
+         "api_url and copytrader_api_url are the same setting"),
+    ],
+)
+def test_a_file_key_no_setting_reads_is_refused_naming_it(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    f = tmp_path / "c.toml"
+    f.write_text(text)
+    with pytest.raises(ConfigError, match=r"^COPYTRADER_CONFIG: .*c\.toml: " + message) as err:
+        settings.load(BASE, f)
+    assert "\n" not in str(err.value)
+
+
 def test_key_file_and_systemd_credentials(tmp_path: Path) -> None:
     key = tmp_path / "key"
     key.write_text("from-file\n")

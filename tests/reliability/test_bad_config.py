@@ -120,6 +120,8 @@ def _file_cases(tmp_path: Path) -> list[tuple[str, str, dict[str, str | None]]]:
     bad_toml.write_text('api_url = "http://127.0.0.1:9"\nrate_limit_per_minute = = 3\n')
     bad_value = tmp_path / "bad-value.toml"
     bad_value.write_text('interval_seconds = "often"\n')
+    typo = tmp_path / "typo.toml"
+    typo.write_text('api_url = "http://127.0.0.1:9"\nintervall_seconds = 5\n')
     no_key: dict[str, str | None] = {"COPYTRADER_API_KEY": None}
     return [
         (
@@ -144,6 +146,7 @@ def _file_cases(tmp_path: Path) -> list[tuple[str, str, dict[str, str | None]]]:
             {"COPYTRADER_CONFIG": str(tmp_path / "absent.toml")},
         ),
         ("config bad value", "COPYTRADER_INTERVAL_SECONDS", {"COPYTRADER_CONFIG": str(bad_value)}),
+        ("config unknown key", "intervall_seconds", {"COPYTRADER_CONFIG": str(typo)}),
     ]
 
 
