@@ -206,22 +206,28 @@ def policy_files(directory: Path) -> list[Path]:
     )
 
 
+def check_dir(directory: Path) -> list[Path]:
+    """The policy files of ``directory``; ConfigError (``COPYTRADER_POLICY_DIR``, one line)
+    when the folder does not exist, is not a folder or cannot be read."""
+    if not directory.is_dir():
+        what = "does not exist" if not directory.exists() else "is not a folder"
+        raise ConfigError(f"COPYTRADER_POLICY_DIR: the policy folder {directory} {what}")
+    try:
+        return policy_files(directory)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ConfigError(
+            f"COPYTRADER_POLICY_DIR: the policy folder {directory} cannot be read: {reason}"
+        ) from exc
+
+
 def load_dir(directory: Path) -> LoadedPolicies:
     """Every policy file of ``directory`` (not recursive), checked structurally.
 
     Two files for one master make both invalid, each with a problem naming the others.
     Raises ConfigError when the folder does not exist or is not a folder.
     """
-    if not directory.is_dir():
-        what = "does not exist" if not directory.exists() else "is not a folder"
-        raise ConfigError(f"COPYTRADER_POLICY_DIR: the policy folder {directory} {what}")
-    try:
-        paths = policy_files(directory)
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        raise ConfigError(
-            f"COPYTRADER_POLICY_DIR: the policy folder {directory} cannot be read: {reason}"
-        ) from exc
+    paths = check_dir(directory)
     reads = {str(path): _read(path) for path in paths}
     by_master: dict[str, list[str]] = {}
     for file, read in reads.items():

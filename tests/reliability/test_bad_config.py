@@ -181,6 +181,27 @@ def test_every_bad_variable_exits_2_naming_it(tmp_path: Path) -> None:
     assert failures == []
 
 
+def test_a_missing_policy_folder_is_exit_2_for_every_command_that_reads_it(
+    tmp_path: Path,
+) -> None:
+    """CONTRACT: exit 2 is for configuration errors. ``reconcile`` and ``run`` refused a
+    missing COPYTRADER_POLICY_DIR only as an aborted pass (exit 1, or a daemon aborting every
+    pass); now they say so at once, as ``policy check`` and ``plan`` do."""
+    missing = {
+        "COPYTRADER_POLICY_DIR": str(tmp_path / "no-such-folder"),
+        "COPYTRADER_DATABASE_URL": f"sqlite:///{tmp_path / 'ct.db'}",
+        "COPYTRADER_HTTP_LISTEN": "127.0.0.1:0",
+    }
+    commands = [
+        ["policy", "check"], ["plan"], ["drift"], ["reconcile"], ["reconcile", "--json"], ["run"]
+    ]
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        procs = list(pool.map(lambda args: _run(args, missing, tmp_path), commands))
+    for args, proc in zip(commands, procs, strict=True):
+        _one_line_naming(proc, "COPYTRADER_POLICY_DIR")
+        assert "no-such-folder does not exist" in proc.stderr, (args, proc.stderr)
+
+
 # -- BotPrimeX: the accounts file --------------------------------------------------------
 
 BPX_KEY = "canary-bpx-cfg-master-5"

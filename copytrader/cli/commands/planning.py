@@ -166,8 +166,10 @@ async def reconcile(args: argparse.Namespace, s: Settings) -> int:
 
     from copytrader.cli import tables
     from copytrader.notify import sinks
+    from copytrader.policy import loader
     from copytrader.reconcile import wiring
 
+    loader.check_dir(s.policy_dir)  # a missing policy folder is exit 2, not a failed pass
     outs = sinks.build(s.notify)  # a bad notification URL is exit 2 before anything is done
     started = datetime.now(UTC)
     async with wiring.open_writer(s, wait=args.wait) as svc:

@@ -43,5 +43,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 async def daemon(args: argparse.Namespace, s: Settings) -> int:
     from copytrader.daemon import app
+    from copytrader.policy import loader
 
+    # A policy folder missing at start is a configuration error (exit 2); one that goes
+    # away while the daemon runs only aborts passes until it is back.
+    loader.check_dir(s.policy_dir)
     return await app.run(s)
