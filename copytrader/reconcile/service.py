@@ -30,6 +30,7 @@ from copytrader.core.records import AuditEvent, RunRecord
 from copytrader.errors import CopytraderError
 from copytrader.reconcile import episodes, observed, parts, reading
 from copytrader.reconcile.executor import Audit, FollowerResult, Outcome
+from copytrader.reconcile.invalid import InvalidFiles
 from copytrader.reconcile.parts import WITH_STATE
 from copytrader.reconcile.ports import Lease, Platform, Store
 from copytrader.reconcile.standing import STANDING, Standing
@@ -133,7 +134,7 @@ class Reconciler:
         self.clone_pending_seconds = clone_pending_seconds
         self.users = reading.UserCache()
         self.policies = reading.PolicyCache()
-        self._reported_invalid: dict[str, str] = {}
+        self.invalid = InvalidFiles(store)
         self.standing = Standing(store)
         self.last_result: PassResult | None = None
         self._masters_seen: dict[str, object] = {}
@@ -252,7 +253,7 @@ class Reconciler:
             self._last_good,
             self.policies,
         )
-        await self._report_invalid(run_id, trail, r)
+        await self.invalid.report(run_id, trail, r)
         run = parts.PartRun(
             self.platform,
             self.store,
@@ -300,35 +301,6 @@ class Reconciler:
             await self.store.save_master_states(changed)
             for s in changed:
                 self._masters_seen[s.master] = (s.status, dict(s.settings), s.script)
-
-    async def _report_invalid(self, run_id: str, trail: Audit, r: reading.Reading) -> None:
-        """One ``policy_invalid`` event per invalid file version (not one per pass)."""
-        by_file: dict[str, list[Problem]] = {}
-        for problem in r.problems:
-            by_file.setdefault(problem.file, []).append(problem)
-        for path, problems in sorted(by_file.items()):
-            sha = r.invalid_files.get(path, "")
-            if self._reported_invalid.get(path) == sha:
-                continue
-            self._reported_invalid[path] = sha
-            for problem in problems:
-                log.error("policy invalid", problem=str(problem))
-            await trail.emit(
-                AuditEvent(
-                    ts=datetime.now(UTC),
-                    run_id=run_id,
-                    action="policy_invalid",
-                    outcome="failed",
-                    master=r.invalid_masters.get(path),
-                    error="; ".join(str(p) for p in problems),
-                    policy_file=path,
-                    policy_sha256=sha or None,
-                    detail="nothing of this file is applied; its followers are left as they are",
-                )
-            )
-        for path in list(self._reported_invalid):
-            if path not in by_file:
-                del self._reported_invalid[path]
 
 
 def _warn_unread(unread: dict[str, str]) -> None:

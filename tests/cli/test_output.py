@@ -89,6 +89,12 @@ async def test_plan_shows_a_flagged_change_and_an_invalid_file(
     # two reconcile processes saw the flagged change: audited once per follower, not per pass
     flagged = await ok(sim, workdir, "audit", "--action", "immutable_flagged", "--json")
     assert len(flagged.splitlines()) == 3
+    # CONTRACT: standing conditions are audited once for the life of the database, not once
+    # per process: two reconcile processes saw the same invalid file version
+    invalid = await ok(sim, workdir, "audit", "--action", "policy_invalid", "--json")
+    assert [json.loads(line)["policy_file"] for line in invalid.splitlines()] == [
+        str(workdir / "policies" / "zz-bad.yaml")
+    ]
     as_of = json.loads(await ok(sim, workdir, "status", "--json"))["as_of"]
     assert as_of["state"] == "ok" and as_of["older"] == []
     assert re.search(r"\b0/3\b", status_text)  # the flagged clones are not in sync

@@ -279,6 +279,41 @@ async def test_standing_conditions_are_audited_once_for_the_life_of_the_database
     assert len(await queries.audit(svc.store, action="immutable_flagged")) == 3
 
 
+async def test_an_invalid_file_version_is_audited_once_for_the_life_of_the_database(
+    sim: SimServer, svc: wiring.Service, settings: Settings, policy_dir: Path
+) -> None:
+    """``policy_invalid`` is a standing condition too: once per file version, however many
+    passes or processes (a reconcile from cron, a restarted daemon) see it."""
+
+    async def reported() -> list[str | None]:
+        return [e["policy_sha256"] for e in await queries.audit(svc.store,
+                                                                 action="policy_invalid")]
+
+    write_policy(policy_dir, "futures.yaml", BROKEN_FUTURES)
+    for _ in range(2):
+        await svc.reconciler.run_pass()
+    async with wiring.open_service(settings) as other:
+        await other.reconciler.run_pass()
+    [first] = await reported()
+    assert first is not None
+    # a new version, invalid too, is a new condition
+    write_policy(policy_dir, "futures.yaml", BROKEN_FUTURES.replace("Triangular", "Hexagonal"))
+    async with wiring.open_service(settings) as other:
+        await other.reconciler.run_pass()
+        await other.reconciler.run_pass()
+    assert len(await reported()) == 2
+    # fixed (seen by a pass), then broken again in the first way: audited again, by a new
+    # process as by this one
+    write_policy(policy_dir, "futures.yaml", BROKEN_FUTURES.replace("Triangular", "Geometric"))
+    async with wiring.open_service(settings) as other:
+        await other.reconciler.run_pass()
+    write_policy(policy_dir, "futures.yaml", BROKEN_FUTURES)
+    async with wiring.open_service(settings) as other:
+        await other.reconciler.run_pass()
+    await svc.reconciler.run_pass()
+    assert len(await reported()) == 3 and (await reported())[-1] == first
+
+
 async def test_each_write_is_logged_once_pending_and_once_with_its_outcome(
     sim: SimServer, svc: wiring.Service
 ) -> None:

@@ -135,6 +135,10 @@ async def test_reconcile_applies_nothing_of_a_bad_file(
         again = await svc.reconciler.run_pass()
         assert again.plan.actions == ()
         assert len(await queries.audit(svc.store, action="policy_invalid")) == len(invalid)
+    # Nor by another process on the same database (a cron reconcile, a restarted daemon).
+    async with wiring.open_writer(make_settings()) as svc:
+        await svc.reconciler.run_pass()
+        assert len(await queries.audit(svc.store, action="policy_invalid")) == len(invalid)
 
 
 async def test_two_files_for_one_master_are_both_refused(
