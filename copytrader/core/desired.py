@@ -7,8 +7,11 @@ The layer order lives in one place, :data:`ORDER`, and every consumer runs it: t
 1. the master's value (``master``), normalised, the script's default when absent;
 2. the defaults' override replaces it (``defaults``);
 3. the follower's own override replaces it (``override``) and is final for scaling;
-4. otherwise a scale factor multiplies it (``scale``): the follower's own factor for the key,
-   else the defaults' factor (rounded half up for a whole-number setting);
+4. otherwise a scale factor multiplies it: the follower's own factor for the key (``scale``),
+   else the defaults' factor (``defaults``: the defaults are one layer, their overrides and
+   their scale, as the contract's order "the master's settings, then ``defaults``, then the
+   follower's own ``overrides`` and ``scale``" says), rounded half up for a whole-number
+   setting;
 5. ``limits`` clamp numbers into ``[min, max]`` (``limit``);
 6. a ``locked`` key takes the master's value (clamped by its limits, if any) whatever came
    before (``locked``). A valid policy never overrides or scales a locked key, so this step
@@ -81,11 +84,14 @@ _SKIP: Final = _Skip()
 
 
 class Step(NamedTuple):
-    """One layer: the keys it may set, and how it sets one (or :data:`_SKIP`)."""
+    """One layer: the keys it may set, and how it sets one (or :data:`_SKIP`). ``layer_of``
+    names the layer per key when the step's own ``layer`` is not always the one (a scale
+    factor from the defaults is the ``defaults`` layer's)."""
 
     layer: Source
     keys: Callable[[_Context], Iterable[str]]
     apply: Callable[[_Context, str, Scalar], Scalar | _Skip]
+    layer_of: Callable[[_Context, str], Source] | None = None
 
 
 def _whole(script: Script, key: str, value: Scalar) -> Scalar:
@@ -135,6 +141,11 @@ def _scale(c: _Context, key: str, value: Scalar) -> Scalar | _Skip:
     return _whole(c.script, key, normalize.number(current * factor))
 
 
+def _scale_layer(c: _Context, key: str) -> Source:
+    """``scale`` for the follower's own factor, ``defaults`` for the defaults' one."""
+    return Source.SCALE if key in c.own.scale else Source.DEFAULTS
+
+
 def _limit(c: _Context, key: str, value: Scalar) -> Scalar | _Skip:
     clamped = _clamp(c.policy, key, value)
     return _SKIP if clamped is None else clamped
@@ -151,7 +162,7 @@ ORDER: Final[tuple[Step, ...]] = (
     Step(Source.MASTER, lambda c: c.master, _master),
     Step(Source.DEFAULTS, lambda c: c.policy.defaults.overrides, _defaults),
     Step(Source.OVERRIDE, lambda c: c.own.overrides, _override),
-    Step(Source.SCALE, _scale_keys, _scale),
+    Step(Source.SCALE, _scale_keys, _scale, _scale_layer),
     Step(Source.LIMIT, lambda c: c.policy.limits, _limit),
     Step(Source.LOCKED, lambda c: c.policy.locked, _locked),
 )
@@ -177,9 +188,14 @@ def _run(
             if isinstance(out, _Skip):
                 continue
             values[key] = out
-            layers[key] = step.layer
+            layer = step.layer if step.layer_of is None else step.layer_of(c, key)
+            layers[key] = layer
             if trail is not None:
-                trail.setdefault(key, []).append((step.layer, out))
+                steps = trail.setdefault(key, [])
+                if steps and steps[-1][0] is layer:  # one layer, one step (its last value)
+                    steps[-1] = (layer, out)
+                else:
+                    steps.append((layer, out))
 
 
 @dataclass(frozen=True)

@@ -83,7 +83,8 @@ async def test_explain_shows_what_the_planner_clones_and_what_the_clone_holds(
         "in_sync": False,
     }
     amount = next(s for s in doc["settings"] if s["key"] == "investmentAmount")
-    assert (amount["layer"], amount["steps"]) == ("scale", {"master": 1000, "scale": 1000})
+    # the defaults' scale factor (F1 has none of its own): the "defaults" layer
+    assert (amount["layer"], amount["steps"]) == ("defaults", {"master": 1000, "defaults": 1000})
     symbol = next(s for s in doc["settings"] if s["key"] == "symbol")
     assert symbol["layer"] == "locked"
     assert len(sim.state.writes()) == writes

@@ -26,9 +26,9 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
         {"stopValue": (4200, Source.OVERRIDE)},
     ),
     (
-        "defaults scale multiplies master",
+        "defaults scale multiplies master (the defaults layer)",
         {"defaults": layer(scale={"investmentAmount": 2.0})},
-        {"investmentAmount": (2000, Source.SCALE)},
+        {"investmentAmount": (2000, Source.DEFAULTS)},
     ),
     (
         "follower scale replaces defaults scale (not compounded)",

@@ -51,8 +51,11 @@ def _expected(
         value = 70
         steps.append(("override", value))
     elif own_scale or d_scale:
+        # the follower's own factor is the "scale" layer; the defaults' factor is part of
+        # the "defaults" layer (the contract's order: master, defaults, own overrides and
+        # scale, limits)
         value = value * (0.5 if own_scale else 2)
-        steps.append(("scale", int(value)))
+        steps.append(("scale" if own_scale else "defaults", int(value)))
 
     def clamp(v: Any) -> Any:
         if lim is not None and lim.max is not None and v > lim.max:
