@@ -191,11 +191,11 @@ def _run(
             layer = step.layer if step.layer_of is None else step.layer_of(c, key)
             layers[key] = layer
             if trail is not None:
-                steps = trail.setdefault(key, [])
-                if steps and steps[-1][0] is layer:  # one layer, one step (its last value)
-                    steps[-1] = (layer, out)
+                done = trail.setdefault(key, [])
+                if done and done[-1][0] is layer:  # one layer, one step (its last value)
+                    done[-1] = (layer, out)
                 else:
-                    steps.append((layer, out))
+                    done.append((layer, out))
 
 
 @dataclass(frozen=True)
