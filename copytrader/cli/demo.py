@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import sys
 import time
 from importlib import resources
@@ -247,5 +248,12 @@ async def _summary(s: Settings, seconds: float, edited: bool, headless: bool,
     for m in lines[1:]:
         out.print(f"  {m['name']}: {m['in_sync']}/{words.plural(m['followers'], 'follower')} "
                   f"in sync, {words.plural(m['clones'], 'clone')}")
-    out.print(f"Look around: COPYTRADER_DATABASE_URL={s.database_url} copytrader audit")
-    out.print(f"or in a browser: COPYTRADER_DATABASE_URL={s.database_url} copytrader web")
+    # Commands to copy: each on a line of its own, never wrapped, naming the copytrader that
+    # runs (``.venv/bin/copytrader`` when it is not on PATH, as after the README's first line)
+    argv0 = sys.argv[0]
+    on_path = shutil.which("copytrader") is not None
+    me = argv0 if os.path.basename(argv0) == "copytrader" and not on_path else "copytrader"
+    out.print("Look around, and in a browser:")
+    for command in ("audit", "web"):
+        out.print(f"  COPYTRADER_DATABASE_URL={s.database_url} {me} {command}", soft_wrap=True,
+                  markup=False, highlight=False)

@@ -150,3 +150,24 @@ async def test_botprimex_demo_converges_every_account_and_fans_out_the_master_ed
     assert code == 0, err[-3000:]
     assert sorted(p.name for p in (folder / "policies").iterdir()) == [
         "btc-dca.yaml", "eth-futures-grid.yaml", "eth-grid.yaml"]
+
+
+async def test_the_live_view_ends_with_commands_to_copy_whole(tmp_path: Path) -> None:
+    """The demo without --headless (the README's first command), stdout a pipe: the live
+    view, then a summary whose commands are each one whole line, never wrapped at 80
+    columns, naming the copytrader that ran; the dashboard's URL on stderr as it starts."""
+    folder = tmp_path / "a-rather-long-folder-name-so-that-the-line-is-wider-than-80" / "demo"
+    folder.parent.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COPYTRADER_")}
+    env.update(PYTHONPATH=str(ROOT), COLUMNS="80")
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "copytrader.cli.main", "demo", "--seconds", "5",
+        "--dir", str(folder), env=env, cwd=folder.parent, stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 0, err.decode()[-3000:]
+    assert err.decode().startswith("copytrader demo: dashboard at http://127.0.0.1:")
+    lines = out.decode().splitlines()
+    url = f"COPYTRADER_DATABASE_URL=sqlite:///{folder / 'copytrader.db'}"
+    commands = [x.strip() for x in lines if x.strip().startswith(url)]  # whole lines
+    assert commands == [f"{url} copytrader audit", f"{url} copytrader web"], lines[-6:]
