@@ -9,6 +9,7 @@ HaasOnline, with one ``GET /bots`` page per account.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -143,3 +144,27 @@ async def test_an_accounts_file_listing_the_master_account_is_refused(
     assert [u["account"] for u in doc["unread"]] == ["boss"]
     assert {a["outcome"] for a in doc["actions"]} == {"ok"}
     _no_keys(out, err, "canary-bpx-second-master-key")
+
+
+async def test_every_clone_is_carried_by_copytrader_and_named_with_its_tag(
+    bpx: BpxServer, env: dict[str, str]
+) -> None:
+    """CONTRACT (Propagation): on BotPrimeX every clone is carried by copytrader, even under
+    ``propagation: auto`` for a follower with no difference from the master; (BotPrimeX) a
+    clone's name is the master's name, a space and ``[ct:H]``, H the first 12 lowercase hex
+    digits of SHA-256 of "<master bot id>:<follower account name>"."""
+    write_policy(
+        Path(env["COPYTRADER_POLICY_DIR"]), "btc.yaml",
+        f"master: {BTC}\npropagation: auto\nfollowers:\n  - user: {ALICE}\n  - user: {BOB}\n",
+    )
+    code, out, err = await run_cli("plan", "--json", env=env)
+    assert code == 0, err
+    clones = [a for a in json.loads(out)["actions"] if a["action"] == "clone"]
+    assert sorted((a["follower"], a["propagation"]) for a in clones) == [
+        (ALICE, "copytrader"), (BOB, "copytrader")]
+    code, out, err = await run_cli("reconcile", "--json", env=env)
+    assert code == 0, err
+    [master_name] = [b["name"] for b in bpx.state.bots_of("master") if b["id"] == BTC]
+    for account in (ALICE, BOB):
+        digest = hashlib.sha256(f"{BTC}:{account}".encode()).hexdigest()[:12]
+        assert clone(bpx, account)["name"] == f"{master_name} [ct:{digest}]"
