@@ -2,13 +2,17 @@
 
 Each method is one short transaction, so a crash between two calls leaves whole rows: the
 service records a clone's intent before the request and the link after the answer, and the
-next pass adopts whatever the lost answer created. Errors surface as
+next pass adopts whatever the lost answer created. :meth:`SqlStore.write_batch` is the one
+transaction behind the bookkeeping of platform writes: many followers' pending events, clone
+intents, outcomes and the links they changed, fenced by the writer lease when it records
+writes about to be sent. Errors surface as
 :class:`~copytrader.errors.StoreError`.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import AsyncIterator, Collection, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -16,7 +20,7 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import Table, delete, insert, select, text, update
+from sqlalchemy import Table, bindparam, delete, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -27,6 +31,8 @@ from copytrader.core.records import (
     BotSnapshot,
     Fence,
     Link,
+    LinkChange,
+    LinkOp,
     RunRecord,
     StandingCondition,
 )
@@ -76,6 +82,26 @@ def snapshot_row(snap: BotSnapshot) -> dict[str, Any]:
         "failed": snap.failed,
         "paused": snap.paused,
     }
+
+
+def link_row(link: Link, now: datetime) -> dict[str, Any]:
+    """The links row of ``link``, updated ``now``."""
+    return {
+        "master": link.master,
+        "follower": link.follower,
+        "bot_id": link.bot_id,
+        "intent_at": link.intent_at,
+        "applied": dict(link.applied),
+        "removed": link.removed,
+        "updated_at": now,
+        "pending_until": link.pending_until,
+    }
+
+
+#: The columns a saved link replaces, and those a clone intent sets (``applied`` is kept).
+_LINK_COLS = ("bot_id", "intent_at", "applied", "removed", "updated_at", "pending_until")
+_INTENT_COLS = ("bot_id", "intent_at", "updated_at", "pending_until")
+_LINK_KEYS = ("master", "follower")
 
 
 def _run_row(run: RunRecord) -> dict[str, Any]:
@@ -199,46 +225,58 @@ class SqlStore:
 
     async def record_intent(self, master: str, follower: str, at: datetime) -> None:
         """Before a clone request: the link has no bot and ``intent_at``; ``applied`` is kept."""
-        row: dict[str, Any] = {
-            "master": master,
-            "follower": follower,
-            "bot_id": None,
-            "intent_at": at,
-            "applied": {},
-            "removed": False,
-            "updated_at": datetime.now(UTC),
-            "pending_until": None,
-        }
-        cols = ["bot_id", "intent_at", "updated_at", "pending_until"]
-        async with self.transaction("record_intent") as conn:
-            await conn.execute(self._upsert(tables.links, ["master", "follower"], cols), row)
+        await self.write_batch([LinkChange(LinkOp.INTEND, Link(master, follower, None, at))], ())
 
     async def save_link(self, link: Link, events: Sequence[AuditEvent] = ()) -> None:
         """Insert or replace the link of ``(link.master, link.follower)``, and write
         ``events`` in the same transaction."""
-        row = {
-            "master": link.master,
-            "follower": link.follower,
-            "bot_id": link.bot_id,
-            "intent_at": link.intent_at,
-            "applied": dict(link.applied),
-            "removed": link.removed,
-            "updated_at": datetime.now(UTC),
-            "pending_until": link.pending_until,
-        }
-        cols = ["bot_id", "intent_at", "applied", "removed", "updated_at", "pending_until"]
-        async with self.transaction("save_link") as conn:
-            await conn.execute(self._upsert(tables.links, ["master", "follower"], cols), row)
-            await self._write_events(conn, events)
+        await self.write_batch([LinkChange(LinkOp.SAVE, link)], events)
 
     async def drop_link(
         self, master: str, follower: str, events: Sequence[AuditEvent] = ()
     ) -> None:
         """Forget the link (no error when there is none), writing ``events`` with it."""
-        t = tables.links
-        async with self.transaction("drop_link") as conn:
-            await conn.execute(delete(t).where(t.c.master == master, t.c.follower == follower))
+        await self.write_batch([LinkChange(LinkOp.DROP, Link(master, follower, None))], events)
+
+    async def write_batch(
+        self,
+        changes: Sequence[LinkChange],
+        events: Sequence[AuditEvent],
+        fence: Fence | None = None,
+    ) -> None:
+        """The bookkeeping of many platform writes in one transaction: when ``fence`` is
+        given, the writer lease is checked first (LeaseLostError: nothing is written); then
+        ``changes`` in their order, then ``events`` (a keyed event replaces the earlier event
+        of its key). Runs of one kind of change go to the database as one statement."""
+        async with self.transaction("record writes") as conn:
+            if fence is not None:
+                await self._check_fence(conn, fence)
+            await self._write_links(conn, changes)
             await self._write_events(conn, events)
+
+    async def _write_links(self, conn: AsyncConnection, changes: Sequence[LinkChange]) -> None:
+        now = datetime.now(UTC)
+        t = tables.links
+        for op, run in itertools.groupby(changes, key=lambda c: c.op):
+            links = [c.link for c in run]
+            if op is LinkOp.DROP:
+                stmt = delete(t).where(
+                    t.c.master == bindparam("m"), t.c.follower == bindparam("f")
+                )
+                await conn.execute(stmt, [{"m": lk.master, "f": lk.follower} for lk in links])
+                continue
+            cols: Sequence[str]
+            if op is LinkOp.INTEND:
+                rows = [
+                    link_row(Link(lk.master, lk.follower, None, lk.intent_at), now)
+                    for lk in links
+                ]
+                cols = _INTENT_COLS
+            else:
+                rows = [link_row(lk, now) for lk in links]
+                cols = _LINK_COLS
+            # executemany runs its rows in order: a key changed twice ends as the last says.
+            await conn.execute(self._upsert(t, _LINK_KEYS, cols), rows)
 
     # -- standing conditions ----------------------------------------------------------
 
@@ -314,10 +352,7 @@ class SqlStore:
         """The ``pending`` events of writes about to be sent, written only while ``fence``
         holds the writer lease, checked in the same transaction (the lease row is locked
         FOR SHARE on PostgreSQL, so no takeover commits in between). Raises LeaseLostError."""
-        async with self.transaction("record a pending write") as conn:
-            if fence is not None:
-                await self._check_fence(conn, fence)
-            await self._write_events(conn, events)
+        await self.write_batch((), events, fence)
 
     async def _check_fence(self, conn: AsyncConnection, fence: Fence) -> None:
         if self.dialect == "postgresql":
@@ -338,9 +373,14 @@ class SqlStore:
         for chunk in _chunks(plain):
             await conn.execute(insert(tables.audit_events), list(chunk))
         keyed = [event_row(e) for e in events if e.key is not None]
-        if keyed:
-            cols = [c for c in keyed[0] if c != "event_key"]
-            stmt = self._upsert(tables.audit_events, ["event_key"], cols)
+        if not keyed:
+            return
+        cols = [c for c in keyed[0] if c != "event_key"]
+        stmt = self._upsert(tables.audit_events, ["event_key"], cols)
+        if len({row["event_key"] for row in keyed}) == len(keyed):
+            for chunk in _chunks(keyed):
+                await conn.execute(stmt, list(chunk))
+        else:
             for row in keyed:  # in order: a pending event and its outcome may share a batch
                 await conn.execute(stmt, row)
 
