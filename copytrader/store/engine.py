@@ -21,6 +21,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 from copytrader.errors import StoreError
 from copytrader.store.repo import SqlStore, describe_error
+from copytrader.store.sqlite_writer import SqliteWriter
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 _ASYNC_DRIVERS = {
@@ -174,4 +175,15 @@ async def open_store(url: str, *, migrate: bool = True) -> SqlStore:
     except Exception as exc:  # the driver's own errors too (asyncpg, OSError): one StoreError
         await engine.dispose()
         raise StoreError(f"cannot open database {safe_url(url)}: {describe_error(exc)}") from exc
-    return SqlStore(engine)
+    return SqlStore(engine, writer=_writer(engine))
+
+
+def _writer(engine: AsyncEngine) -> SqliteWriter | None:
+    """The writer thread of a SQLite database file (None: PostgreSQL, or a memory database
+    that a second connection would not see)."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        return None
+    if database.startswith("file:"):
+        return None
+    return SqliteWriter(str(Path(database).expanduser()), _sqlite_pragmas)

@@ -12,16 +12,15 @@ writes about to be sent. Errors surface as
 from __future__ import annotations
 
 import dataclasses
-import itertools
-from collections.abc import AsyncIterator, Collection, Iterable, Sequence
+import functools
+from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, insert, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Table, delete, insert, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -36,11 +35,12 @@ from copytrader.core.records import (
     RunRecord,
     StandingCondition,
 )
-from copytrader.errors import LeaseLostError, StoreError
-from copytrader.store import tables
+from copytrader.errors import StoreError
+from copytrader.store import tables, writes
+from copytrader.store.sqlite_writer import SqliteWriter
+from copytrader.store.writes import event_row, link_row
 
-# Rows per executemany: big enough to amortise round trips, small enough to bound memory.
-_CHUNK = 10_000
+__all__ = ["INTERRUPTED", "MasterFile", "SqlStore", "describe_error", "event_row", "link_row"]
 
 
 @dataclass(frozen=True)
@@ -58,11 +58,6 @@ def describe_error(exc: BaseException) -> str:
     message = str(orig if orig is not None else exc)
     first = message.splitlines()[0] if message else ""
     return first or type(exc).__name__
-
-
-def event_row(event: AuditEvent) -> dict[str, Any]:
-    """The audit_events row of ``event``."""
-    return {**event.to_dict(), "event_key": event.key}
 
 
 def snapshot_row(snap: BotSnapshot) -> dict[str, Any]:
@@ -84,26 +79,6 @@ def snapshot_row(snap: BotSnapshot) -> dict[str, Any]:
     }
 
 
-def link_row(link: Link, now: datetime) -> dict[str, Any]:
-    """The links row of ``link``, updated ``now``."""
-    return {
-        "master": link.master,
-        "follower": link.follower,
-        "bot_id": link.bot_id,
-        "intent_at": link.intent_at,
-        "applied": dict(link.applied),
-        "removed": link.removed,
-        "updated_at": now,
-        "pending_until": link.pending_until,
-    }
-
-
-#: The columns a saved link replaces, and those a clone intent sets (``applied`` is kept).
-_LINK_COLS = ("bot_id", "intent_at", "applied", "removed", "updated_at", "pending_until")
-_INTENT_COLS = ("bot_id", "intent_at", "updated_at", "pending_until")
-_LINK_KEYS = ("master", "follower")
-
-
 def _run_row(run: RunRecord) -> dict[str, Any]:
     return {
         "run_id": run.run_id,
@@ -118,11 +93,6 @@ def _run_row(run: RunRecord) -> dict[str, Any]:
     }
 
 
-def _chunks(rows: Sequence[dict[str, Any]]) -> Iterable[Sequence[dict[str, Any]]]:
-    for start in range(0, len(rows), _CHUNK):
-        yield rows[start : start + _CHUNK]
-
-
 #: The error of a write whose process stopped after sending it, before its answer was kept.
 INTERRUPTED = (
     "interrupted: copytrader stopped after sending this write and before recording its answer; "
@@ -133,9 +103,11 @@ INTERRUPTED = (
 class SqlStore:
     """The store on an AsyncEngine whose schema is at head (see ``engine.open_store``)."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, writer: SqliteWriter | None = None) -> None:
+        """``writer`` (SQLite files): records batches of writes in one thread hop each."""
         self.engine = engine
-        self._upserts: dict[tuple[str, tuple[str, ...], tuple[str, ...]], Any] = {}
+        self.writer = writer
+        self._stmts = writes.Statements(engine.dialect.name)
 
     @property
     def dialect(self) -> str:
@@ -152,18 +124,7 @@ class SqlStore:
             raise StoreError(f"database: {what} failed: {describe_error(exc)}") from exc
 
     def _upsert(self, table: Table, keys: Sequence[str], update_cols: Sequence[str]) -> Any:
-        """An insert-or-update statement taking its row as parameters; built once per shape
-        (building it is most of the CPU of a link update during a large fan-out)."""
-        shape = (table.name, tuple(keys), tuple(update_cols))
-        stmt = self._upserts.get(shape)
-        if stmt is None:
-            dialect_insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
-            ins = dialect_insert(table)
-            stmt = ins.on_conflict_do_update(
-                index_elements=list(keys), set_={c: ins.excluded[c] for c in update_cols}
-            )
-            self._upserts[shape] = stmt
-        return stmt
+        return self._stmts.upsert(table, keys, update_cols)
 
     # -- runs -------------------------------------------------------------------------
 
@@ -247,36 +208,15 @@ class SqlStore:
         """The bookkeeping of many platform writes in one transaction: when ``fence`` is
         given, the writer lease is checked first (LeaseLostError: nothing is written); then
         ``changes`` in their order, then ``events`` (a keyed event replaces the earlier event
-        of its key). Runs of one kind of change go to the database as one statement."""
+        of its key). See :mod:`copytrader.store.writes`."""
+        work = functools.partial(
+            writes.write_batch, stmts=self._stmts, changes=changes, events=events, fence=fence
+        )
+        if self.writer is not None:
+            await self.writer.run("record writes", work)
+            return
         async with self.transaction("record writes") as conn:
-            if fence is not None:
-                await self._check_fence(conn, fence)
-            await self._write_links(conn, changes)
-            await self._write_events(conn, events)
-
-    async def _write_links(self, conn: AsyncConnection, changes: Sequence[LinkChange]) -> None:
-        now = datetime.now(UTC)
-        t = tables.links
-        for op, run in itertools.groupby(changes, key=lambda c: c.op):
-            links = [c.link for c in run]
-            if op is LinkOp.DROP:
-                stmt = delete(t).where(
-                    t.c.master == bindparam("m"), t.c.follower == bindparam("f")
-                )
-                await conn.execute(stmt, [{"m": lk.master, "f": lk.follower} for lk in links])
-                continue
-            cols: Sequence[str]
-            if op is LinkOp.INTEND:
-                rows = [
-                    link_row(Link(lk.master, lk.follower, None, lk.intent_at), now)
-                    for lk in links
-                ]
-                cols = _INTENT_COLS
-            else:
-                rows = [link_row(lk, now) for lk in links]
-                cols = _LINK_COLS
-            # executemany runs its rows in order: a key changed twice ends as the last says.
-            await conn.execute(self._upsert(t, _LINK_KEYS, cols), rows)
+            await conn.run_sync(work)
 
     # -- standing conditions ----------------------------------------------------------
 
@@ -297,9 +237,7 @@ class SqlStore:
         async with self.transaction("save_standing") as conn:
             known = {
                 row[0]
-                for row in await conn.execute(
-                    select(t.c.key).where(t.c.master.in_(list(masters)))
-                )
+                for row in await conn.execute(select(t.c.key).where(t.c.master.in_(list(masters))))
             }
             gone = known - keep
             if gone:
@@ -343,10 +281,8 @@ class SqlStore:
     async def add_events(self, events: Sequence[AuditEvent]) -> None:
         """Append audit events, all in one transaction; an event with a ``key`` replaces the
         earlier event of that key (its ``pending`` record) instead of adding a row."""
-        if not events:
-            return
-        async with self.transaction("add_events") as conn:
-            await self._write_events(conn, events)
+        if events:
+            await self.write_batch((), events)
 
     async def add_pending(self, events: Sequence[AuditEvent], fence: Fence | None) -> None:
         """The ``pending`` events of writes about to be sent, written only while ``fence``
@@ -354,44 +290,14 @@ class SqlStore:
         FOR SHARE on PostgreSQL, so no takeover commits in between). Raises LeaseLostError."""
         await self.write_batch((), events, fence)
 
-    async def _check_fence(self, conn: AsyncConnection, fence: Fence) -> None:
-        if self.dialect == "postgresql":
-            sql = (
-                "SELECT holder, epoch, expires_at > now() FROM writer_lease "
-                "WHERE name = 'writer' FOR SHARE"
-            )
-        else:
-            sql = "SELECT holder, epoch, 1 FROM writer_lease WHERE name = 'writer'"
-        row = (await conn.execute(text(sql))).first()
-        if row is None or row[0] != fence.holder or row[1] != fence.epoch:
-            raise LeaseLostError("not sent: another process took the writer lease over")
-        if not row[2]:
-            raise LeaseLostError("not sent: the writer lease expired on the database's clock")
-
-    async def _write_events(self, conn: AsyncConnection, events: Sequence[AuditEvent]) -> None:
-        plain = [event_row(e) for e in events if e.key is None]
-        for chunk in _chunks(plain):
-            await conn.execute(insert(tables.audit_events), list(chunk))
-        keyed = [event_row(e) for e in events if e.key is not None]
-        if not keyed:
-            return
-        cols = [c for c in keyed[0] if c != "event_key"]
-        stmt = self._upsert(tables.audit_events, ["event_key"], cols)
-        if len({row["event_key"] for row in keyed}) == len(keyed):
-            for chunk in _chunks(keyed):
-                await conn.execute(stmt, list(chunk))
-        else:
-            for row in keyed:  # in order: a pending event and its outcome may share a batch
-                await conn.execute(stmt, row)
-
     async def add_snapshots(self, snapshots: Sequence[BotSnapshot]) -> None:
         """Append snapshots, all in one transaction (core executemany: fast for big passes)."""
         rows = [snapshot_row(s) for s in snapshots]
         if not rows:
             return
         async with self.transaction("add_snapshots") as conn:
-            for chunk in _chunks(rows):
-                await conn.execute(insert(tables.snapshots), list(chunk))
+            for chunk in writes.chunks(rows):
+                await conn.execute(insert(tables.snapshots), chunk)
 
     async def prune(self, older_than: datetime) -> int:
         """Delete snapshots taken before ``older_than`` (never audit events); count them."""
@@ -413,4 +319,6 @@ class SqlStore:
 
     async def close(self) -> None:
         """Close every pooled connection. The store is unusable afterwards."""
+        if self.writer is not None:
+            await self.writer.close()
         await self.engine.dispose()
