@@ -120,6 +120,7 @@ class BotSnapshot:
     drifted: bool = False
     failed: bool = False
     paused: bool = False
+    carried: bool = False  # a clone made with followUpdates: the platform carries the edits
 
 
 @dataclass(frozen=True)

@@ -76,6 +76,7 @@ def snapshot_row(snap: BotSnapshot) -> dict[str, Any]:
         "drifted": snap.drifted,
         "failed": snap.failed,
         "paused": snap.paused,
+        "carried": snap.carried,
     }
 
 

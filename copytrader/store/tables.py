@@ -122,6 +122,7 @@ class SnapshotRow(SQLModel, table=True):
     drifted: bool = False
     failed: bool = False
     paused: bool = False
+    carried: bool = False  # a clone the platform carries the master's edits to
 
 
 class AuditRow(SQLModel, table=True):

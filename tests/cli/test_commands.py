@@ -105,9 +105,11 @@ async def test_plan_reconcile_status_audit_drift(sim: SimServer, workdir: Path) 
             "follower_roi_mean",
             "suspected_duplicates",
             "adopt_candidates",
+            "platform_carried",
         }
         assert m["clones"] == m["followers"] == m["in_sync"]
         assert m["suspected_duplicates"] == m["adopt_candidates"] == 0
+        assert m["platform_carried"] == 0  # the example policies: propagation: copytrader
 
     code, out, _ = await cli(sim, workdir, "audit", "--json", "--action", "clone", "--since", "1h")
     assert code == 0

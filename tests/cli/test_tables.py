@@ -37,6 +37,7 @@ def test_status_table_shows_each_master_and_roi_as_percent() -> None:
                 "failed": 0,
                 "paused": 1,
                 "follower_roi_mean": None,
+                "platform_carried": 2,
             },
             {
                 "master": "m-two",
@@ -57,6 +58,13 @@ def test_status_table_shows_each_master_and_roi_as_percent() -> None:
     assert "+12.50%" in text and "-1.00%" in text and "2/3" in text
     assert tables.status_table(doc).row_count == 2
     assert "no masters recorded" in render(tables.render_status, {"masters": []})
+    # How many clones the platform carries (propagation: auto), beside the clones.
+    header = next(line for line in text.splitlines() if "master" in line and "clones" in line)
+    assert "platform-carried" in header
+    assert header.index("clones") < header.index("platform-carried") < header.index("in sync")
+    row = next(line for line in text.splitlines() if "m-one" in line)
+    cells = [c.strip() for c in row.split("│") if c.strip()]
+    assert cells[4:7] == ["3", "2", "2/3"]  # clones, platform-carried, in sync
 
 
 def test_audit_table_shows_error_and_changes() -> None:
