@@ -10,12 +10,12 @@ Three limits, checked just before a request is sent:
 - a shared **block**: a 429's Retry-After moves "blocked until" forward, and every request
   queued or about to be resent waits for it.
 
-Requests waiting for the window or a block leave **most urgent first**, then first come,
-first served: a request's urgency is :data:`URGENCY` in the task that sends it (lower goes
-first; the reconcile executor sets it from :mod:`copytrader.core.urgency`, so a stop waiting
-for the window leaves before an edit or a clone that waited longer). The choice is made at
-each send, so an urgent request that arrives while another sleeps for the window still goes
-first.
+Requests waiting for any of the three leave **most urgent first**, then first come, first
+served: a request's urgency is :data:`URGENCY` in the task that sends it (lower goes first;
+the reconcile executor sets it from :mod:`copytrader.core.urgency`, so a stop waiting for the
+window or a free place leaves before an edit or a clone that waited longer). The choice is
+made at each send, so an urgent request that arrives while another sleeps for the window
+still goes first.
 
 Clock and sleep are injected so tests can run minutes of traffic in milliseconds.
 """
@@ -71,7 +71,6 @@ class RateLimiter:
         self._clock = clock
         self._sleep = sleep
         self._sends: deque[float] = deque(maxlen=limit)
-        self._semaphore = asyncio.Semaphore(concurrency)
         # Requests not yet sent, most urgent first, then first come: only the head may send.
         self._waiting: list[_Waiter] = []
         self._seq = itertools.count()
@@ -104,18 +103,25 @@ class RateLimiter:
         return ready
 
     async def _admit(self, urgency: int) -> float:
-        """Wait for the window and the block, behind every more urgent (or as urgent and
-        earlier) waiting request; record the send. Returns the seconds waited."""
+        """Wait for a place in flight, the window and the block, behind every more urgent
+        (or as urgent and earlier) waiting request; record the send and take the place.
+        Returns the seconds waited for the window or a block (not for a place in flight)."""
         arrived = self._clock()
         me = _Waiter(urgency, next(self._seq))
         heapq.heappush(self._waiting, me)
-        held_up = len(self._waiting) > 1
+        held_up = False
+        capped = 0.0  # seconds this request, at the head, waited for a place in flight only
         try:
             while True:
                 me.turn.clear()
                 if self._waiting[0] is not me or self._sleeping:
-                    held_up = True
+                    held_up = held_up or self._sleeping
                     await me.turn.wait()  # set when this one may be the next to try
+                    continue
+                if self._in_flight >= self.concurrency:
+                    since = self._clock()
+                    await me.turn.wait()  # set when a request in flight finishes
+                    capped += self._clock() - since
                     continue
                 now = self._clock()
                 ready = self._ready_at(now)
@@ -135,10 +141,11 @@ class RateLimiter:
         except BaseException:
             self._leave(me)
             raise
+        self._in_flight += 1
         self._leave(me)
         self._sends.append(now)
         self.sent += 1
-        waited = max(now - arrived, 0.0) if held_up else 0.0
+        waited = max(now - arrived - capped, 0.0) if held_up else 0.0
         self.waited += waited
         return waited
 
@@ -149,17 +156,19 @@ class RateLimiter:
         else:
             self._waiting.remove(waiter)
             heapq.heapify(self._waiting)
+        self._wake_head()
+
+    def _wake_head(self) -> None:
         if self._waiting:
             self._waiting[0].turn.set()
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[float]:
-        """Hold one request's slot while it is in flight; yields the seconds it waited.
-        Its place in the queue is the current task's :data:`URGENCY`."""
-        async with self._semaphore:
-            waited = await self._admit(URGENCY.get())
-            self._in_flight += 1
-            try:
-                yield waited
-            finally:
-                self._in_flight -= 1
+        """Hold one request's place in flight while it is sent and answered; yields the
+        seconds it waited. Its place in the queue is the current task's :data:`URGENCY`."""
+        waited = await self._admit(URGENCY.get())
+        try:
+            yield waited
+        finally:
+            self._in_flight -= 1
+            self._wake_head()

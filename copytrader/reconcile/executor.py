@@ -170,7 +170,10 @@ class Executor:
 
         try:
             async with asyncio.TaskGroup() as group:
-                for _ in range(self.concurrency):
+                # Twice as many followers as requests in flight: while one batch of writes
+                # is on the wire, the next is being recorded (and waits, recorded, for a
+                # place in the limiter), so the bookkeeping is off the critical path.
+                for _ in range(2 * self.concurrency):
                     group.create_task(worker())
         finally:
             await self.ledger.drain()

@@ -165,6 +165,33 @@ async def test_an_urgent_request_overtakes_one_already_sleeping_for_the_window()
     assert limiter.sent == 3
 
 
+async def test_waiting_for_a_place_in_flight_is_most_urgent_first_too() -> None:
+    limiter = RateLimiter(None, concurrency=1)
+    release = asyncio.Event()
+    order: list[str] = []
+
+    async def hold() -> None:
+        async with limiter.slot():
+            await release.wait()
+
+    async def send(name: str, urgency: int) -> None:
+        URGENCY.set(urgency)
+        async with limiter.slot():
+            order.append(name)
+
+    holder = asyncio.create_task(hold())
+    await asyncio.sleep(0)
+    waiting = [asyncio.create_task(send(n, u)) for n, u in (("edit", 1), ("clone", 2), ("stop", 0))]
+    await asyncio.sleep(0.01)
+    assert order == [] and limiter.in_flight == 1
+    release.set()
+    async with asyncio.timeout(1):
+        await asyncio.gather(holder, *waiting)
+    assert order == ["stop", "edit", "clone"]
+    assert limiter.in_flight == 0
+    assert limiter.waited == 0.0  # a place in flight is not the rate limit
+
+
 async def test_a_cancelled_waiter_hands_its_turn_on() -> None:
     fake = FakeTime()
     limiter = RateLimiter(1, window=1.0, concurrency=10, clock=fake.clock, sleep=fake.sleep)
