@@ -15,8 +15,9 @@ in the same run, the naive copier (``naive.py``) and the ideal client's bound (`
 3. **open**: N followers (1,000) under 6,000 req/min (the limit does not bind), 8 in flight,
    every follower edited: the write phase (first write sent to last write answered) against
    ``ceil(edits / concurrency) x latency`` (goal: 1.3 x), copytrader's CPU per write (goal:
-   under 1 ms: the process's CPU without the simulator's thread, over the writes), and the
-   process's peak RSS (simulator included).
+   under 1 ms: the process's CPU without the simulator's thread, over the writes; once with
+   logs at warning as the other figures, once with the daemon's JSON audit lines at info to
+   /dev/null), and the process's peak RSS (simulator included).
 
 Prints one ``name: value unit`` line per figure, then a summary (Markdown tables).
 """
@@ -28,6 +29,7 @@ import asyncio
 import json
 import logging
 import math
+import os
 import subprocess
 import sys
 import tempfile
@@ -83,10 +85,19 @@ def _figures(f: scenarios.Figures) -> dict[str, Any]:
             "needed": f.needed, "converged": f.converged}
 
 
-async def child(kind: str, n: int, args: argparse.Namespace) -> dict[str, Any]:
-    """One scenario in this (fresh) process."""
+def configure_logs(logged: bool) -> None:
+    """Warnings only (the other figures' setting), or the daemon's: JSON lines at info."""
+    if logged:
+        from copytrader.observe import logging as ct_logging
+
+        ct_logging.configure("json", level="info", stream=open(os.devnull, "w"))  # noqa: SIM115
+        return
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
                         logger_factory=structlog.PrintLoggerFactory(sys.stderr))
+
+
+async def child(kind: str, n: int, args: argparse.Namespace) -> dict[str, Any]:
+    """One scenario in this (fresh) process."""
     out: dict[str, Any] = {"n": n, "baseline_rss_mb": _rss_mb()}
     with tempfile.TemporaryDirectory(prefix="copytrader-fanout-") as tmp:
         if kind == "naive":
@@ -104,9 +115,12 @@ async def child(kind: str, n: int, args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
-def run_child(kind: str, n: int, rate: int, args: argparse.Namespace) -> dict[str, Any]:
+def run_child(kind: str, n: int, rate: int, args: argparse.Namespace,
+              *, logged: bool = False) -> dict[str, Any]:
     cmd = [sys.executable, str(HERE), "--child", kind, "--n", str(n), "--rate", str(rate),
            "--latency", str(args.latency), "--concurrency", str(args.concurrency)]
+    if logged:
+        cmd.append("--logged")
     done = subprocess.run(cmd, check=True, capture_output=True, text=True)
     doc: dict[str, Any] = json.loads(done.stdout)
     return doc
@@ -124,9 +138,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--concurrency", type=int, default=8, help="requests in flight")
     p.add_argument("--child", choices=["carried", "edited", "naive"], help=argparse.SUPPRESS)
     p.add_argument("--n", type=int, help=argparse.SUPPRESS)
+    p.add_argument("--logged", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.followers is None:
-        args.followers = 200 if args.quick else 1000
+        args.followers = 100 if args.quick else 1000
     return args
 
 
@@ -173,7 +188,7 @@ def binding(r: Report, args: argparse.Namespace) -> None:
 
 
 def open_fanout(r: Report, args: argparse.Namespace, doc: dict[str, Any],
-                naive: dict[str, Any]) -> None:
+                naive: dict[str, Any], logged: dict[str, Any]) -> None:
     n = args.followers
     writes = doc["writes"]
     ideal = math.ceil(writes / args.concurrency) * args.latency
@@ -187,6 +202,8 @@ def open_fanout(r: Report, args: argparse.Namespace, doc: dict[str, Any],
     r.add(f"open_bound_ratio_n{n}", doc["seconds"] / doc["bound"], "x")
     r.add(f"open_cpu_ms_per_write_n{n}", 1000 * doc["cpu_process"] / writes, "ms")
     r.add(f"open_loop_cpu_ms_per_write_n{n}", 1000 * doc["cpu_thread"] / writes, "ms")
+    r.add(f"open_cpu_ms_per_write_logged_n{n}", 1000 * logged["cpu_process"] / logged["writes"],
+          "ms")
     r.add(f"open_peak_rss_mb_n{n}", doc["peak_rss_mb"], "MB")
     r.add(f"open_baseline_rss_mb_n{n}", doc["baseline_rss_mb"], "MB")
     r.add(f"open_converged_n{n}", int(doc["converged"]), "bool")
@@ -217,17 +234,19 @@ def summary(r: Report, args: argparse.Namespace) -> str:
     if g(f"binding_seconds_n{b}") is not None:
         parts += [f"## Binding rate limit ({at} req/min), {b} followers", table(
             ["copytrader s", "bound s", "copytrader/bound", "naive bound s"],
-            [[cell(f"binding_seconds_n{b}", "{:.1f}"), cell(f"binding_bound_seconds_n{b}", "{:.1f}"),
+            [[cell(f"binding_seconds_n{b}", "{:.1f}"),
+              cell(f"binding_bound_seconds_n{b}", "{:.1f}"),
               "**" + cell(f"binding_bound_ratio_n{b}", "{:.3f}") + "**",
               cell(f"binding_bound_seconds_naive_n{b}", "{:.0f}")]])]
     parts += [f"## Rate limit not binding ({args.rate} req/min, {args.latency * 1000:.0f} ms, "
               f"{args.concurrency} in flight), {n} followers", table(
         ["write phase s", "ceil(edits/c) x latency s", "ratio", "pass s", "bound s",
-         "CPU ms/write", "peak RSS MB", "naive s"],
+         "CPU ms/write", "logged", "peak RSS MB", "naive s"],
         [[cell(f"open_write_phase_seconds_n{n}"), cell(f"open_write_phase_bound_seconds_n{n}"),
           "**" + cell(f"open_write_phase_ratio_n{n}") + "**", cell(f"open_seconds_n{n}"),
           cell(f"open_bound_seconds_n{n}"),
           "**" + cell(f"open_cpu_ms_per_write_n{n}") + "**",
+          cell(f"open_cpu_ms_per_write_logged_n{n}"),
           cell(f"open_peak_rss_mb_n{n}", "{:.0f}"), cell(f"open_seconds_naive_n{n}")]])]
     return "\n\n".join(parts)
 
@@ -235,15 +254,18 @@ def summary(r: Report, args: argparse.Namespace) -> str:
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     if args.child:
+        configure_logs(args.logged)
         print(json.dumps(asyncio.run(child(args.child, args.n, args))))
         return 0
     r = Report()
     n = args.followers
     note(f"open: {n} followers, every one edited by copytrader")
     edited = run_child("edited", n, args.rate, args)
+    note(f"open: {n} followers again, with the daemon's JSON logs at info")
+    logged = run_child("edited", n, args.rate, args, logged=True)
     note(f"naive copier: {n} followers")
     naive = run_child("naive", n, args.rate, args)
-    open_fanout(r, args, edited, naive)
+    open_fanout(r, args, edited, naive, logged)
     carried(r, args, edited, naive)
     if not args.quick:
         binding(r, args)
