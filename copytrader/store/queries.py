@@ -31,9 +31,7 @@ HISTORY_COLUMNS = (
     "follower_roi",
     "tracking_error",
 )
-_CLONE_COLUMNS = (
-    "bot_id", "status", "roi", "in_sync", "drifted", "failed", "paused", "carried"
-)
+_CLONE_COLUMNS = ("bot_id", "status", "roi", "in_sync", "drifted", "failed", "paused", "carried")
 _SPAN = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
 
@@ -167,8 +165,7 @@ async def status(store: SqlStore) -> dict[str, Any]:
                     "paused": sum(1 for c in clones if c.paused),
                     "follower_roi_mean": _mean([c.roi for c in existing]),
                     **conditions.of(held, master),
-                    # Beyond the contract's keys: the clones the platform carries the
-                    # master's edits to (propagation: auto), among ``clones``.
+                    # beyond the contract: clones carried by the platform (propagation: auto)
                     "platform_carried": sum(1 for c in existing if c.carried),
                 }
             )
