@@ -22,6 +22,7 @@ from typing import Any
 import structlog
 
 from copytrader.daemon import health
+from copytrader.daemon.delivery import DeliveryLoop
 from copytrader.daemon.http import HttpEndpoint, require_token
 from copytrader.daemon.metrics import CONTENT_TYPE, Metrics
 from copytrader.daemon.passes import Finished, PassRunner, backoff_delay
@@ -30,6 +31,8 @@ from copytrader.daemon.sdnotify import Notifier
 from copytrader.daemon.signals import SignalHandlers
 from copytrader.daemon.watch import FolderWatch
 from copytrader.errors import CopytraderError
+from copytrader.notify import sinks
+from copytrader.notify.sender import Sender
 from copytrader.observe import redact
 from copytrader.platform.backoff import MAX_RETRY_AFTER
 from copytrader.reconcile import wiring
@@ -61,6 +64,9 @@ class Daemon:
         self.token = require_token(d.http_listen[0], d.http_token)  # ConfigError before any I/O
         if d.http_token:
             redact.register_secret(d.http_token.reveal())
+        for secret in settings.notify.secrets():
+            redact.register_secret(secret)
+        self.sinks = sinks.build(settings.notify)  # ConfigError before any I/O
         self.notifier = notifier if notifier is not None else Notifier.from_env()
         self.metrics = Metrics()
         self.handle_signals = handle_signals
@@ -85,6 +91,7 @@ class Daemon:
         self._tasks: set[asyncio.Task[Any]] = set()
         self.leadership: Leadership | None = None
         self._standby_text: str | None = None
+        self.delivery: DeliveryLoop | None = None
 
     # -- control ------------------------------------------------------------------------
 
@@ -160,6 +167,11 @@ class Daemon:
         self.scheduler.start()
         self.notifier.ready("ready; taking the writer lease")
         self._spawn(self._lease_loop())
+        if self.sinks:  # notifications: sent by the leader, beside the passes
+            sender = Sender(svc.store, self.sinks, observer=self.metrics)
+            self.delivery = DeliveryLoop(sender, leading=lambda: self.leading,
+                                         stopping=self.stopping)
+            self._spawn(self.delivery.run())
         log.info("daemon started", interval_seconds=self.interval,
                  policy_dir=str(self.settings.policy_dir), http=self.endpoint.url,
                  database=safe_url(self.settings.database_url),
@@ -268,6 +280,10 @@ class Daemon:
             return
         if pruned:
             log.info("old snapshots pruned", count=pruned, older_than=queries.iso(cutoff))
+        try:  # delivered notifications are kept as long as snapshots; pending ones always
+            await self.service.store.prune_notifications(cutoff)
+        except CopytraderError as exc:
+            log.warning("notification retention failed", error=str(exc))
 
     async def _after_pass(self, finished: Finished, aborts: int) -> None:
         assert self.service is not None and self.scheduler is not None
@@ -281,6 +297,8 @@ class Daemon:
             self.metrics.set_masters(await queries.status(self.service.store))
         except CopytraderError as exc:
             log.warning("could not read the status for the metrics", error=str(exc))
+        if self.delivery is not None:
+            self.delivery.wake()
         delay = backoff_delay(self.interval, aborts)
         if aborts:
             log.warning("pass did not reach the platform; will retry", consecutive=aborts,

@@ -14,9 +14,11 @@ from copytrader.core.model import Bot, Catalogue, Scalar, User
 from copytrader.core.records import (
     AuditEvent,
     BotSnapshot,
+    Episode,
     Fence,
     Link,
     LinkChange,
+    RiskState,
     RunRecord,
     StandingCondition,
 )
@@ -67,7 +69,9 @@ class Store(Protocol):
     ``fence`` against the writer lease in the same transaction (LeaseLostError when it fails:
     then nothing is written and the writes must not be sent). ``write_batch`` is the general
     form: link changes (in order) and events of many writes in one transaction, the fence
-    checked first when given.
+    checked first when given. ``save_risk`` and ``save_episodes`` write their audit events in
+    the same transaction as their state. Every method that writes events writes their
+    notifications (the outbox) in that transaction.
     """
 
     async def start_run(self, run: RunRecord) -> None: ...
@@ -95,3 +99,16 @@ class Store(Protocol):
         fence: Fence | None = None,
     ) -> None: ...
     async def add_snapshots(self, snapshots: Sequence[BotSnapshot]) -> None: ...
+
+    async def risk_states(self) -> list[RiskState]: ...
+    async def save_risk(
+        self, states: Sequence[RiskState], events: Sequence[AuditEvent] = ()
+    ) -> None: ...
+
+    async def episodes(self) -> list[Episode]: ...
+    async def save_episodes(
+        self,
+        save: Sequence[Episode],
+        drop: Sequence[str] = (),
+        events: Sequence[AuditEvent] = (),
+    ) -> None: ...

@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from copytrader.core import notices
 from copytrader.errors import StoreError
 from copytrader.store.repo import SqlStore, describe_error
 from copytrader.store.sqlite_writer import SqliteWriter
@@ -156,10 +157,13 @@ def make_engine(url: str) -> AsyncEngine:
     return create_async_engine(full, pool_pre_ping=True, connect_args=args)
 
 
-async def open_store(url: str, *, migrate: bool = True) -> SqlStore:
+async def open_store(
+    url: str, *, migrate: bool = True, notify: notices.Filter | None = None
+) -> SqlStore:
     """Open the store at ``url`` (``sqlite:///PATH`` or ``postgresql://...``).
 
-    With ``migrate`` the schema is brought to the newest revision first. Raises StoreError
+    With ``migrate`` the schema is brought to the newest revision first. ``notify``: the
+    audit events that get a notification in the outbox (None: none). Raises StoreError
     (never showing a password) when the database cannot be reached or migrated.
     """
     engine = make_engine(url)
@@ -175,7 +179,7 @@ async def open_store(url: str, *, migrate: bool = True) -> SqlStore:
     except Exception as exc:  # the driver's own errors too (asyncpg, OSError): one StoreError
         await engine.dispose()
         raise StoreError(f"cannot open database {safe_url(url)}: {describe_error(exc)}") from exc
-    return SqlStore(engine, writer=_writer(engine))
+    return SqlStore(engine, notify=notify, writer=_writer(engine))
 
 
 def _writer(engine: AsyncEngine) -> SqliteWriter | None:

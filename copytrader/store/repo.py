@@ -5,7 +5,7 @@ service records a clone's intent before the request and the link after the answe
 next pass adopts whatever the lost answer created. :meth:`SqlStore.write_batch` is the one
 transaction behind the bookkeeping of platform writes: many followers' pending events, clone
 intents, outcomes and the links they changed, fenced by the writer lease when it records
-writes about to be sent. Errors surface as
+writes about to be sent (:mod:`copytrader.store.writes`). Errors surface as
 :class:`~copytrader.errors.StoreError`.
 """
 
@@ -13,16 +13,14 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import AsyncIterator, Collection, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import Table, delete, insert, select, text, update
+from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from copytrader.core.model import Status
 from copytrader.core.records import (
@@ -35,12 +33,13 @@ from copytrader.core.records import (
     RunRecord,
     StandingCondition,
 )
-from copytrader.errors import StoreError
-from copytrader.store import tables, writes
-from copytrader.store.sqlite_writer import SqliteWriter
-from copytrader.store.writes import event_row, link_row
+from copytrader.store import outbox_rows, tables, writes
+from copytrader.store.base import chunks, describe_error, event_row
+from copytrader.store.episodes import EpisodeStore
+from copytrader.store.outbox import OutboxStore
+from copytrader.store.risk import RiskStore
 
-__all__ = ["INTERRUPTED", "MasterFile", "SqlStore", "describe_error", "event_row", "link_row"]
+__all__ = ["INTERRUPTED", "MasterFile", "SqlStore", "describe_error", "event_row", "snapshot_row"]
 
 
 @dataclass(frozen=True)
@@ -50,14 +49,6 @@ class MasterFile:
     master: str
     policy_file: str
     sha256: str
-
-
-def describe_error(exc: BaseException) -> str:
-    """The first line of a database error, without SQL or parameters (no secrets leak)."""
-    orig = getattr(exc, "orig", None)
-    message = str(orig if orig is not None else exc)
-    first = message.splitlines()[0] if message else ""
-    return first or type(exc).__name__
 
 
 def snapshot_row(snap: BotSnapshot) -> dict[str, Any]:
@@ -101,31 +92,11 @@ INTERRUPTED = (
 )
 
 
-class SqlStore:
-    """The store on an AsyncEngine whose schema is at head (see ``engine.open_store``)."""
+class SqlStore(RiskStore, EpisodeStore, OutboxStore):
+    """The store on an AsyncEngine whose schema is at head (see ``engine.open_store``).
 
-    def __init__(self, engine: AsyncEngine, *, writer: SqliteWriter | None = None) -> None:
-        """``writer`` (SQLite files): records batches of writes in one thread hop each."""
-        self.engine = engine
-        self.writer = writer
-        self._stmts = writes.Statements(engine.dialect.name)
-
-    @property
-    def dialect(self) -> str:
-        """``sqlite`` or ``postgresql``."""
-        return self.engine.dialect.name
-
-    @asynccontextmanager
-    async def transaction(self, what: str) -> AsyncIterator[AsyncConnection]:
-        """One transaction, committed on success; a database failure becomes StoreError."""
-        try:
-            async with self.engine.begin() as conn:
-                yield conn
-        except (SQLAlchemyError, OSError) as exc:
-            raise StoreError(f"database: {what} failed: {describe_error(exc)}") from exc
-
-    def _upsert(self, table: Table, keys: Sequence[str], update_cols: Sequence[str]) -> Any:
-        return self._stmts.upsert(table, keys, update_cols)
+    ``notify``: which audit events get a notification in the outbox (None: none).
+    """
 
     # -- runs -------------------------------------------------------------------------
 
@@ -144,17 +115,25 @@ class SqlStore:
     async def close_open_runs(self, now: datetime) -> int:
         """Mark passes left ``running`` (by a crash) ``interrupted``, ended ``now``, and their
         ``pending`` audit events ``unknown``; count the runs."""
+        a = tables.audit_events
         async with self.transaction("close_open_runs") as conn:
             result = await conn.execute(
                 update(tables.runs)
                 .where(tables.runs.c.state == "running")
                 .values(state="interrupted", finished_at=now)
             )
+            settled = []
+            if self.notify is not None:  # the notifications of these writes' outcomes
+                found = await conn.execute(select(a).where(a.c.outcome == "pending"))
+                settled = [_unknown(row) for row in found.mappings().all()]
             await conn.execute(
-                update(tables.audit_events)
-                .where(tables.audit_events.c.outcome == "pending")
+                update(a)
+                .where(a.c.outcome == "pending")
                 .values(outcome="unknown", error=INTERRUPTED)
             )
+            notes = outbox_rows.rows(self.notify, settled) if self.notify is not None else []
+            if notes:
+                await conn.execute(insert(tables.notifications), notes)
         return int(result.rowcount)
 
     async def runs(self, limit: int | None = None) -> list[RunRecord]:
@@ -197,7 +176,8 @@ class SqlStore:
     async def drop_link(
         self, master: str, follower: str, events: Sequence[AuditEvent] = ()
     ) -> None:
-        """Forget the link (no error when there is none), writing ``events`` with it."""
+        """Forget the link and its risk state (no error when there is none), writing
+        ``events`` with it."""
         await self.write_batch([LinkChange(LinkOp.DROP, Link(master, follower, None))], events)
 
     async def write_batch(
@@ -209,9 +189,14 @@ class SqlStore:
         """The bookkeeping of many platform writes in one transaction: when ``fence`` is
         given, the writer lease is checked first (LeaseLostError: nothing is written); then
         ``changes`` in their order, then ``events`` (a keyed event replaces the earlier event
-        of its key). See :mod:`copytrader.store.writes`."""
+        of its key) with their notifications. See :mod:`copytrader.store.writes`."""
         work = functools.partial(
-            writes.write_batch, stmts=self._stmts, changes=changes, events=events, fence=fence
+            writes.write_batch,
+            stmts=self._stmts,
+            changes=changes,
+            events=events,
+            fence=fence,
+            notify=self.notify,
         )
         if self.writer is not None:
             await self.writer.run("record writes", work)
@@ -297,8 +282,8 @@ class SqlStore:
         if not rows:
             return
         async with self.transaction("add_snapshots") as conn:
-            for chunk in writes.chunks(rows):
-                await conn.execute(insert(tables.snapshots), chunk)
+            for chunk in chunks(rows):
+                await conn.execute(insert(tables.snapshots), list(chunk))
 
     async def prune(self, older_than: datetime) -> int:
         """Delete snapshots taken before ``older_than`` (never audit events); count them."""
@@ -323,3 +308,19 @@ class SqlStore:
         if self.writer is not None:
             await self.writer.close()
         await self.engine.dispose()
+
+
+def _unknown(row: Any) -> AuditEvent:
+    """The audit event of a ``pending`` row as :meth:`SqlStore.close_open_runs` settles it."""
+    return AuditEvent(
+        ts=row["ts"],
+        run_id=row["run_id"],
+        action=row["action"],
+        master=row["master"],
+        follower=row["follower"],
+        bot=row["bot"],
+        changes=MappingProxyType({k: (v[0], v[1]) for k, v in (row["changes"] or {}).items()}),
+        outcome="unknown",
+        error=INTERRUPTED,
+        detail=row["detail"],
+    )

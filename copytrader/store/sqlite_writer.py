@@ -30,10 +30,12 @@ from copytrader.errors import StoreError
 T = TypeVar("T")
 
 
-def _describe(exc: BaseException) -> str:
+def describe_error(exc: BaseException) -> str:
+    """The first line of a database error, without SQL or parameters (no secrets leak)."""
     orig = getattr(exc, "orig", None)
     message = str(orig if orig is not None else exc)
-    return (message.splitlines()[0] if message else "") or type(exc).__name__
+    first = message.splitlines()[0] if message else ""
+    return first or type(exc).__name__
 
 
 class SqliteWriter:
@@ -58,7 +60,7 @@ class SqliteWriter:
         try:
             return await loop.run_in_executor(self._thread, self._transaction, work)
         except (SQLAlchemyError, OSError) as exc:
-            raise StoreError(f"database: {what} failed: {_describe(exc)}") from exc
+            raise StoreError(f"database: {what} failed: {describe_error(exc)}") from exc
 
     def _transaction(self, work: Callable[[Connection], T]) -> T:
         if self._conn is None or self._conn.closed:

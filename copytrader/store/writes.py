@@ -18,9 +18,10 @@ from typing import Any
 from sqlalchemy import Connection, Table, bindparam, delete, insert, text
 from sqlalchemy.dialects import postgresql, sqlite
 
+from copytrader.core.notices import Filter
 from copytrader.core.records import AuditEvent, Fence, Link, LinkChange, LinkOp
 from copytrader.errors import LeaseLostError
-from copytrader.store import tables
+from copytrader.store import outbox_rows, tables
 
 # Rows per executemany: big enough to amortise round trips, small enough to bound memory.
 CHUNK = 10_000
@@ -70,9 +71,12 @@ class Statements:
     def __init__(self, dialect: str) -> None:
         self.dialect = dialect
         self._upserts: dict[tuple[str, tuple[str, ...], tuple[str, ...]], Any] = {}
-        t = tables.links
+        t, r = tables.links, tables.risk_states
         self.drop_link = delete(t).where(
             t.c.master == bindparam("m"), t.c.follower == bindparam("f")
+        )
+        self.drop_risk = delete(r).where(
+            r.c.master == bindparam("m"), r.c.follower == bindparam("f")
         )
 
     def upsert(self, table: Table, keys: Sequence[str], update_cols: Sequence[str]) -> Any:
@@ -100,12 +104,15 @@ def check_fence(conn: Connection, fence: Fence) -> None:
 
 
 def write_links(conn: Connection, stmts: Statements, changes: Sequence[LinkChange]) -> None:
-    """Apply ``changes`` in order (a link changed twice ends as the last change says)."""
+    """Apply ``changes`` in order (a link changed twice ends as the last change says); a
+    dropped link takes its risk state with it."""
     now = datetime.now(UTC)
     for op, run in itertools.groupby(changes, key=lambda c: c.op):
         links = [c.link for c in run]
         if op is LinkOp.DROP:
-            conn.execute(stmts.drop_link, [{"m": lk.master, "f": lk.follower} for lk in links])
+            keys = [{"m": lk.master, "f": lk.follower} for lk in links]
+            conn.execute(stmts.drop_link, keys)
+            conn.execute(stmts.drop_risk, keys)
             continue
         cols: Sequence[str]
         if op is LinkOp.INTEND:
@@ -117,22 +124,31 @@ def write_links(conn: Connection, stmts: Statements, changes: Sequence[LinkChang
         conn.execute(stmts.upsert(tables.links, LINK_KEYS, cols), rows)
 
 
-def write_events(conn: Connection, stmts: Statements, events: Sequence[AuditEvent]) -> None:
-    """Append ``events``; an event with a ``key`` replaces the earlier event of its key."""
+def write_events(
+    conn: Connection,
+    stmts: Statements,
+    events: Sequence[AuditEvent],
+    notify: Filter | None = None,
+) -> None:
+    """Append ``events``; an event with a ``key`` replaces the earlier event of its key. The
+    notification of each event ``notify`` wants goes into the outbox with it."""
     plain = [event_row(e) for e in events if e.key is None]
     for chunk in chunks(plain):
         conn.execute(insert(tables.audit_events), chunk)
     keyed = [event_row(e) for e in events if e.key is not None]
-    if not keyed:
-        return
-    cols = [c for c in keyed[0] if c != "event_key"]
-    stmt = stmts.upsert(tables.audit_events, ["event_key"], cols)
-    if len({row["event_key"] for row in keyed}) == len(keyed):
-        for chunk in chunks(keyed):
-            conn.execute(stmt, chunk)
-    else:
-        for row in keyed:  # in order: a pending event and its outcome share this batch
-            conn.execute(stmt, row)
+    if keyed:
+        cols = [c for c in keyed[0] if c != "event_key"]
+        stmt = stmts.upsert(tables.audit_events, ["event_key"], cols)
+        if len({row["event_key"] for row in keyed}) == len(keyed):
+            for chunk in chunks(keyed):
+                conn.execute(stmt, chunk)
+        else:
+            for row in keyed:  # in order: a pending event and its outcome share this batch
+                conn.execute(stmt, row)
+    if notify is not None:
+        notes = outbox_rows.rows(notify, events)
+        if notes:
+            conn.execute(insert(tables.notifications), notes)
 
 
 def write_batch(
@@ -141,10 +157,12 @@ def write_batch(
     changes: Sequence[LinkChange],
     events: Sequence[AuditEvent],
     fence: Fence | None,
+    notify: Filter | None = None,
 ) -> None:
     """The fence first (when given: nothing is written if it fails), then ``changes`` in
-    order, then ``events``; the caller's transaction makes them one."""
+    order, then ``events`` with their notifications; the caller's transaction makes them
+    one."""
     if fence is not None:
         check_fence(conn, fence)
     write_links(conn, stmts, changes)
-    write_events(conn, stmts, events)
+    write_events(conn, stmts, events, notify)
