@@ -17,17 +17,17 @@ Group commit: one transaction at a time; what is queued while one commits goes i
 next, which starts as soon as the previous one is done (after one turn of the event loop, so
 that followers answered at the same moment share it). No write waits for company: its send is
 held back at most by the transaction in progress and its own, each of at most ``max_batch``
-pending writes. Outcomes hold nobody up: they ride with the next pending writes and are
-committed at most ``linger`` seconds after they were queued, and by :meth:`Ledger.drain` at
-the end of the pass. That is the window in which a crash can lose the outcome of a write that
-was done: the restart marks its pending event ``unknown``, and the next pass reads the
-platform and adopts or converges, as after a crash between a write and its record.
+pending writes. Outcomes hold nobody up (the follower goes on to its next write, whose
+pending event usually shares the outcome's transaction) and wait no longer than pending
+writes do. A crash between a write's answer and that commit loses its outcome, as it always
+could between a write and its record: the restart marks its pending event ``unknown``, and
+the next pass reads the platform and adopts or converges. :meth:`Ledger.drain`, at the end
+of the pass, returns once everything is on record.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -61,21 +61,16 @@ class Ledger:
         lease: Lease | None,
         *,
         max_batch: int = 256,
-        linger: float = 0.05,
     ) -> None:
         """``lease`` None: writes are not fenced (only in tests of the executor alone)."""
         self.store = store
         self.lease = lease
         self.max_batch = max_batch
-        self.linger = linger
         self.fenced: LeaseLostError | None = None  # set once a batch was refused
         self.transactions = 0  # committed, for tests and benchmarks
         self._queued: list[_Pending] = []
         self._outcomes = _Outcomes()
-        self._oldest: float | None = None  # loop time the oldest queued outcome was queued
         self._failed = False  # the last commit failed: outcomes wait for a pending or drain
-        self._draining = False
-        self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
     async def pending(self, event: AuditEvent, intent: LinkChange | None = None) -> None:
@@ -95,23 +90,16 @@ class Ledger:
         if change is not None:
             self._outcomes.changes.append(change)
         self._outcomes.events.extend(events)
-        if self._oldest is None:
-            self._oldest = asyncio.get_running_loop().time()
         self._kick()
 
     async def drain(self) -> None:
         """Commit everything queued; raises StoreError when the outcomes cannot be written."""
-        self._draining = True
-        try:
-            self._kick()
-            if self._task is not None:
-                await self._task
-            if self._outcomes:  # left by a failed commit: one last try, then give up
-                outcomes, self._outcomes, self._oldest = self._outcomes, _Outcomes(), None
-                await self.store.write_batch(outcomes.changes, outcomes.events)
-                self.transactions += 1
-        finally:
-            self._draining = False
+        if self._task is not None:
+            await self._task
+        if self._outcomes:  # left by a failed commit: one last try, then give up
+            outcomes, self._outcomes = self._outcomes, _Outcomes()
+            await self.store.write_batch(outcomes.changes, outcomes.events)
+            self.transactions += 1
 
     @property
     def queued(self) -> int:
@@ -119,26 +107,15 @@ class Ledger:
         return len(self._queued) + len(self._outcomes.events)
 
     def _kick(self) -> None:
-        self._wake.set()
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def _run(self) -> None:
         """The committer: one transaction at a time while anything is queued."""
-        loop = asyncio.get_running_loop()
         try:
             while self._queued or self._outcomes:
                 if not self._queued and self._failed:
                     return  # the database failed: retried with the next write or by drain
-                if not self._queued and not self._draining:
-                    assert self._oldest is not None
-                    delay = self._oldest + self.linger - loop.time()
-                    if delay > 0:  # only outcomes: let them wait for company, a while
-                        self._wake.clear()
-                        with contextlib.suppress(TimeoutError):
-                            async with asyncio.timeout(delay):
-                                await self._wake.wait()
-                        continue
                 await asyncio.sleep(0)  # followers answered at the same moment join in
                 await self._commit()
         except BaseException as exc:
@@ -152,7 +129,7 @@ class Ledger:
     async def _commit(self) -> None:
         batch = self._queued[: self.max_batch]
         del self._queued[: len(batch)]
-        outcomes, self._outcomes, self._oldest = self._outcomes, _Outcomes(), None
+        outcomes, self._outcomes = self._outcomes, _Outcomes()
         refused: LeaseLostError | None = self.fenced
         fence: Fence | None = None
         if batch and refused is None and self.lease is not None:
@@ -195,7 +172,6 @@ class Ledger:
             [*outcomes.changes, *self._outcomes.changes],
             [*outcomes.events, *self._outcomes.events],
         )
-        self._oldest = asyncio.get_running_loop().time()
 
 
 def _settle(done: asyncio.Future[None], error: BaseException | None) -> None:
