@@ -23,14 +23,16 @@ if TYPE_CHECKING:
 
 def load_settings(args: argparse.Namespace, *, platform: bool) -> Settings:
     """The settings of this command (``platform``: it needs the partner API), with the API
-    key and the notification URLs and secret registered as secrets, and logging configured."""
+    key, every follower account's key, and the notification URLs and secret registered as
+    secrets, and logging configured."""
     from copytrader import settings as settings_mod
     from copytrader.observe import logging as obs_logging
     from copytrader.observe import redact
 
     s = settings_mod.load(config_file=args.config, require_platform=platform)
-    if s.platform.api_key:
-        redact.register_secret(s.platform.api_key.reveal())
+    for key in (s.platform.api_key, *s.platform.accounts.values()):
+        if key:
+            redact.register_secret(key.reveal())
     for secret in s.notify.secrets():  # the notification URLs and the webhook secret
         redact.register_secret(secret)
     obs_logging.configure(s.log_format, s.log_file)

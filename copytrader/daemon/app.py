@@ -41,6 +41,8 @@ from copytrader.settings import Settings
 from copytrader.store import queries
 from copytrader.store.engine import safe_url
 from copytrader.store.lease import short
+from copytrader.web import live
+from copytrader.web.dashboard import Dashboard
 
 log = structlog.get_logger("copytrader.daemon")
 
@@ -84,6 +86,7 @@ class Daemon:
         self.service: wiring.Service | None = None
         self.runner: PassRunner | None = None
         self.endpoint: HttpEndpoint | None = None
+        self.dashboard: Dashboard | None = None
         self.scheduler: Scheduler | None = None
         self._stop = asyncio.Event()
         self._stop_reason = ""
@@ -143,9 +146,13 @@ class Daemon:
                 self.runner = PassRunner(svc.reconciler, after=self._after_pass,
                                          stopping=lambda: self.stopping() or not self.leading)
                 host, port = self.settings.daemon.http_listen
+                # The dashboard reuses the reconciler's load of the policy folder.
+                self.dashboard = Dashboard(svc.store, self.settings.policy_dir, self.token,
+                                           policies=svc.reconciler.policies)
                 self.endpoint = HttpEndpoint(host, port, self.token, health=self.health,
                                              metrics=self.metrics.render,
-                                             content_type=CONTENT_TYPE)
+                                             content_type=CONTENT_TYPE,
+                                             dashboard=self.dashboard)
                 await self.endpoint.start()
                 try:
                     await self._run(svc)
@@ -290,6 +297,10 @@ class Daemon:
         assert self.runner is not None
         if finished.result is not None:
             self.metrics.observe_pass(finished.result, finished.seconds, aborts)
+            if self.dashboard is not None:  # open pages update now, not at the next poll
+                self.dashboard.feed.publish(live.pass_event(
+                    finished.result.run_id, finished.state, datetime.fromtimestamp(
+                        finished.wall_ended, UTC)))
         else:
             self.metrics.passes.labels(state="error").inc()
             self.metrics.consecutive_aborts.set(aborts)

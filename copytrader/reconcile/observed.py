@@ -1,6 +1,6 @@
-"""What a pass saw, as records: snapshots of every master and clone, and each follower's
-difference from its desired state (``copytrader drift``). Pure functions of a pass's reading,
-plan and results."""
+"""What a pass saw, as records: snapshots of every master and clone, each policy master's
+settings and script, and each follower's difference from its desired state
+(``copytrader drift``). Pure functions of a pass's reading, plan and results."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from typing import Any
 
 from copytrader.core import diff as diff_mod
 from copytrader.core.actions import Carrier, Kind
-from copytrader.core.model import Bot
+from copytrader.core.model import Bot, Catalogue
 from copytrader.core.plan import Plan, World
 from copytrader.core.policy import Policy
-from copytrader.core.records import BotSnapshot
+from copytrader.core.records import BotSnapshot, Link, MasterState
 from copytrader.reconcile.executor import FollowerResult
 
 
@@ -117,3 +117,52 @@ def _carried(res: FollowerResult, clone: Bot | None) -> bool:
         if outcome.ok and outcome.action.kind is Kind.CLONE:
             return outcome.action.propagation is Carrier.PLATFORM
     return clone is not None and clone.master_bot_id == res.plan.master
+
+
+def unread(
+    run_id: str,
+    policies: Sequence[Policy],
+    links: Sequence[Link],
+    accounts: Mapping[str, str],
+) -> list[BotSnapshot]:
+    """One row per listed follower whose account could not be read this pass: its clone as
+    the link knows it, status unknown, failed (so ``status`` counts it as failed, not in
+    sync and not as a clone seen on the platform)."""
+    if not accounts:
+        return []
+    now = datetime.now(UTC)
+    known = {(lk.master, lk.follower): lk.bot_id for lk in links}
+    return [
+        BotSnapshot(
+            run_id=run_id,
+            ts=now,
+            master=pol.master,
+            follower=f.user,
+            bot_id=known.get((pol.master, f.user)),
+            status=None,
+            roi=None,
+            profit=None,
+            in_sync=False,
+            failed=True,
+            paused=f.paused,
+        )
+        for pol in policies
+        for f in pol.followers
+        if f.user in accounts
+    ]
+
+
+def master_states(
+    policies: Sequence[Policy], masters: Mapping[str, Bot], catalogue: Catalogue
+) -> list[MasterState]:
+    """Each valid policy's master bot as this pass read it, with its script (masters missing
+    from the platform or of an unknown type are left out)."""
+    now = datetime.now(UTC)
+    out: list[MasterState] = []
+    for pol in policies:
+        bot = masters.get(pol.master)
+        script = catalogue.script(bot.type) if bot is not None else None
+        if bot is None or script is None:
+            continue
+        out.append(MasterState(pol.master, bot.type, bot.status, bot.settings, script, now))
+    return out

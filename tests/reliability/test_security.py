@@ -222,10 +222,17 @@ async def test_non_loopback_endpoint_needs_a_token(
     await daemon.start()
     try:
         await daemon.wait_listening(token=token)
-        for path in ("/healthz", "/metrics"):
+        for path in ("/healthz", "/metrics", "/api/masters", "/api/audit", "/api/events"):
             assert (await daemon.get(path))[0] == 401
             assert (await daemon.get(path, token="wrong-token"))[0] == 401
+        for path in ("/healthz", "/metrics"):
             assert (await daemon.get(path, token=token))[0] in (200, 503)
+        # the dashboard: a page without the token is the login form, with it the page
+        status, body = await daemon.get("/audit")
+        assert status == 200 and 'action="/login"' in body and "Audit trail" not in body
+        for path in ("/", "/audit", "/api/masters", "/api/audit"):
+            status, body = await daemon.get(path, token=token)
+            assert status == 200 and token not in body, path
     finally:
         assert await daemon.terminate() == 0, daemon.tail()
     assert token not in daemon.log.read_text()
