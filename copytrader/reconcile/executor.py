@@ -175,6 +175,8 @@ class Executor:
                 # place in the limiter), so the bookkeeping is off the critical path.
                 for _ in range(2 * self.concurrency):
                     group.create_task(worker())
+        except BaseExceptionGroup as group_error:  # a bug: end the pass with its own error
+            raise group_error.exceptions[0] from group_error
         finally:
             await self.ledger.drain()
         out = []
