@@ -4,7 +4,9 @@ Every error copytrader raises on purpose is a :class:`CopytraderError`::
 
     CopytraderError
     ├── ConfigError                 bad setting value; CLI exit 2, one line naming the variable
+    ├── UsageError                  a bad command-line argument; CLI exit 2, one line naming it
     ├── PolicyError                 a policy file is invalid (carries every Problem found)
+    ├── PolicyEditError             ``copytrader follower`` could not finish an edit safely
     ├── StoreError                  the database could not be reached or written
     ├── LeaseError                  the writer lease (one writer at a time)
     │   ├── LeaseHeldError          another process holds it; CLI exit 3
@@ -35,6 +37,16 @@ class CopytraderError(Exception):
 
 class ConfigError(CopytraderError):
     """A configuration value is missing or invalid. The message names the variable."""
+
+
+class UsageError(CopytraderError):
+    """A command-line argument is wrong (a bad time, an unknown action, an ambiguous id
+    prefix). The message names the option."""
+
+
+class PolicyEditError(CopytraderError):
+    """A policy file edit was abandoned with nothing written: the file changed during it, or
+    the result did not say exactly what was asked (a bug guard). CLI exit 1."""
 
 
 class StoreError(CopytraderError):

@@ -28,18 +28,22 @@ SUFFIXES = (".yaml", ".yml")
 class LoadedPolicies:
     """What the policy folder holds.
 
-    ``policies`` are the structurally valid ones; ``problems`` every problem found;
+    ``policies`` are the structurally valid ones; ``partials`` what is valid of the files
+    with a problem (checked against the platform too, so that a file's every problem is
+    reported in one run; never applied); ``problems`` every problem found;
     ``invalid_files`` the paths with a problem; ``invalid_masters`` the masters those files
     name, whose followers must be left alone (a file that does not parse names the master of
     its one top-level ``master:`` line, if it has one); ``files`` maps every file read to the
-    SHA-256 of its bytes.
+    SHA-256 of its bytes; ``masters`` maps each file to the master it names, where known.
     """
 
     policies: tuple[Policy, ...] = ()
     problems: tuple[Problem, ...] = ()
+    partials: tuple[Policy, ...] = ()
     invalid_files: tuple[str, ...] = ()
     invalid_masters: frozenset[str] = frozenset()
     files: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    masters: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,7 @@ class _Read:
     master: str | None  # the master named, even by an invalid file, when it could be read
     sha256: str
     master_at: tuple[int, int] = (1, 1)
+    partial: Policy | None = None  # the valid parts of a file with problems
 
 
 def _bytes(path: Path) -> tuple[bytes, str, int]:
@@ -119,6 +124,12 @@ def _read(path: Path) -> _Read:
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         return _Read(None, [Problem(file, f"cannot read the file: {reason}", (), 1, 1)], None, "")
+    return _parse(file, data, sha, size)
+
+
+def _parse(file: str, data: bytes, sha: str, size: int) -> _Read:
+    """One policy document's bytes (at most one byte over the limit; ``size`` the whole
+    file's) read as the file ``file``."""
     if size > yamltree.MAX_BYTES:
         message = f"file is {size} bytes, larger than the limit of {yamltree.MAX_BYTES} bytes"
         return _Read(None, [Problem(file, message, (), 1, 1)], None, sha)
@@ -139,7 +150,10 @@ def _read(path: Path) -> _Read:
     problems = sorted([*problems, *reader.problems], key=lambda p: (p.line, p.col))
     master_at = yamltree.find(root, ("master",))
     if problems or policy is None:
-        return _Read(None, problems, reader.master, sha, master_at)
+        partial = reader.partial
+        if partial is not None:
+            partial = dataclasses.replace(partial, source=PolicySource(path=file, sha256=sha))
+        return _Read(None, problems, reader.master, sha, master_at, partial)
     policy = dataclasses.replace(policy, source=PolicySource(path=file, sha256=sha))
     return _Read(policy, [], policy.master, sha, master_at)
 
@@ -154,14 +168,23 @@ def load_file(path: Path) -> tuple[Policy | None, list[Problem]]:
     return read.policy, read.problems
 
 
-def locate(problems: list[Problem], path: Path) -> list[Problem]:
-    """``problems`` with line and column filled in from the file at ``path``.
+def load_bytes(file: str, data: bytes) -> tuple[Policy | None, list[Problem]]:
+    """:func:`load_file` of ``data`` as the content of the file named ``file`` (the policy
+    a file would hold before it is written: ``copytrader follower`` checks its result so)."""
+    read = _parse(file, data[: yamltree.MAX_BYTES + 1], hashlib.sha256(data).hexdigest(), len(data))
+    return read.policy, read.problems
+
+
+def locate(problems: list[Problem], path: Path, data: bytes | None = None) -> list[Problem]:
+    """``problems`` with line and column filled in from the file at ``path`` (or from
+    ``data``, that file's content to be).
 
     Problems that already have a line keep it. A document path that does not resolve takes
     the position of its nearest existing ancestor; an unreadable file leaves line 0.
     """
     try:
-        root = yamltree.compose(yamltree.decode(_bytes(path)[0]))
+        raw = _bytes(path)[0] if data is None else data[: yamltree.MAX_BYTES + 1]
+        root = yamltree.compose(yamltree.decode(raw))
     except (OSError, yamltree.Refusal):
         root = None
     located: list[Problem] = []
@@ -214,6 +237,7 @@ def load_dir(directory: Path) -> LoadedPolicies:
             reads[file] = dataclasses.replace(
                 read,
                 policy=None,
+                partial=read.policy or read.partial,
                 problems=sorted(
                     [*read.problems, Problem(file, message, ("master",), *read.master_at)],
                     key=lambda p: (p.line, p.col),
@@ -223,7 +247,11 @@ def load_dir(directory: Path) -> LoadedPolicies:
     return LoadedPolicies(
         policies=tuple(r.policy for r in reads.values() if r.policy is not None),
         problems=tuple(p for r in reads.values() for p in r.problems),
+        partials=tuple(r.partial for r in reads.values() if r.partial is not None),
         invalid_files=tuple(invalid),
         invalid_masters=frozenset(m for f in invalid if (m := reads[f].master) is not None),
         files=MappingProxyType({file: read.sha256 for file, read in reads.items()}),
+        masters=MappingProxyType(
+            {file: read.master for file, read in reads.items() if read.master is not None}
+        ),
     )

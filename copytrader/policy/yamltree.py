@@ -94,11 +94,9 @@ def compose(text: str) -> Node | None:
         loader = _Loader(text)  # the reader checks for unprintable characters right here
         return loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        detail = exc.problem or exc.context or "invalid YAML"
-        if exc.context and exc.problem:  # PyYAML reads context, then problem
-            detail = f"{exc.context}: {exc.problem}"
-        raise Refusal(f"YAML syntax error: {detail}", *_mark(mark)) from exc
+        from copytrader.policy import yamlerrors
+
+        raise Refusal(*yamlerrors.explain(exc, text)) from exc
     except yaml.reader.ReaderError as exc:
         position = exc.position if isinstance(exc.position, int) else 0
         code = exc.character if isinstance(exc.character, int) else 0
@@ -110,10 +108,6 @@ def compose(text: str) -> Node | None:
     finally:
         if loader is not None:
             loader.dispose()
-
-
-def _mark(mark: yaml.Mark | None) -> tuple[int, int]:
-    return (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
 
 
 def position(node: Node) -> tuple[int, int]:
@@ -213,3 +207,24 @@ def find(root: Node, at: tuple[str | int, ...]) -> tuple[int, int]:
     if key is None or (isinstance(node, ScalarNode) and parent not in _SETTING_MAPS):
         return position(node)
     return position(key)
+
+
+def read_scalar(text: str) -> Scalar:
+    """``text`` read as one YAML scalar, exactly as a value in a policy file is read (``3600``
+    a number, ``Price`` a string, ``true`` a boolean, ``"3600"`` a string). Raises
+    :class:`Refusal` when it is not a single scalar (a list, a mapping, a tag, an alias,
+    more than one line)."""
+    if "\n" in text or "\r" in text:
+        raise Refusal("a value must fit on one line")
+    text = text.strip()
+    node = compose(text)
+    if node is None:
+        return None
+    if not isinstance(node, ScalarNode) or node.tag not in SCALAR_TAGS:
+        raise Refusal(f"{text!r} is not a single YAML value")
+    if node.end_mark.index != len(text):  # a comment after it: "abc #1" would be "abc"
+        raise Refusal(f"{text!r} is not a single YAML value (quote it)")
+    try:
+        return scalar(node)
+    except BadScalar as exc:
+        raise Refusal(str(exc)) from exc

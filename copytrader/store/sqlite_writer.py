@@ -26,16 +26,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from copytrader.errors import StoreError
+from copytrader.store.database import describe_error
 
 T = TypeVar("T")
-
-
-def describe_error(exc: BaseException) -> str:
-    """The first line of a database error, without SQL or parameters (no secrets leak)."""
-    orig = getattr(exc, "orig", None)
-    message = str(orig if orig is not None else exc)
-    first = message.splitlines()[0] if message else ""
-    return first or type(exc).__name__
 
 
 class SqliteWriter:

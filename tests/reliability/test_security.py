@@ -73,6 +73,7 @@ async def test_canaries_never_leak(sim: SimServer, policy_dir: Path, tmp_path: P
         policy_dir, "grid.yaml", f"master: {GRID}\nfollowers:\n  - user: {F1}\n  - user: {user}\n"
     )
     db = tmp_path / "data" / "ct.db"
+    db.parent.mkdir()
     env = subprocess_env(
         COPYTRADER_API_URL=sim.url,
         COPYTRADER_API_KEY=KEY,
@@ -163,6 +164,41 @@ async def echo_url() -> AsyncIterator[str]:
         await runner.cleanup()
 
 
+async def test_canaries_never_leak_from_the_strategy_managers_tools(
+    sim: SimServer, policy_dir: Path, tmp_path: Path
+) -> None:
+    user = await _create_secret_user(sim.url)
+    grid = write_policy(
+        policy_dir, "grid.yaml", f"master: {GRID}\nfollowers:\n  - user: {F1}\n  - user: {user}\n"
+    )
+    env = subprocess_env(
+        COPYTRADER_API_URL=sim.url,
+        COPYTRADER_API_KEY=KEY,
+        COPYTRADER_DATABASE_URL=f"sqlite:///{tmp_path / 'ct.db'}",
+        COPYTRADER_POLICY_DIR=str(policy_dir),
+        COPYTRADER_RATE_LIMIT_PER_MINUTE="6000",
+    )
+    runs = {
+        "explain": ("explain", GRID, user, "--json"),
+        "backtest": ("policy", "backtest", str(grid), "--json"),
+        "follower pause": ("follower", "pause", str(grid), user),
+        "follower refused": ("follower", "add", str(grid), "no-such-user"),
+        "explain, key refused": ("explain", GRID, user),
+    }
+    outputs = {}
+    for name, args in runs.items():
+        changes = {"COPYTRADER_API_KEY": WRONG_KEY} if "refused" in name and "key" in name else {}
+        outputs[name] = await run_cli(*args, env={**env, **changes})
+    codes = {name: code for name, (code, _, _) in outputs.items()}
+    assert codes == {"explain": 0, "backtest": 0, "follower pause": 0, "follower refused": 2,
+                     "explain, key refused": 1}, outputs
+    for name, (_, out, err) in outputs.items():
+        _clean(f"{name} stdout", out)
+        _clean(f"{name} stderr", err)
+        assert "Traceback" not in err, (name, err)
+    _clean("the edited policy file", grid.read_bytes())
+
+
 async def test_exception_messages_never_carry_secrets(echo_url: str) -> None:
     async with PlatformClient(echo_url, Secret(KEY), max_attempts=1) as client:
         calls = [
@@ -242,6 +278,7 @@ async def test_sqlite_file_is_private_even_with_umask_0(
     sim: SimServer, policy_dir: Path, tmp_path: Path
 ) -> None:
     db = tmp_path / "fresh" / "ct.db"
+    db.parent.mkdir()
     env = subprocess_env(
         COPYTRADER_API_URL=sim.url,
         COPYTRADER_API_KEY=KEY,
@@ -281,7 +318,13 @@ async def test_no_setting_key_outside_the_catalogue_is_ever_sent(
     async with wiring.open_writer(make_settings()) as svc:
         first = await svc.reconciler.run_pass()
         assert [(Path(p.file).name, p.message) for p in first.problems] == [
-            ("evil.yaml", "unknown setting 'evilKey' for bot type spot_grid")
+            (
+                "evil.yaml",
+                "unknown setting 'evilKey' for bot type spot_grid (its settings: gridCount, "
+                "gridMode, investmentAmount, investmentAsset, lowerLimit, startCondition, "
+                "startType, startValue, stopCondition, stopExit, stopType, stopValue, symbol, "
+                "tradeToFillGrid, upperLimit)",
+            )
         ]
         for master in (
             "6dafad4e364449c9906296aab8eff2f7",

@@ -107,7 +107,7 @@ async def test_follower_settings_carry_their_layers_beside_the_clone(
         "Price", "defaults")
     assert (by_key["investmentAmount"]["value"], by_key["investmentAmount"]["layer"]) == (
         500, "scale")
-    assert by_key["symbol"]["layer"] == "master" and by_key["symbol"]["locked"] is True
+    assert by_key["symbol"]["layer"] == "locked" and by_key["symbol"]["locked"] is True
     assert all(s["known"] and s["same"] for s in doc["settings"]), doc["settings"]
     assert doc["clone"]["in_sync"] is True and doc["desired_status"] == "running"
     assert doc["policy_file"].endswith("grid.yaml")

@@ -244,7 +244,7 @@ async def test_the_pages_show_what_the_database_holds(page: tuple[Any, Traffic],
         Array.from(tr.querySelectorAll('td')).map(c => c.innerText.trim())]))""")
     assert settings["stopValue"][:2] == ["3200", "override"]  # F1's own override
     assert settings["stopCondition"][:2] == ["Price", "override"]
-    assert settings["symbol"][1].startswith("master") and "locked" in settings["symbol"][1]
+    assert settings["symbol"][1] == "locked"  # the layer names the lock (no second tag)
     assert all(cells[3] == "yes" for cells in settings.values()), settings
     events = await dom(p, "() => document.querySelectorAll('#events tbody tr').length")
     stored_events = world.rows("SELECT COUNT(*) FROM audit_events WHERE master = ? AND "
