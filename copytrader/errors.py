@@ -5,6 +5,7 @@ Every error copytrader raises on purpose is a :class:`CopytraderError`::
     CopytraderError
     ├── ConfigError                 bad setting value; CLI exit 2, one line naming the variable
     ├── PolicyError                 a policy file is invalid (carries every Problem found)
+    ├── EventError                  an inbound webhook body is not a valid event (HTTP 400)
     ├── StoreError                  the database could not be reached or written
     ├── LeaseError                  the writer lease (one writer at a time)
     │   ├── LeaseHeldError          another process holds it; CLI exit 3
@@ -33,6 +34,11 @@ class CopytraderError(Exception):
 
 class ConfigError(CopytraderError):
     """A configuration value is missing or invalid. The message names the variable."""
+
+
+class EventError(CopytraderError):
+    """An inbound webhook body is not a valid event. The message names the field and the
+    problem, never the value (the daemon answers it with HTTP 400)."""
 
 
 class StoreError(CopytraderError):

@@ -10,6 +10,7 @@ error message can show it.
 from __future__ import annotations
 
 import os
+import re
 import sys
 import tomllib
 from collections.abc import Mapping
@@ -69,6 +70,8 @@ class DaemonSettings:
     http_token: Secret = field(default_factory=lambda: Secret(""))
     retention_days: int = 90
     shutdown_timeout_seconds: float = 30.0
+    #: The secret path segment of the inbound webhook URL; empty: no webhook route.
+    webhook_token: Secret = field(default_factory=lambda: Secret(""))
 
 
 @dataclass(frozen=True)
@@ -165,6 +168,44 @@ def _api_key(env: Mapping[str, str], file_values: Mapping[str, object]) -> Secre
         raise ConfigError(f"COPYTRADER_API_KEY_FILE: {key_file} is not UTF-8 text") from None
 
 
+#: A webhook token is a URL path segment: unreserved characters only, long enough not to be guessed.
+_WEBHOOK_TOKEN = re.compile(r"[A-Za-z0-9._~-]{16,256}")
+
+
+def _webhook_token(env: Mapping[str, str], file_values: Mapping[str, object]) -> Secret:
+    """``COPYTRADER_WEBHOOK_TOKEN``, else the file ``COPYTRADER_WEBHOOK_TOKEN_FILE`` names,
+    else the systemd credential ``copytrader-webhook-token``; empty means webhooks off.
+
+    The value is never put in a message: a bad one is described, not shown.
+    """
+    var = "COPYTRADER_WEBHOOK_TOKEN"
+    raw = _source(env, file_values, "webhook_token")
+    if raw is None:
+        path = _source(env, file_values, "webhook_token_file")
+        if path is not None:
+            var = "COPYTRADER_WEBHOOK_TOKEN_FILE"
+        else:
+            cred_dir = env.get("CREDENTIALS_DIRECTORY")
+            candidate = Path(cred_dir) / "copytrader-webhook-token" if cred_dir else None
+            if candidate is None or not candidate.is_file():
+                return Secret("")
+            path = str(candidate)
+            var = "COPYTRADER_WEBHOOK_TOKEN (systemd credential copytrader-webhook-token)"
+        try:
+            raw = Path(str(path)).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"{var}: cannot read {path}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"{var}: {path} is not UTF-8 text") from None
+    token = str(raw).strip()
+    if token and not _WEBHOOK_TOKEN.fullmatch(token):
+        raise ConfigError(
+            f"{var}: the webhook token must be 16 to 256 characters, each a letter, a digit or "
+            "one of - _ . ~ (it is a URL path segment; e.g. the output of openssl rand -hex 32)"
+        )
+    return Secret(token)
+
+
 def _database_url(raw: object) -> str:
     url = str(raw) if raw is not None else "sqlite:///copytrader.db"
     scheme = url.split(":", 1)[0].split("+", 1)[0]
@@ -254,6 +295,7 @@ def load(
                 _source(env, file_values, "shutdown_timeout_seconds"),
                 30.0,
             ),
+            webhook_token=_webhook_token(env, file_values),
         ),
         database_url=_database_url(_source(env, file_values, "database_url")),
         policy_dir=Path(str(_source(env, file_values, "policy_dir") or "policies")),

@@ -23,14 +23,15 @@ if TYPE_CHECKING:
 
 def load_settings(args: argparse.Namespace, *, platform: bool) -> Settings:
     """The settings of this command (``platform``: it needs the partner API), with the API
-    key registered as a secret and logging configured."""
+    key and the webhook token registered as secrets and logging configured."""
     from copytrader import settings as settings_mod
     from copytrader.observe import logging as obs_logging
     from copytrader.observe import redact
 
     s = settings_mod.load(config_file=args.config, require_platform=platform)
-    if s.platform.api_key:
-        redact.register_secret(s.platform.api_key.reveal())
+    for secret in (s.platform.api_key, s.daemon.webhook_token):
+        if secret:
+            redact.register_secret(secret.reveal())
     obs_logging.configure(s.log_format, s.log_file)
     return s
 

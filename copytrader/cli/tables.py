@@ -103,10 +103,15 @@ def audit_table(rows: Sequence[Mapping[str, Any]]) -> Table:
     return table
 
 
+_TRADE_COLUMNS = ("master_trade_roi", "follower_trade_roi", "trade_tracking_error")
+
+
 def history_table(rows: Sequence[Mapping[str, Any]]) -> Table:
-    """One row per pass or bucket of a history query."""
+    """One row per pass or bucket of a history query; the realized (trade) columns only
+    when some row has a recorded trade."""
+    trades = any(r.get(c) is not None for r in rows for c in _TRADE_COLUMNS)
     table = Table(title="history")
-    for name, justify in (
+    columns = [
         ("time (UTC)", "left"),
         ("master", "left"),
         ("follower", "left"),
@@ -116,10 +121,14 @@ def history_table(rows: Sequence[Mapping[str, Any]]) -> Table:
         ("master ROI", "right"),
         ("follower ROI", "right"),
         ("tracking error", "right"),
-    ):
+    ]
+    if trades:
+        columns += [("master trade ROI", "right"), ("follower trade ROI", "right"),
+                    ("trade tracking error", "right")]
+    for name, justify in columns:
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for r in rows:
-        table.add_row(
+        cells = [
             r["ts"],
             _cell(r["master"]),
             _cell(r["follower"]),
@@ -129,7 +138,10 @@ def history_table(rows: Sequence[Mapping[str, Any]]) -> Table:
             percent(r["master_roi"]),
             percent(r["follower_roi"]),
             percent(r["tracking_error"]),
-        )
+        ]
+        if trades:
+            cells += [percent(r.get(c)) for c in _TRADE_COLUMNS]
+        table.add_row(*cells)
     return table
 
 

@@ -2,7 +2,10 @@
 
 Bound to a loopback address it is open; bound anywhere else every request must carry
 ``Authorization: Bearer <COPYTRADER_HTTP_TOKEN>`` (compared in constant time), and the daemon
-refuses to start without a token. There is no access log, so no header reaches a log line.
+refuses to start without a token. There is no access log, so no header (and no path: a
+webhook's path holds its secret) reaches a log line. Webhook routes (under ``/webhooks/``)
+carry their own secret in the path and skip the bearer check; a body the handler did not
+read is never drained ("lingering"): the connection is closed instead.
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ from copytrader.settings import Secret
 
 HealthCheck = Callable[[], Awaitable[tuple[bool, dict[str, Any]]]]
 Render = Callable[[], bytes]
+AddRoutes = Callable[[web.Application], None]
+#: Paths that authenticate themselves (a secret in the path), not with the bearer token.
+OPEN_PREFIX = "/webhooks/"
 
 
 def is_loopback(host: str) -> bool:
@@ -55,13 +61,15 @@ class HttpEndpoint:
     """The aiohttp server; :meth:`start` returns once it listens, :attr:`url` says where."""
 
     def __init__(self, host: str, port: int, token: Secret | None, *,
-                 health: HealthCheck, metrics: Render, content_type: str) -> None:
+                 health: HealthCheck, metrics: Render, content_type: str,
+                 extra_routes: AddRoutes | None = None) -> None:
         self.host = host
         self.port = port
         self._token = token
         self._health = health
         self._metrics = metrics
         self._content_type = content_type
+        self._extra_routes = extra_routes
         self._runner: web.AppRunner | None = None
 
     @property
@@ -74,7 +82,8 @@ class HttpEndpoint:
         async def auth(request: web.Request,
                        handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
                        ) -> web.StreamResponse:
-            if self._token is not None and not _authorised(request, self._token):
+            if (self._token is not None and not request.path.startswith(OPEN_PREFIX)
+                    and not _authorised(request, self._token)):
                 return web.json_response({"status": "unauthorised",
                                           "reason": "a bearer token is required"},
                                          status=401, headers={"WWW-Authenticate": "Bearer"})
@@ -83,6 +92,8 @@ class HttpEndpoint:
         app = web.Application(middlewares=[auth])
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/metrics", self._render_metrics)
+        if self._extra_routes is not None:
+            self._extra_routes(app)
         return app
 
     async def _healthz(self, _request: web.Request) -> web.Response:
@@ -100,7 +111,8 @@ class HttpEndpoint:
 
         Raises ConfigError naming COPYTRADER_HTTP_LISTEN when the address cannot be bound.
         """
-        runner = web.AppRunner(self._app(), access_log=None, shutdown_timeout=1.0)
+        runner = web.AppRunner(self._app(), access_log=None, shutdown_timeout=1.0,
+                               lingering_time=0)
         await runner.setup()
         try:
             site = web.TCPSite(runner, self.host, self.port)

@@ -66,6 +66,20 @@ class Metrics:
         self.consecutive_aborts = Gauge("copytrader_consecutive_aborted_passes",
                                         "Passes aborted in a row (the platform was unreachable).",
                                         registry=r)
+        self.webhook_received = Counter("copytrader_webhook_events_received",
+                                        "Requests to a webhook URL (any token).", registry=r)
+        self.webhook_accepted = Counter("copytrader_webhook_events_accepted",
+                                        "Valid webhook events accepted (202), by event name "
+                                        "(other: a name copytrader does not know).",
+                                        ["event"], registry=r)
+        self.webhook_rejected = Counter("copytrader_webhook_events_rejected",
+                                        "Webhook requests refused, by reason.", ["reason"],
+                                        registry=r)
+        self.webhook_handled = Counter("copytrader_webhook_events_handled",
+                                       "Accepted webhook events once handled, by result.",
+                                       ["result"], registry=r)
+        self.webhook_queue = Gauge("copytrader_webhook_queue",
+                                   "Accepted webhook events not handled yet.", registry=r)
         # Progress marker for the watchdog: any finished request shows the pass is moving.
         self.last_activity = time.monotonic()
 

@@ -43,7 +43,9 @@ async def store(database_url: str) -> AsyncIterator[SqlStore]:
     s = await engine.open_store(database_url)
     if s.dialect == "postgresql":
         async with s.engine.begin() as conn:
-            await conn.execute(text("TRUNCATE masters, links, runs, snapshots, audit_events"))
+            await conn.execute(
+                text("TRUNCATE masters, links, runs, snapshots, audit_events, trades")
+            )
             await conn.execute(
                 text(
                     "UPDATE writer_lease SET holder = '', epoch = 0, "

@@ -221,7 +221,8 @@ def test_to_csv_has_a_header_and_empty_cells_for_none() -> None:
     text = queries.to_csv(rows)
     parsed = list(csv.reader(io.StringIO(text)))
     assert parsed == [list(queries.HISTORY_COLUMNS),
-                      ["2025-03-01T12:00:00Z", "m1", "", "2", "1", "1", "0.1", "", ""]]
+                      ["2025-03-01T12:00:00Z", "m1", "", "2", "1", "1", "0.1", "", "", "",
+                       "", ""]]
     assert queries.to_csv([]) == ",".join(queries.HISTORY_COLUMNS) + "\n"
 
 

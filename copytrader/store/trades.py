@@ -1,0 +1,177 @@
+"""Closed trades reported by webhooks, and which bots copytrader knows as masters or clones.
+
+A trade is recorded once per ``(bot_id, trade_id)``: a repeated report changes nothing, and
+of two differing reports of one trade the one of higher :meth:`ClosedTrade.rank` is kept
+whichever came first, so duplicated and reordered deliveries end in the same row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_, select, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
+
+from copytrader.core.events import ClosedTrade
+from copytrader.core.realized import NOTHING, Realized, Series, TradePoint
+from copytrader.store import tables
+from copytrader.store.masters import DISTINCT_SQL
+from copytrader.store.repo import SqlStore
+
+_RANKED = ("closed_at", "event", "profit_pct", "profit_usd")
+_CHANGED = ("event", "pair", "side", "profit_pct", "profit_usd", "closed_at")
+
+
+@dataclass(frozen=True, slots=True)
+class Owner:
+    """Whose a bot is: a policy's master (``follower`` None) or that follower's clone of
+    ``master``."""
+
+    master: str
+    follower: str | None = None
+
+
+async def owners(store: SqlStore) -> dict[str, Owner]:
+    """Every bot id copytrader knows: the masters of its policies (each is snapshotted in
+    every pass) and every clone it made or adopted (a removed follower's kept clone
+    included). Read from the store, so a standby knows them as well as the leader."""
+    lk = tables.links
+    async with store.transaction("bot owners") as conn:
+        masters = (await conn.execute(DISTINCT_SQL)).scalars().all()
+        clones = (
+            await conn.execute(
+                select(lk.c.bot_id, lk.c.master, lk.c.follower).where(lk.c.bot_id.is_not(None))
+            )
+        ).all()
+    found: dict[str, Owner] = {bot: Owner(master, follower) for bot, master, follower in clones}
+    for master in masters:
+        found[master] = Owner(master)
+    return found
+
+
+def _upsert(store: SqlStore) -> Any:
+    t = tables.trades
+    dialect_insert = postgresql.insert if store.dialect == "postgresql" else sqlite.insert
+    ins = dialect_insert(t)
+    newer = tuple_(*(ins.excluded[c] for c in _RANKED)) > tuple_(*(t.c[c] for c in _RANKED))
+    return ins.on_conflict_do_update(
+        index_elements=["bot_id", "trade_id"],
+        set_={c: ins.excluded[c] for c in _CHANGED},
+        where=newer,
+    )
+
+
+def trade_row(trade: ClosedTrade, owner: Owner, received_at: datetime) -> dict[str, Any]:
+    """The trades row of ``trade`` of ``owner``'s bot."""
+    return {
+        "bot_id": trade.bot_id,
+        "trade_id": trade.trade_id,
+        "master": owner.master,
+        "follower": owner.follower,
+        "event": trade.event,
+        "pair": trade.pair,
+        "side": trade.side,
+        "profit_pct": trade.profit_pct,
+        "profit_usd": trade.profit_usd,
+        "closed_at": trade.closed_at,
+        "received_at": received_at,
+    }
+
+
+async def record(
+    store: SqlStore, trades: Sequence[tuple[ClosedTrade, Owner]], received_at: datetime
+) -> int:
+    """Record ``trades`` in one transaction; how many rows were added or changed (a
+    repeated or superseded report adds and changes none)."""
+    if not trades:
+        return 0
+    stmt = _upsert(store)
+    changed = 0
+    async with store.transaction("record trades") as conn:
+        for trade, owner in trades:
+            result = await conn.execute(stmt, trade_row(trade, owner, received_at))
+            changed += max(result.rowcount, 0)
+    return changed
+
+
+async def of_bots(store: SqlStore, bot_ids: Sequence[str]) -> list[Mapping[str, Any]]:
+    """The recorded trades of ``bot_ids``, by bot and time (for tests and tools)."""
+    t = tables.trades
+    async with store.transaction("trades of bots") as conn:
+        rows = await conn.execute(
+            select(t).where(t.c.bot_id.in_(list(bot_ids))).order_by(t.c.bot_id, t.c.closed_at)
+        )
+        return [dict(r) for r in rows.mappings().all()]
+
+
+#: Trades read per round trip while a history is computed (never the whole table at once).
+_PART = 5_000
+
+
+async def add_realized(
+    store: SqlStore,
+    rows: Sequence[dict[str, Any]],
+    *,
+    follower: str | None,
+    since: datetime | None,
+) -> None:
+    """Add ``master_trade_roi``, ``follower_trade_roi`` and ``trade_tracking_error`` to
+    history rows (``{"_ts", "master", "clones", ...}``, oldest first): the realized ROI from
+    recorded trades, one series per master. Per master the followers counted are those whose
+    clones closed a trade; with ``follower`` the rows are that follower's, and its series
+    starts at ``since`` or else at its first row where the clone exists."""
+    for row, value in zip(rows, await realized(store, rows, follower=follower, since=since),
+                          strict=True):
+        row.update(master_trade_roi=value.master, follower_trade_roi=value.follower,
+                   trade_tracking_error=value.tracking_error)
+
+
+async def realized(
+    store: SqlStore,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    follower: str | None,
+    since: datetime | None,
+) -> list[Realized]:
+    """The realized ROI at each history row (see :func:`add_realized`)."""
+    out: list[Realized] = [NOTHING] * len(rows)
+    groups: dict[str, list[int]] = {}
+    for index, row in enumerate(rows):
+        groups.setdefault(str(row["master"]), []).append(index)
+    series: dict[str, Series] = {}
+    for master, indexes in groups.items():
+        times = [rows[i]["_ts"] for i in indexes]
+        start = since
+        if follower is not None and start is None:
+            existing = [rows[i]["_ts"] for i in indexes if rows[i]["clones"]]
+            if not existing:
+                continue
+            start = existing[0]
+        series[master] = Series(times, start, (follower,) if follower is not None else None)
+    begins = [s.begin for s in series.values() if s.begin is not None]
+    if not begins:
+        return out
+    t = tables.trades
+    stmt = (
+        select(t.c.master, t.c.closed_at, t.c.follower, t.c.profit_pct)
+        .where(
+            t.c.master.in_(list(series)),
+            t.c.closed_at >= min(begins),
+            t.c.closed_at <= max(row["_ts"] for row in rows),
+        )
+        .order_by(t.c.master, t.c.closed_at)
+    )
+    if follower is not None:
+        stmt = stmt.where(or_(t.c.follower.is_(None), t.c.follower == follower))
+    async with store.transaction("trade history") as conn:
+        result = await conn.stream(stmt)
+        async for part in result.partitions(_PART):
+            for master, closed_at, who, pct in part:
+                series[master].feed((TradePoint(closed_at, who, float(pct)),))
+    for master, s in series.items():
+        for i, value in zip(groups[master], s.finish(), strict=True):
+            out[i] = value
+    return out
