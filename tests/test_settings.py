@@ -120,3 +120,41 @@ def test_a_bad_lease_setting_is_exit_2_with_one_line(tmp_path: Path) -> None:
     assert done.returncode == 2 and done.stdout == ""
     assert len(done.stderr.strip().splitlines()) == 1
     assert "COPYTRADER_WRITE_TIMEOUT_SECONDS" in done.stderr
+
+
+def test_the_webhook_token_from_env_file_or_credential(tmp_path: Path) -> None:
+    token = "wh-0123456789abcdef-XYZ._~"
+    assert not settings.load(BASE).daemon.webhook_token  # off by default
+    s = settings.load({**BASE, "COPYTRADER_WEBHOOK_TOKEN": token})
+    assert s.daemon.webhook_token.reveal() == token and token not in repr(s)
+    f = tmp_path / "token"
+    f.write_text(f"{token}\n")
+    s = settings.load({**BASE, "COPYTRADER_WEBHOOK_TOKEN_FILE": str(f)})
+    assert s.daemon.webhook_token.reveal() == token
+    (tmp_path / "copytrader-webhook-token").write_text(token)
+    s = settings.load({**BASE, "CREDENTIALS_DIRECTORY": str(tmp_path)})
+    assert s.daemon.webhook_token.reveal() == token
+    # An empty credential (the template unit's default) means webhooks off.
+    (tmp_path / "copytrader-webhook-token").write_text("\n")
+    assert not settings.load({**BASE, "CREDENTIALS_DIRECTORY": str(tmp_path)}).daemon.webhook_token
+    # The environment wins over the file.
+    s = settings.load({**BASE, "COPYTRADER_WEBHOOK_TOKEN": token + "2",
+                       "COPYTRADER_WEBHOOK_TOKEN_FILE": str(f)})
+    assert s.daemon.webhook_token.reveal() == token + "2"
+
+
+@pytest.mark.parametrize(("env", "variable"), [
+    ({"COPYTRADER_WEBHOOK_TOKEN": "short-canary"}, "COPYTRADER_WEBHOOK_TOKEN"),
+    ({"COPYTRADER_WEBHOOK_TOKEN": "canary/with/slashes-0123"}, "COPYTRADER_WEBHOOK_TOKEN"),
+    ({"COPYTRADER_WEBHOOK_TOKEN": "canary with spaces 0123"}, "COPYTRADER_WEBHOOK_TOKEN"),
+    ({"COPYTRADER_WEBHOOK_TOKEN": "canary%2Fencoded%2F0123"}, "COPYTRADER_WEBHOOK_TOKEN"),
+    ({"COPYTRADER_WEBHOOK_TOKEN": "canary-" + "x" * 250}, "COPYTRADER_WEBHOOK_TOKEN"),
+    ({"COPYTRADER_WEBHOOK_TOKEN_FILE": "/nonexistent/canary"}, "COPYTRADER_WEBHOOK_TOKEN_FILE"),
+])
+def test_a_bad_webhook_token_is_named_never_shown(env: dict[str, str], variable: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        settings.load({**BASE, **env})
+    message = str(err.value)
+    assert message.startswith(variable) and "\n" not in message
+    if variable == "COPYTRADER_WEBHOOK_TOKEN":  # the value is described, never shown
+        assert env[variable] not in message and "canary" not in message, message

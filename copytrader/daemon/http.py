@@ -13,10 +13,12 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from copytrader.errors import ConfigError
 from copytrader.settings import Secret
@@ -55,6 +57,24 @@ def _authorised(request: web.Request, token: Secret) -> bool:
     if scheme.lower() != "bearer":
         return False
     return hmac.compare_digest(given.strip().encode(), token.reveal().encode())
+
+
+class _NoRequestBytes(logging.Filter):
+    """aiohttp logs a malformed request at error level with its exception, whose text quotes
+    the request line (and a webhook's path holds its secret): keep one warning line with the
+    exception's class, never the bytes. A scanner's garbage is not an error of copytrader's."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError):
+            record.msg = f"malformed HTTP request refused ({type(exc).__name__}): {record.msg}"
+            record.exc_info = None
+            record.exc_text = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+_FILTER = _NoRequestBytes()
 
 
 class HttpEndpoint:
@@ -111,6 +131,9 @@ class HttpEndpoint:
 
         Raises ConfigError naming COPYTRADER_HTTP_LISTEN when the address cannot be bound.
         """
+        server_log = logging.getLogger("aiohttp.server")
+        if _FILTER not in server_log.filters:
+            server_log.addFilter(_FILTER)
         runner = web.AppRunner(self._app(), access_log=None, shutdown_timeout=1.0,
                                lingering_time=0)
         await runner.setup()

@@ -49,6 +49,12 @@ CASES: list[tuple[str, str, dict[str, str | None]]] = [
     ("api key missing", "COPYTRADER_API_KEY", {"COPYTRADER_API_KEY": None}),
     ("log format xml", "COPYTRADER_LOG_FORMAT", {"COPYTRADER_LOG_FORMAT": "xml"}),
     ("timeout zero", "COPYTRADER_TIMEOUT_SECONDS", {"COPYTRADER_TIMEOUT_SECONDS": "0"}),
+    ("webhook token short", "COPYTRADER_WEBHOOK_TOKEN", {"COPYTRADER_WEBHOOK_TOKEN": "abc"}),
+    (
+        "webhook token not a path segment",
+        "COPYTRADER_WEBHOOK_TOKEN",
+        {"COPYTRADER_WEBHOOK_TOKEN": "0123456789/abcdef?x"},
+    ),
 ]
 
 
@@ -137,6 +143,11 @@ def test_every_bad_variable_exits_2_naming_it(tmp_path: Path) -> None:
             "daemon interval negative",
             "COPYTRADER_INTERVAL_SECONDS",
             {"COPYTRADER_INTERVAL_SECONDS": "-1"},
+        ),
+        (
+            "daemon webhook token file missing",
+            "COPYTRADER_WEBHOOK_TOKEN_FILE",
+            {"COPYTRADER_WEBHOOK_TOKEN_FILE": str(tmp_path / "absent-token")},
         ),
     ]
     # One subprocess per case, three at a time: the CLI's start-up dominates.
