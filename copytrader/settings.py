@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from copytrader.core import notices
 from copytrader.errors import ConfigError
 
 PREFIX = "COPYTRADER_"
@@ -74,6 +75,30 @@ class DaemonSettings:
     webhook_token: Secret = field(default_factory=lambda: Secret(""))
 
 
+#: The shortest webhook secret accepted (an HMAC key must not be guessable).
+MIN_WEBHOOK_SECRET = 16
+
+
+@dataclass(frozen=True)
+class NotifySettings:
+    """Where notifications go. Every URL and the secret are secrets: never shown."""
+
+    urls: tuple[Secret, ...] = ()  # Apprise URLs
+    webhook_url: Secret = field(default_factory=lambda: Secret(""))
+    webhook_secret: Secret = field(default_factory=lambda: Secret(""))
+    events: frozenset[str] = frozenset(notices.DEFAULT_EVENTS)
+
+    @property
+    def enabled(self) -> bool:
+        """True when at least one sink is configured (else no notification is written)."""
+        return bool(self.urls) or bool(self.webhook_url)
+
+    def secrets(self) -> list[str]:
+        """Every secret value, to register with the log redaction."""
+        values = [u.reveal() for u in self.urls]
+        return [*values, self.webhook_url.reveal(), self.webhook_secret.reveal()]
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything copytrader is configured with. Build it with :func:`load`."""
@@ -85,6 +110,7 @@ class Settings:
     log_format: Literal["json", "console"] = "json"
     log_file: Path | None = None
     lease_seconds: int = 15
+    notify: NotifySettings = field(default_factory=NotifySettings)
 
 
 def _source(env: Mapping[str, str], file_values: Mapping[str, object], name: str) -> object:
@@ -302,7 +328,44 @@ def load(
         log_format=log_format,
         log_file=Path(str(log_file_raw)) if log_file_raw is not None else None,
         lease_seconds=lease_seconds,
+        notify=_notify(env, file_values),
     )
+
+
+def _notify(env: Mapping[str, str], file_values: Mapping[str, object]) -> NotifySettings:
+    """The notification sinks and events. Messages never show a URL or the secret."""
+    raw_urls = _source(env, file_values, "notify_urls")
+    urls: list[Secret] = []
+    for i, part in enumerate(str(raw_urls or "").split(","), start=1):
+        if part.strip():
+            if "://" not in part:
+                raise ConfigError(
+                    f"COPYTRADER_NOTIFY_URLS: entry {i} is not a URL (expected SCHEME://...; "
+                    "see the Apprise URL list)"
+                )
+            urls.append(Secret(part.strip()))
+    hook = str(_source(env, file_values, "webhook_url") or "").strip()
+    key = str(_source(env, file_values, "webhook_secret") or "").strip()
+    if hook and not hook.startswith(("http://", "https://")):
+        raise ConfigError("COPYTRADER_WEBHOOK_URL: expected an http(s):// URL")
+    if hook and not key:
+        raise ConfigError(
+            "COPYTRADER_WEBHOOK_SECRET: required when COPYTRADER_WEBHOOK_URL is set (the key "
+            "that signs each notification)"
+        )
+    if key and not hook:
+        raise ConfigError("COPYTRADER_WEBHOOK_URL: required when COPYTRADER_WEBHOOK_SECRET is set")
+    if key and len(key) < MIN_WEBHOOK_SECRET:
+        raise ConfigError(
+            f"COPYTRADER_WEBHOOK_SECRET: too short ({len(key)} characters); use at least "
+            f"{MIN_WEBHOOK_SECRET} random characters"
+        )
+    raw_events = _source(env, file_values, "notify_events")
+    try:
+        events = notices.parse(None if raw_events is None else str(raw_events))
+    except ValueError as exc:
+        raise ConfigError(f"COPYTRADER_NOTIFY_EVENTS: {exc}") from None
+    return NotifySettings(tuple(urls), Secret(hook), Secret(key), events)
 
 
 def _lease(env: Mapping[str, str], file_values: Mapping[str, object]) -> tuple[int, float]:

@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 
 def load_settings(args: argparse.Namespace, *, platform: bool) -> Settings:
     """The settings of this command (``platform``: it needs the partner API), with the API
-    key and the webhook token registered as secrets and logging configured."""
+    key, the webhook token, the notification URLs and secret registered as secrets, and
+    logging configured."""
     from copytrader import settings as settings_mod
     from copytrader.observe import logging as obs_logging
     from copytrader.observe import redact
@@ -32,6 +33,8 @@ def load_settings(args: argparse.Namespace, *, platform: bool) -> Settings:
     for secret in (s.platform.api_key, s.daemon.webhook_token):
         if secret:
             redact.register_secret(secret.reveal())
+    for text in s.notify.secrets():  # the notification URLs and the webhook secret
+        redact.register_secret(text)
     obs_logging.configure(s.log_format, s.log_file)
     return s
 

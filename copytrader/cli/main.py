@@ -16,11 +16,21 @@ from types import ModuleType
 
 from copytrader import __version__
 from copytrader.cli import EXIT_FAILED, EXIT_LEASE, EXIT_USAGE
-from copytrader.cli.commands import adopt, db, demo, planning, policy, records, run, sim
+from copytrader.cli.commands import adopt, db, demo, planning, policy, records, resume, run, sim
 from copytrader.errors import ConfigError, CopytraderError, LeaseHeldError, StoreError
 
 #: The command modules, in the order ``--help`` lists them.
-COMMANDS: tuple[ModuleType, ...] = (policy, planning, adopt, run, records, db, sim, demo)
+COMMANDS: tuple[ModuleType, ...] = (
+    policy,
+    planning,
+    adopt,
+    resume,
+    run,
+    records,
+    db,
+    sim,
+    demo,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -57,6 +57,7 @@ def status_table(doc: Mapping[str, Any]) -> Table:
         ("paused", "right"),
         ("suspected duplicates", "right"),
         ("adopt candidates", "right"),
+        ("risk stopped", "right"),
         ("follower ROI (mean)", "right"),
     ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
@@ -77,6 +78,7 @@ def status_table(doc: Mapping[str, Any]) -> Table:
             str(m["paused"]),
             Text(str(dupes := m.get("suspected_duplicates", 0)), style="red" if dupes else ""),
             Text(str(held := m.get("adopt_candidates", 0)), style="yellow" if held else ""),
+            Text(str(stops := m.get("risk_stopped", 0)), style="red" if stops else ""),
             percent(m["follower_roi_mean"]),
         )
     return table
@@ -176,12 +178,33 @@ def actions_table(actions: Sequence[Mapping[str, Any]], *, title: str = "plan") 
     return table
 
 
+def risk_stops_table(stops: Sequence[Mapping[str, Any]]) -> Table:
+    """The clones risk guards hold stopped, each with why and the command that resumes it."""
+    table = Table(title="held by risk guards: stopped until `copytrader resume MASTER FOLLOWER`")
+    for name in ("master", "follower", "rule", "value", "threshold", "since (UTC)", "why"):
+        table.add_column(name, overflow="fold")
+    for h in stops:
+        table.add_row(
+            str(h["master"]),
+            str(h["follower"]),
+            str(h["rule"]),
+            _cell(h["value"]),
+            _cell(h["threshold"]),
+            str(h["since"]),
+            str(h["detail"]),
+        )
+    return table
+
+
 def render_status(console: Console, doc: Mapping[str, Any]) -> None:
-    """Print the status table (or a one-line note when nothing is recorded yet)."""
+    """Print the status table, then the risk-stopped clones (or a one-line note when
+    nothing is recorded yet)."""
     if not doc.get("masters"):
         console.print("no masters recorded yet (run a reconcile pass first)")
         return
     console.print(status_table(doc))
+    if doc.get("risk_stops"):
+        console.print(risk_stops_table(doc["risk_stops"]))
 
 
 def render_audit(console: Console, rows: Sequence[Mapping[str, Any]]) -> None:

@@ -18,7 +18,7 @@ from copytrader.core.desired import DesiredClone
 from copytrader.core.diff import Change
 from copytrader.core.model import Bot, Catalogue, Scalar
 from copytrader.core.policy import PolicySource, Problem
-from copytrader.core.records import Link
+from copytrader.core.records import Link, RiskState
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
@@ -132,10 +132,20 @@ class FollowerPlan:
     flagged: bool = False  # an immutable change was only flagged: not in sync
 
 
+@dataclass(frozen=True, slots=True)
+class Remember:
+    """A link's risk state to store before the plan's writes run, with the note to audit in
+    the same transaction (:mod:`copytrader.core.risk`)."""
+
+    state: RiskState
+    event: Note | None = None
+
+
 @dataclass(frozen=True)
 class Plan:
     followers: tuple[FollowerPlan, ...] = ()
     notes: tuple[Note, ...] = ()
+    risk: tuple[Remember, ...] = ()  # risk states that changed this pass
 
     @property
     def actions(self) -> tuple[Action, ...]:
@@ -171,3 +181,5 @@ class World:
     #: Bots that are nobody's stray bot though ``links`` may not show it: every linked clone
     #: and every master named by any policy file or link, its policy in force or not.
     reserved: frozenset[str] = frozenset()
+    #: What the store remembers of each link's risk guard (only links that have any).
+    risk: Mapping[tuple[str, str], RiskState] = field(default_factory=dict)

@@ -38,7 +38,8 @@ class Source(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class DesiredClone:
-    """What one follower's clone should be. ``status`` None means: leave the status alone."""
+    """What one follower's clone should be. ``status`` None means: leave the status alone.
+    ``held``: why a risk guard keeps the clone stopped (its status is then stopped)."""
 
     master: str
     follower: str
@@ -46,6 +47,7 @@ class DesiredClone:
     layers: Mapping[str, Source]
     status: Status | None
     paused: bool
+    held: str | None = None
 
 
 @dataclass(frozen=True)

@@ -27,16 +27,20 @@ Rules (level-triggered: every pass starts from what it reads, so any midpoint co
   ``on_immutable_change`` (:mod:`copytrader.core.propagation`);
 - a master that is gone counts as stopped; nothing is cloned for it;
 - when the sweep looks truncated (``World.suspicious``) a clone missing from it is not
-  treated as gone: nothing is re-cloned or deleted on the strength of its absence.
+  treated as gone: nothing is re-cloned or deleted on the strength of its absence;
+- a clone that broke its follower's ``risk:`` rules is held stopped while the master runs
+  (:mod:`copytrader.core.risk`); what the guard must remember is ``Plan.risk``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
 from types import MappingProxyType
 
 from copytrader.core import desired as desired_mod
-from copytrader.core import diff, duplicates, propagation
+from copytrader.core import diff, duplicates, propagation, removal, risk
 from copytrader.core.actions import (
     HELD_REASONS,
     WRITES,
@@ -45,12 +49,13 @@ from copytrader.core.actions import (
     Kind,
     Note,
     Plan,
+    Remember,
     World,
 )
 from copytrader.core.desired import DesiredClone
 from copytrader.core.diff import Change
 from copytrader.core.model import Bot, Script, Status
-from copytrader.core.policy import OnFollowerRemoved, OnImmutableChange, Policy
+from copytrader.core.policy import OnImmutableChange, Policy, RiskRules
 from copytrader.core.records import Link
 
 # The values live in core.actions; they are part of this module's interface too.
@@ -91,7 +96,7 @@ def build(policies: Sequence[Policy], world: World) -> Plan:
     for policy in policies:
         planner.policy(policy)
     planner.duplicates()
-    return Plan(tuple(planner.followers), tuple(planner.notes))
+    return Plan(tuple(planner.followers), tuple(planner.notes), tuple(planner.risk))
 
 
 class _Planner:
@@ -109,6 +114,7 @@ class _Planner:
         self.strays = duplicates.Strays(world.bots.values(), self.claimed | world.reserved)
         self.candidates: set[str] = set()  # strays held as adopt candidates
         self.linked: list[tuple[Policy, Bot, str]] = []  # listed followers, for duplicates()
+        self.risk: list[Remember] = []  # risk states to store before the writes
 
     def policy(self, policy: Policy) -> None:
         master = self.world.bots.get(policy.master)
@@ -125,7 +131,8 @@ class _Planner:
             listed.add(follower.user)
             want = desired_of(follower)
             link = self.world.links.get((policy.master, follower.user))
-            self.followers.append(self._listed(policy, master, script, want, link))
+            rules = policy.risk(follower)
+            self.followers.append(self._listed(policy, master, script, want, link, rules))
         for link in links:
             if link.follower not in listed:
                 self._removed(policy, master, link)
@@ -158,7 +165,13 @@ class _Planner:
             )
 
     def _listed(
-        self, policy: Policy, master: Bot, script: Script, want: DesiredClone, link: Link | None
+        self,
+        policy: Policy,
+        master: Bot,
+        script: Script,
+        want: DesiredClone,
+        link: Link | None,
+        rules: RiskRules,
     ) -> FollowerPlan:
         pre: list[Action] = []
         clone: Bot | None = None
@@ -229,6 +242,7 @@ class _Planner:
                 return FollowerPlan(m, f, (), want, None, policy.source)
             if lost is not None:
                 clone = self._adopt(pre, m, f, lost, _LOST_ANSWER)
+        want = self._guard(rules, master, want, clone)
         carrier = self.carrier(want)
         if clone is None:
             actions = propagation.clone_steps(policy, want, carrier, reason="no clone yet")
@@ -237,6 +251,27 @@ class _Planner:
         return FollowerPlan(
             m, f, (*pre, *steps), want, clone, policy.source, drifted=drifted, flagged=flagged
         )
+
+    def _guard(
+        self, rules: RiskRules, master: Bot, want: DesiredClone, clone: Bot | None
+    ) -> DesiredClone:
+        """The risk guard's verdict on this clone: remembered when it changed; a held
+        clone's desired status is stopped, whatever the master's."""
+        before = self.world.risk.get((master.bot_id, want.follower))
+        if before is None and not rules.any:
+            return want  # the common case: no rules, nothing remembered
+        now = self.world.now or datetime.now(UTC)
+        v = risk.judge(
+            rules, before, master=master, follower=want.follower, clone=clone,
+            want=want.status, now=now,
+        )  # fmt: skip
+        if v.changed:
+            self.risk.append(Remember(v.state, v.event))
+        if v.held is not None:
+            self.notes.append(v.held)
+        if v.reason is None:
+            return want
+        return dataclasses.replace(want, status=Status.STOPPED, held=v.reason)
 
     def _adopt(self, into: list[Action], m: str, f: str, bot: Bot, reason: str) -> Bot:
         """Take ``bot`` as ``f``'s clone of ``m`` this pass (an ``adopt`` action, no write)."""
@@ -306,9 +341,8 @@ class _Planner:
             )
         out: list[Action] = []
         if want.status is Status.STOPPED and clone.status is Status.RUNNING:
-            out.append(
-                Action(Kind.STOP, m, f, bot, reason="paused" if want.paused else "master stopped")
-            )
+            why = want.held or ("paused" if want.paused else "master stopped")
+            out.append(Action(Kind.STOP, m, f, bot, reason=why))
         if editable:
             payload = {k: c.after for k, c in editable.items()}
             out.append(
@@ -339,52 +373,11 @@ class _Planner:
     def _removed(self, policy: Policy, master: Bot, link: Link) -> None:
         m, f = policy.master, link.follower
         clone = self.world.bots.get(link.bot_id) if link.bot_id else None
-        rule = policy.on_follower_removed
         actions: list[Action] = []
         if clone is None and not link.bot_id and link.intent_at is not None:
             lost = duplicates.lost_answer(self.strays.of(f, master, self.claimed), link.intent_at)
             clone = self._adopt(actions, m, f, lost, _LOST_ANSWER) if lost is not None else None
-        if clone is None:
-            if link.bot_id and self.world.suspicious:
-                return  # absent from a doubtful sweep: decide nothing
-            actions.append(
-                Action(
-                    Kind.RELEASE,
-                    m,
-                    f,
-                    link.bot_id,
-                    reason="follower removed; no clone on the platform",
-                )
-            )
-        elif rule is OnFollowerRemoved.KEEP:
-            actions.append(
-                Action(
-                    Kind.RELEASE,
-                    m,
-                    f,
-                    clone.bot_id,
-                    reason="follower removed; on_follower_removed: keep",
-                )
-            )
-        else:
-            if clone.status is Status.RUNNING:
-                actions.append(
-                    Action(
-                        Kind.STOP,
-                        m,
-                        f,
-                        clone.bot_id,
-                        reason=f"follower removed; on_follower_removed: {rule.value}",
-                    )
-                )
-            if rule is OnFollowerRemoved.DELETE:
-                actions.append(
-                    Action(
-                        Kind.DELETE,
-                        m,
-                        f,
-                        clone.bot_id,
-                        reason="follower removed; on_follower_removed: delete",
-                    )
-                )
+        if clone is None and link.bot_id and self.world.suspicious:
+            return  # absent from a doubtful sweep: decide nothing
+        actions.extend(removal.steps(policy, link, clone))
         self.followers.append(FollowerPlan(m, f, tuple(actions), None, clone, policy.source))

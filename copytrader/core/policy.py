@@ -54,6 +54,14 @@ class OnExisting(enum.StrEnum):
     CLONE = "clone"
 
 
+class OnBreach(enum.StrEnum):
+    """What a breached risk guard does: stop the clone and keep it stopped until a person
+    resumes it, or only announce the breach (``risk_breach``)."""
+
+    STOP = "stop"
+    NOTIFY = "notify"
+
+
 class Propagation(enum.StrEnum):
     """Who carries a master's edits to a clone: the platform (``followUpdates: true``) or
     copytrader (an edit per clone). ``auto`` lets the platform carry what it safely can."""
@@ -70,12 +78,68 @@ class Limit:
     max: float | None = None
 
 
+#: The thresholds of a ``risk:`` block, in the order a breach is looked for.
+RISK_RULES = ("min_roi_pct", "max_drawdown_pct", "max_tracking_gap_pct")
+
+
+@dataclass(frozen=True)
+class RiskRules:
+    """A ``risk:`` block (the defaults', or one follower's own); None: not set here.
+
+    ``min_roi_pct``: the clone's ROI (percent) may not fall below it; ``max_drawdown_pct``:
+    nor more than this many points below its peak since it last started;
+    ``max_tracking_gap_pct``: nor differ by more than this from the master's ROI gain since
+    the clone started. ``on_breach``: stop (the default) or notify.
+    """
+
+    min_roi_pct: float | None = None
+    max_drawdown_pct: float | None = None
+    max_tracking_gap_pct: float | None = None
+    on_breach: OnBreach | None = None
+
+    def merged(self, own: RiskRules) -> RiskRules:
+        """These rules with ``own``'s keys winning, key by key (defaults, then a follower)."""
+        return RiskRules(
+            own.min_roi_pct if own.min_roi_pct is not None else self.min_roi_pct,
+            own.max_drawdown_pct if own.max_drawdown_pct is not None else self.max_drawdown_pct,
+            own.max_tracking_gap_pct
+            if own.max_tracking_gap_pct is not None
+            else self.max_tracking_gap_pct,
+            own.on_breach or self.on_breach,
+        )
+
+    def threshold(self, rule: str) -> float | None:
+        """The threshold of ``rule`` (one of :data:`RISK_RULES`), None when not set."""
+        value: float | None = getattr(self, rule)
+        return value
+
+    @property
+    def any(self) -> bool:
+        """True when at least one threshold is set (else there is nothing to guard)."""
+        return any(self.threshold(r) is not None for r in RISK_RULES)
+
+    @property
+    def action(self) -> OnBreach:
+        return self.on_breach or OnBreach.STOP
+
+    def fingerprint(self) -> str:
+        """The values in force, as one stable string: a hold taken under one fingerprint is
+        lifted when the follower's risk values change (another fingerprint)."""
+        parts = [f"{r}={self.threshold(r)!r}" for r in RISK_RULES]
+        return ";".join([*parts, f"on_breach={self.action.value}"])
+
+
+_NO_RISK = RiskRules()
+
+
 @dataclass(frozen=True)
 class Layer:
-    """Overrides and scale factors applied together (the defaults, or one follower's own)."""
+    """Overrides, scale factors and risk rules applied together (the defaults, or one
+    follower's own)."""
 
     overrides: Mapping[str, Scalar] = field(default_factory=lambda: MappingProxyType({}))
     scale: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    risk: RiskRules = field(default_factory=RiskRules)
 
 
 @dataclass(frozen=True)
@@ -115,6 +179,11 @@ class Policy:
             if f.user == user:
                 return f
         return None
+
+    def risk(self, follower: FollowerPolicy) -> RiskRules:
+        """``follower``'s risk rules: the defaults' with its own keys winning."""
+        own = follower.own.risk
+        return self.defaults.risk if own == _NO_RISK else self.defaults.risk.merged(own)
 
 
 @dataclass(frozen=True)

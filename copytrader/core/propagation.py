@@ -88,9 +88,7 @@ def drift(
 ) -> dict[str, Change]:
     """A carried clone's drift: keys whose value is neither what copytrader wrote (a key the
     platform does not carry) nor the master's (a key it carries), as (expected, actual)."""
-    expected = {
-        k: (master.get(k) if editable(script, k) else v) for k, v in applied.items()
-    }
+    expected = {k: (master.get(k) if editable(script, k) else v) for k, v in applied.items()}
     return diff.drift(script, expected, actual)
 
 

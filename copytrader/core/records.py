@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import Any
 
 from copytrader.core.model import Scalar, Settings, Status
+from copytrader.core.policy import OnBreach
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,3 +144,108 @@ class Fence:
     def stamp(self) -> str:
         """``holder#epoch``: the writer of a platform request, as sent with it."""
         return f"{self.holder}#{self.epoch}"
+
+
+_DESCRIBE = {
+    "min_roi_pct": "ROI {value:g}% is below min_roi_pct {threshold:g}",
+    "max_drawdown_pct": "ROI fell {value:g} points from its peak, more than max_drawdown_pct "
+    "{threshold:g}",
+    "max_tracking_gap_pct": "ROI is {value:g} points away from the master's gain since the clone "
+    "started, more than max_tracking_gap_pct {threshold:g}",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Track:
+    """The clone's measures since it last started: when, its ROI and the master's then, and
+    the clone's peak ROI since. ``bot`` "" stands for a clone being made this pass."""
+
+    bot: str
+    since: datetime
+    clone_base: float
+    master_base: float
+    peak: float
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """A breach on record: the rule, the measured value, the threshold, since when, and the
+    fingerprint of the follower's risk values then (:meth:`RiskRules.fingerprint`).
+    ``mode`` stop keeps the clone stopped; notify only remembers the breach was announced."""
+
+    rule: str
+    value: float
+    threshold: float
+    since: datetime
+    rules: str
+    mode: OnBreach = OnBreach.STOP
+
+    def describe(self) -> str:
+        """``ROI -25% is below min_roi_pct -20``."""
+        return _DESCRIBE[self.rule].format(value=self.value, threshold=self.threshold)
+
+
+@dataclass(frozen=True, slots=True)
+class RiskState:
+    """What the store keeps of one link's risk guard between passes."""
+
+    master: str
+    follower: str
+    track: Track | None = None
+    hold: Hold | None = None
+
+    @property
+    def empty(self) -> bool:
+        return self.track is None and self.hold is None
+
+    @property
+    def stopped(self) -> bool:
+        """True while a stop hold keeps the clone stopped."""
+        return self.hold is not None and self.hold.mode is OnBreach.STOP
+
+
+@dataclass(frozen=True, slots=True)
+class Episode:
+    """A streak of failing passes (``platform_down``) or of one follower's failing writes
+    (``write_failing``), kept while it lasts; ``open`` once it was audited."""
+
+    key: str
+    kind: str
+    master: str | None
+    follower: str | None
+    streak: int
+    open: bool
+    since: datetime
+    last_error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One notification's delivery to one sink: how many attempts, when the next is due,
+    and when it was delivered (or given up). ``last_error`` never holds a URL or a secret."""
+
+    notification: str
+    sink: str
+    attempts: int = 0
+    next_at: datetime | None = None
+    last_attempt_at: datetime | None = None
+    delivered_at: datetime | None = None
+    gave_up_at: datetime | None = None
+    last_error: str | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.delivered_at is not None or self.gave_up_at is not None
+
+
+@dataclass(frozen=True)
+class Notification:
+    """An outbox row: an audit event's notification, with its deliveries so far by sink.
+    ``body`` is the exact JSON text a webhook receives."""
+
+    id: str
+    created_at: datetime
+    action: str
+    run_id: str
+    body: str
+    deliveries: Mapping[str, Delivery] = field(default_factory=lambda: MappingProxyType({}))

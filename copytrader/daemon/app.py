@@ -3,9 +3,8 @@
 Start-up: open the database (migrating it) and the platform client, close the runs a crash
 left open, listen on the health/metrics endpoint, then tell systemd READY=1 and start the
 timetable (the first pass at once). While running: a pass every interval (stretched while the
-platform is unreachable), another soon after the policy folder changes, on SIGHUP or on a
-webhook's bot event, never two at once; STATUS= after each pass; WATCHDOG=1 while the loop
-is healthy.
+platform is unreachable), another soon after a policy change, SIGHUP or a webhook's bot
+event, never two at once; STATUS= after each pass; WATCHDOG=1 while the loop is healthy.
 Stop (SIGTERM/SIGINT): STOPPING=1, no new work, the pass in progress starts no new action and
 finishes its writes within ``shutdown_timeout_seconds`` (cancelled and recorded
 ``interrupted`` past that; a second signal cancels it at once), then exit 0.
@@ -23,6 +22,7 @@ from typing import Any
 import structlog
 
 from copytrader.daemon import health, webhooks
+from copytrader.daemon.delivery import DeliveryLoop
 from copytrader.daemon.http import HttpEndpoint, require_token
 from copytrader.daemon.metrics import CONTENT_TYPE, Metrics
 from copytrader.daemon.passes import Finished, PassRunner, backoff_delay
@@ -31,6 +31,8 @@ from copytrader.daemon.sdnotify import Notifier
 from copytrader.daemon.signals import SignalHandlers
 from copytrader.daemon.watch import FolderWatch
 from copytrader.errors import CopytraderError
+from copytrader.notify import sinks
+from copytrader.notify.sender import Sender
 from copytrader.observe import redact
 from copytrader.platform.backoff import MAX_RETRY_AFTER
 from copytrader.reconcile import wiring
@@ -60,9 +62,11 @@ class Daemon:
         d = settings.daemon
         self.settings = settings
         self.token = require_token(d.http_listen[0], d.http_token)  # ConfigError before any I/O
-        for secret in (d.http_token, d.webhook_token):
-            if secret:
-                redact.register_secret(secret.reveal())
+        if d.http_token:
+            redact.register_secret(d.http_token.reveal())
+        for secret in settings.notify.secrets():
+            redact.register_secret(secret)
+        self.sinks = sinks.build(settings.notify)  # ConfigError before any I/O
         self.notifier = notifier if notifier is not None else Notifier.from_env()
         self.metrics = Metrics()
         self.handle_signals = handle_signals
@@ -80,7 +84,6 @@ class Daemon:
         self.service: wiring.Service | None = None
         self.runner: PassRunner | None = None
         self.endpoint: HttpEndpoint | None = None
-        self.webhooks: webhooks.Inbound | None = None
         self.scheduler: Scheduler | None = None
         self._stop = asyncio.Event()
         self._stop_reason = ""
@@ -88,6 +91,7 @@ class Daemon:
         self._tasks: set[asyncio.Task[Any]] = set()
         self.leadership: Leadership | None = None
         self._standby_text: str | None = None
+        self.delivery: DeliveryLoop | None = None
 
     # -- control ------------------------------------------------------------------------
 
@@ -139,12 +143,12 @@ class Daemon:
                 self.runner = PassRunner(svc.reconciler, after=self._after_pass,
                                          stopping=lambda: self.stopping() or not self.leading)
                 self.webhooks = webhooks.build(self.settings, svc.store, self.metrics,
-                                               self.runner, self._spawn)
+                                               self.runner, self._spawn)  # None: no route
                 host, port = self.settings.daemon.http_listen
-                self.endpoint = HttpEndpoint(
-                    host, port, self.token, health=self.health, metrics=self.metrics.render,
-                    content_type=CONTENT_TYPE,
-                    extra_routes=self.webhooks.receiver.add_to if self.webhooks else None)
+                self.endpoint = HttpEndpoint(host, port, self.token, health=self.health,
+                                             metrics=self.metrics.render,
+                                             content_type=CONTENT_TYPE,
+                                             extra_routes=webhooks.routes(self.webhooks))
                 await self.endpoint.start()
                 try:
                     await self._run(svc)
@@ -163,14 +167,16 @@ class Daemon:
                                 poll=self.watch_poll).run())
         if self.notifier.watchdog_interval:
             self._spawn(self._watchdog(self.notifier.watchdog_interval))
-        if self.webhooks is not None:
-            self._spawn(self.webhooks.inbox.run())
         self.scheduler.start()
         self.notifier.ready("ready; taking the writer lease")
         self._spawn(self._lease_loop())
+        if self.sinks:  # notifications: sent by the leader, beside the passes
+            sender = Sender(svc.store, self.sinks, observer=self.metrics)
+            self.delivery = DeliveryLoop(sender, leading=lambda: self.leading,
+                                         stopping=self.stopping)
+            self._spawn(self.delivery.run())
         log.info("daemon started", interval_seconds=self.interval,
                  policy_dir=str(self.settings.policy_dir), http=self.endpoint.url,
-                 webhooks=self.webhooks.receiver.format.platform if self.webhooks else None,
                  database=safe_url(self.settings.database_url),
                  watchdog_seconds=self.notifier.watchdog_interval)
         self.ready.set()
@@ -182,13 +188,10 @@ class Daemon:
         log.info("daemon stopping", reason=self._stop_reason)
         self.notifier.stopping(f"stopping ({self._stop_reason}): finishing the current pass")
         self.scheduler.pause()
-        if self.webhooks is not None:
-            self.webhooks.receiver.closing = True  # the platform delivers again later
         timeout = self.settings.daemon.shutdown_timeout_seconds
+        await webhooks.close(self.webhooks, within=min(timeout, 5.0))  # later ones: 503
         if not await self.runner.drain(timeout):
             log.warning("the pass in progress was cancelled at shutdown")
-        if self.webhooks is not None:
-            await self.webhooks.inbox.drain(within=min(timeout, 5.0))
         self.scheduler.shutdown()
         await asyncio.sleep(0)  # the scheduler shuts down on the loop's next turn
         if not self.leading:
@@ -281,12 +284,14 @@ class Daemon:
             return
         if pruned:
             log.info("old snapshots pruned", count=pruned, older_than=queries.iso(cutoff))
+        try:  # delivered notifications are kept as long as snapshots; pending ones always
+            await self.service.store.prune_notifications(cutoff)
+        except CopytraderError as exc:
+            log.warning("notification retention failed", error=str(exc))
 
     async def _after_pass(self, finished: Finished, aborts: int) -> None:
         assert self.service is not None and self.scheduler is not None
         assert self.runner is not None
-        if self.webhooks is not None:
-            self.webhooks.inbox.invalidate()  # the pass may have made or dropped clones
         if finished.result is not None:
             self.metrics.observe_pass(finished.result, finished.seconds, aborts)
         else:
@@ -296,6 +301,8 @@ class Daemon:
             self.metrics.set_masters(await queries.status(self.service.store))
         except CopytraderError as exc:
             log.warning("could not read the status for the metrics", error=str(exc))
+        if self.delivery is not None:
+            self.delivery.wake()
         delay = backoff_delay(self.interval, aborts)
         if aborts:
             log.warning("pass did not reach the platform; will retry", consecutive=aborts,

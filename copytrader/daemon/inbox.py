@@ -2,8 +2,8 @@
 
 The HTTP handler only puts an event in the inbox (a bounded queue) and answers. One task
 (:meth:`Inbox.run`) takes events out in batches, finds whose bot each one is about (a
-policy's master or a link's clone, read from the store, cached, and read again after each
-pass and when a bot it does not know shows up, at most once a second), asks for a pass when
+policy's master or a link's clone, read from the store, cached, and read again once a pass
+ended and when a bot it does not know shows up, at most once a second), asks for a pass when
 a master or a clone changed state, and records the closed trades in one transaction.
 Events about other bots are dropped: they are not copytrader's.
 
@@ -47,10 +47,13 @@ class Inbox:
         hint: Callable[[], None],
         metrics: Metrics,
         *,
+        passes: Callable[[], int] = lambda: 0,
         capacity: int = CAPACITY,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._store = store
+        self._passes = passes
+        self._passes_seen = -1
         self._hint = hint
         self._metrics = metrics
         self._clock = clock
@@ -76,7 +79,7 @@ class Inbox:
         return True
 
     def invalidate(self) -> None:
-        """The masters or links may have changed (a pass ended): read them again first."""
+        """The masters or links may have changed: read them again first."""
         self._stale = True
 
     async def run(self) -> None:
@@ -132,6 +135,9 @@ class Inbox:
     async def _lookup(self, bots: Collection[str]) -> dict[str, Owner]:
         """The owners, read again when stale or when a bot is unknown (at most once a
         second for that); on a database failure the last ones read."""
+        if self._passes() != self._passes_seen:  # a pass ended since: it may have made clones
+            self._passes_seen = self._passes()
+            self._stale = True
         unknown = any(b not in self._owners for b in bots)
         now = self._clock()
         due = self._read_at is None or now - self._read_at >= REFRESH_EVERY

@@ -66,6 +66,26 @@ class Metrics:
         self.consecutive_aborts = Gauge("copytrader_consecutive_aborted_passes",
                                         "Passes aborted in a row (the platform was unreachable).",
                                         registry=r)
+        self.failed = Gauge("copytrader_failed", "Clones whose last write failed.",
+                            ["master"], registry=r)
+        self.risk_stopped = Gauge("copytrader_risk_stopped",
+                                  "Clones a risk guard holds stopped (until resumed).",
+                                  ["master"], registry=r)
+        self.suspected_duplicates = Gauge("copytrader_suspected_duplicates",
+                                          "Followers' bots that look like an unknown second "
+                                          "clone.", ["master"], registry=r)
+        self.adopt_candidates = Gauge("copytrader_adopt_candidates",
+                                      "Followers held until a person adopts a bot.",
+                                      ["master"], registry=r)
+        self.notifications = Counter("copytrader_notification_deliveries",
+                                     "Notification delivery attempts by sink kind and outcome "
+                                     "(delivered, failed, gave_up).", ["sink", "outcome"],
+                                     registry=r)
+        self.notify_backlog = Gauge("copytrader_notifications_pending",
+                                    "Notifications not yet delivered to every sink.", registry=r)
+        self.notify_oldest = Gauge("copytrader_notifications_oldest_pending_seconds",
+                                   "Age of the oldest notification not yet delivered.",
+                                   registry=r)
         self.webhook_received = Counter("copytrader_webhook_events_received",
                                         "Requests to a webhook URL (any token).", registry=r)
         self.webhook_accepted = Counter("copytrader_webhook_events_accepted",
@@ -108,17 +128,35 @@ class Metrics:
         self.last_pass.set(time.time())
         self.consecutive_aborts.set(consecutive_aborts)
 
+    # -- notifications (the sender's Observer) ------------------------------------------
+
+    def on_delivery(self, kind: str, outcome: str) -> None:
+        """Count one delivery attempt to one sink."""
+        self.notifications.labels(sink=kind, outcome=outcome).inc()
+
+    def on_backlog(self, pending: int, oldest_seconds: float) -> None:
+        """The outbox's unsettled notifications and the age of the oldest."""
+        self.notify_backlog.set(pending)
+        self.notify_oldest.set(oldest_seconds)
+
     def set_masters(self, status: Mapping[str, Any]) -> None:
         """Replace the per-master gauges with ``queries.status`` output."""
-        gauges = (self.followers, self.clones, self.in_sync, self.drifted, self.master_roi)
-        for gauge in gauges:
+        counts = (
+            (self.followers, "followers"),
+            (self.clones, "clones"),
+            (self.in_sync, "in_sync"),
+            (self.drifted, "drifted"),
+            (self.failed, "failed"),
+            (self.risk_stopped, "risk_stopped"),
+            (self.suspected_duplicates, "suspected_duplicates"),
+            (self.adopt_candidates, "adopt_candidates"),
+        )
+        for gauge in (*(g for g, _ in counts), self.master_roi):
             gauge.clear()  # a master no longer reported must not keep its old value
         for m in status.get("masters", []):
             master = str(m["master"])
-            self.followers.labels(master=master).set(m.get("followers") or 0)
-            self.clones.labels(master=master).set(m.get("clones") or 0)
-            self.in_sync.labels(master=master).set(m.get("in_sync") or 0)
-            self.drifted.labels(master=master).set(m.get("drifted") or 0)
+            for gauge, key in counts:
+                gauge.labels(master=master).set(m.get(key) or 0)
             if m.get("master_roi") is not None:
                 self.master_roi.labels(master=master).set(float(m["master_roi"]))
 

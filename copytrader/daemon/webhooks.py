@@ -31,6 +31,7 @@ from copytrader.daemon.inbox import Inbox
 from copytrader.daemon.metrics import Metrics
 from copytrader.daemon.passes import PassRunner
 from copytrader.errors import EventError
+from copytrader.observe import redact
 from copytrader.platform.botprimex import webhook as botprimex_webhook
 from copytrader.settings import Secret, Settings
 from copytrader.store.repo import SqlStore
@@ -216,15 +217,33 @@ def build(
     runner: PassRunner,
     spawn: Callable[[Coroutine[Any, Any, Any]], None],
 ) -> Inbound | None:
-    """The inbound webhooks of these settings, or None when ``COPYTRADER_WEBHOOK_TOKEN``
-    is not set (then there is no webhook route at all)."""
+    """The daemon's inbound webhooks, their inbox already handling events (a task made with
+    ``spawn``), or None when ``COPYTRADER_WEBHOOK_TOKEN`` is not set (no route at all)."""
     token = settings.daemon.webhook_token
     if not token:
         return None
+    redact.register_secret(token.reveal())
 
     async def request() -> None:
         await runner.request("webhook", queue=True)
 
     hints = PassHints(request, lambda: runner.last.ended if runner.last else None, spawn)
-    inbox = Inbox(store, hints.hint, metrics)
+    # Masters and clones are read again after each pass: it may have made or dropped clones.
+    inbox = Inbox(store, hints.hint, metrics, passes=lambda: runner.count)
+    spawn(inbox.run())
+    log.info("webhook route on", path=f"{PREFIX}{BOTPRIMEX.platform}/***",
+             max_body_bytes=MAX_BODY)
     return Inbound(Receiver(BOTPRIMEX, token, inbox, metrics), inbox, hints)
+
+
+def routes(inbound: Inbound | None) -> Callable[[web.Application], None] | None:
+    """What adds the webhook route to the endpoint's application (None: nothing)."""
+    return inbound.receiver.add_to if inbound is not None else None
+
+
+async def close(inbound: Inbound | None, *, within: float) -> None:
+    """At stop: refuse later deliveries (503: the platform sends them again, to the next
+    process) and handle the queued ones, waiting at most ``within`` seconds."""
+    if inbound is not None:
+        inbound.receiver.closing = True
+        await inbound.inbox.drain(within=within)

@@ -35,8 +35,11 @@ TOP_KEYS = (
     "on_duplicate",
     "on_existing",
 )
-DEFAULTS_KEYS = ("overrides", "scale")
-FOLLOWER_KEYS = ("user", "overrides", "scale", "paused")
+DEFAULTS_KEYS = ("overrides", "scale", "risk")
+FOLLOWER_KEYS = ("user", "overrides", "scale", "paused", "risk")
+RISK_KEYS = ("max_drawdown_pct", "min_roi_pct", "max_tracking_gap_pct", "on_breach")
+#: Risk thresholds that are a distance, so must be above zero.
+_POSITIVE_RISK = ("max_drawdown_pct", "max_tracking_gap_pct")
 LIMIT_KEYS = ("min", "max")
 
 E = TypeVar("E", bound=enum.StrEnum)
@@ -193,15 +196,39 @@ class Reader:
                 result[key] = factor
         return result
 
+    def risk(self, node: Node, at: DocPath) -> core.RiskRules:
+        """A ``risk:`` block: thresholds in percent, ``on_breach: stop | notify``."""
+        values: dict[str, float] = {}
+        on_breach: core.OnBreach | None = None
+        for key, _, value_node in self.mapping(node, at, "risk", RISK_KEYS) or []:
+            where = (*at, key)
+            if key == "on_breach":
+                on_breach = self.choice(value_node, where, "on_breach", core.OnBreach)
+            elif key in RISK_KEYS:
+                number = self.number(value_node, where, key)
+                if number is not None and key in _POSITIVE_RISK and number <= 0:
+                    self.problem(value_node, f"{key} must be above zero (percentage points)", where)
+                elif number is not None:
+                    values[key] = number
+        return core.RiskRules(
+            values.get("min_roi_pct"),
+            values.get("max_drawdown_pct"),
+            values.get("max_tracking_gap_pct"),
+            on_breach,
+        )
+
     def layer(self, pairs: Pairs, at: DocPath) -> Layer:
         overrides: dict[str, Scalar] = {}
         scale: dict[str, float] = {}
+        risk = core.RiskRules()
         for key, _, value_node in pairs:
             if key == "overrides":
                 overrides = self.overrides(value_node, (*at, "overrides"))
             elif key == "scale":
                 scale = self.scale(value_node, (*at, "scale"))
-        return Layer(MappingProxyType(overrides), MappingProxyType(scale))
+            elif key == "risk":
+                risk = self.risk(value_node, (*at, "risk"))
+        return Layer(MappingProxyType(overrides), MappingProxyType(scale), risk)
 
     def limits(self, node: Node, at: DocPath) -> dict[str, Limit]:
         result: dict[str, Limit] = {}

@@ -14,8 +14,10 @@ from copytrader.core.model import Bot, Catalogue, Scalar, User
 from copytrader.core.records import (
     AuditEvent,
     BotSnapshot,
+    Episode,
     Fence,
     Link,
+    RiskState,
     RunRecord,
     StandingCondition,
 )
@@ -64,7 +66,9 @@ class Store(Protocol):
     ``close_open_runs`` also turns ``pending`` events left by a crash into ``unknown``.
     ``add_pending`` writes the ``pending`` events of writes about to be sent after checking
     ``fence`` against the writer lease in the same transaction (LeaseLostError when it fails:
-    then nothing is written and the writes must not be sent).
+    then nothing is written and the writes must not be sent). ``save_risk`` and
+    ``save_episodes`` write their audit events in the same transaction as their state. Every
+    method that writes events writes their notifications (the outbox) in that transaction.
     """
 
     async def start_run(self, run: RunRecord) -> None: ...
@@ -86,3 +90,16 @@ class Store(Protocol):
     async def add_events(self, events: Sequence[AuditEvent]) -> None: ...
     async def add_pending(self, events: Sequence[AuditEvent], fence: Fence | None) -> None: ...
     async def add_snapshots(self, snapshots: Sequence[BotSnapshot]) -> None: ...
+
+    async def risk_states(self) -> list[RiskState]: ...
+    async def save_risk(
+        self, states: Sequence[RiskState], events: Sequence[AuditEvent] = ()
+    ) -> None: ...
+
+    async def episodes(self) -> list[Episode]: ...
+    async def save_episodes(
+        self,
+        save: Sequence[Episode],
+        drop: Sequence[str] = (),
+        events: Sequence[AuditEvent] = (),
+    ) -> None: ...

@@ -169,6 +169,7 @@ async def read(
     links = await store.links()
     masters = {p.master for p in valid}
     mine = [lk for lk in links if lk.master in masters]
+    risk = {(s.master, s.follower): s for s in await store.risk_states() if s.master in masters}
     world = plan_mod.World(
         bots=bots,
         catalogue=catalogue,
@@ -176,5 +177,6 @@ async def read(
         suspicious=plan_mod.sweep_suspicious(bots, mine),
         now=datetime.now(UTC),
         reserved=reserved([*loaded.policies, *valid], links),
+        risk=risk,
     )
     return Reading(tuple(valid), tuple(problems), invalid, world, tuple(links), named)

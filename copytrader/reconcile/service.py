@@ -23,7 +23,7 @@ from copytrader.core.plan import Note, Plan
 from copytrader.core.policy import Policy, Problem
 from copytrader.core.records import AuditEvent, RunRecord, StandingCondition
 from copytrader.errors import CopytraderError
-from copytrader.reconcile import observed, reading
+from copytrader.reconcile import episodes, observed, reading
 from copytrader.reconcile.executor import Audit, Executor, FollowerResult, Outcome, note_event
 from copytrader.reconcile.ports import Lease, Platform, Store
 
@@ -43,15 +43,16 @@ class PassResult:
     error: str | None = None
     results: tuple[FollowerResult, ...] = field(default=())
     policies: tuple[Policy, ...] = field(default=())  # the valid policies the plan is of
+    fenced: bool = False  # writes stopped: the writer lease was lost
 
     @property
     def unsettled(self) -> int:
         """Listed followers left without a clone: one still pending or not seen, and every
         follower of a policy whose master bot is missing from the platform."""
         missing = {n.master for n in self.plan.notes if n.action == "master_missing"}
-        return sum(
-            1 for r in self.results if r.plan.desired is not None and r.bot is None
-        ) + sum(len(p.followers) for p in self.policies if p.master in missing)
+        return sum(1 for r in self.results if r.plan.desired is not None and r.bot is None) + sum(
+            len(p.followers) for p in self.policies if p.master in missing
+        )
 
     @property
     def converged(self) -> bool:
@@ -92,6 +93,11 @@ STANDING = frozenset(
 )
 
 
+#: Notes audited with the state that makes them (``Plan.risk``), not as notes of a pass:
+#: the HELD ``risk_stop`` of a held clone is shown every pass and audited once, when taken.
+WITH_STATE = frozenset({"risk_stop"})
+
+
 def new_run_id() -> str:
     return uuid.uuid4().hex[:16]
 
@@ -129,6 +135,7 @@ class Reconciler:
         self._any_standing = True
         self._pending_standing: tuple[set[str], list[Note]] | None = None
         self.last_result: PassResult | None = None
+        self.episodes = episodes.Episodes(store)
         self._last_good: dict[str, Policy] | None = {} if keep_last_good else None
 
     async def read(self) -> reading.Reading:
@@ -210,6 +217,15 @@ class Reconciler:
             )
         )
         result = dataclasses.replace(result, requests=requests)
+        await self.episodes.after(
+            run.run_id,
+            trail,
+            aborted=result.state == "aborted",
+            error=result.error,
+            results=result.results,
+            masters=[p.master for p in result.policies],
+            fenced=result.fenced,
+        )
         self.last_result = result
         log.info(
             "pass finished",
@@ -238,9 +254,13 @@ class Reconciler:
                 )
             )
         for note in await self._fresh(p.notes, set(sources)):
-            await trail.emit(note_event(run_id, note, sources))
+            if note.action not in WITH_STATE:
+                await trail.emit(note_event(run_id, note, sources))
         await trail.flush()  # the notes are on record before their conditions are
         await self._record_standing()
+        if p.risk:  # a risk hold is on record before the stop it asks for is sent
+            events = [trail.log(note_event(run_id, r.event, sources)) for r in p.risk if r.event]
+            await self.store.save_risk([r.state for r in p.risk], events)
         executor = Executor(
             self.platform,
             self.store,
@@ -266,6 +286,7 @@ class Reconciler:
             0,
             results=tuple(results),
             policies=r.policies,
+            fenced=executor.fenced is not None,
         )
 
     async def _fresh(self, notes: tuple[Note, ...], masters: set[str]) -> list[Note]:

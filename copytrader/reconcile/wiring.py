@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+from copytrader.core import notices
 from copytrader.errors import LeaseHeldError
 from copytrader.observe.audit import AuditTrail
 from copytrader.platform.haas.client import PlatformClient, RequestObserver
@@ -27,6 +28,13 @@ class Service:
     lease: WriterLease
 
 
+def notify_filter(settings: Settings) -> notices.Filter | None:
+    """The audit events that get a notification, when this process has a sink (else None:
+    no notification is written, so none waits for a sink that is not there)."""
+    n = settings.notify
+    return notices.Filter(n.events) if n.enabled else None
+
+
 def writer_lease(settings: Settings, store: SqlStore) -> WriterLease:
     """The writer lease of the database in ``settings`` (not taken yet)."""
     lock_file = lock_path(settings.database_url) if store.dialect == "sqlite" else None
@@ -36,7 +44,7 @@ def writer_lease(settings: Settings, store: SqlStore) -> WriterLease:
 @asynccontextmanager
 async def open_store_only(settings: Settings) -> AsyncIterator[SqlStore]:
     """The store alone (for the database-only commands: status, audit, history)."""
-    store = await open_store(settings.database_url)
+    store = await open_store(settings.database_url, notify=notify_filter(settings))
     try:
         yield store
     finally:
@@ -48,7 +56,7 @@ async def open_service(
     settings: Settings, *, observer: RequestObserver | None = None, daemon: bool = False
 ) -> AsyncIterator[Service]:
     """Platform client, store and reconciler, closed together on exit."""
-    store = await open_store(settings.database_url)
+    store = await open_store(settings.database_url, notify=notify_filter(settings))
     try:
         async with PlatformClient.from_settings(settings.platform, observer=observer) as platform:
             lease = writer_lease(settings, store)

@@ -1,4 +1,5 @@
-"""Read side of the standing conditions: what waits for a person, counted per master.
+"""Read side of what waits for a person, counted per master: the standing conditions, and
+the clones a risk guard holds stopped.
 
 A standing condition row exists while its condition does (each pass makes the record what it
 saw), so a count of rows is a count of what is there now: a suspected duplicate is counted
@@ -7,10 +8,14 @@ while its bot exists, stopped or not, and an adopt candidate while its follower 
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from copytrader.core.policy import OnBreach
 from copytrader.store import tables
+from copytrader.store.risk import state_of
 
 #: ``status --json`` field -> the standing condition (note action) it counts.
 COUNTED = {"suspected_duplicates": "duplicate_suspected", "adopt_candidates": "adopt_candidate"}
@@ -35,3 +40,27 @@ async def counts(conn: AsyncConnection) -> dict[str, dict[str, int]]:
 def of(found: dict[str, dict[str, int]], master: str) -> dict[str, int]:
     """The :data:`COUNTED` fields of ``master`` (zeros when it has none)."""
     return found.get(master) or dict.fromkeys(COUNTED, 0)
+
+
+async def risk_stops(conn: AsyncConnection) -> list[dict[str, Any]]:
+    """Every clone held stopped by a risk guard: master, follower, the rule with its measured
+    value and threshold, since when, and why in words (oldest hold first)."""
+    t = tables.risk_states
+    stmt = select(t).where(t.c.hold_mode == OnBreach.STOP.value).order_by(t.c.hold_since)
+    out = []
+    for row in (await conn.execute(stmt)).mappings().all():
+        state = state_of(row)
+        hold = state.hold
+        assert hold is not None
+        out.append(
+            {
+                "master": state.master,
+                "follower": state.follower,
+                "rule": hold.rule,
+                "value": hold.value,
+                "threshold": hold.threshold,
+                "since": hold.since.isoformat().replace("+00:00", "Z"),
+                "detail": hold.describe(),
+            }
+        )
+    return out

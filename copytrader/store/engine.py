@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from copytrader.core import notices
 from copytrader.errors import StoreError
 from copytrader.store.repo import SqlStore, describe_error
 
@@ -155,10 +156,13 @@ def make_engine(url: str) -> AsyncEngine:
     return create_async_engine(full, pool_pre_ping=True, connect_args=args)
 
 
-async def open_store(url: str, *, migrate: bool = True) -> SqlStore:
+async def open_store(
+    url: str, *, migrate: bool = True, notify: notices.Filter | None = None
+) -> SqlStore:
     """Open the store at ``url`` (``sqlite:///PATH`` or ``postgresql://...``).
 
-    With ``migrate`` the schema is brought to the newest revision first. Raises StoreError
+    With ``migrate`` the schema is brought to the newest revision first. ``notify``: the
+    audit events that get a notification in the outbox (None: none). Raises StoreError
     (never showing a password) when the database cannot be reached or migrated.
     """
     engine = make_engine(url)
@@ -174,4 +178,4 @@ async def open_store(url: str, *, migrate: bool = True) -> SqlStore:
     except Exception as exc:  # the driver's own errors too (asyncpg, OSError): one StoreError
         await engine.dispose()
         raise StoreError(f"cannot open database {safe_url(url)}: {describe_error(exc)}") from exc
-    return SqlStore(engine)
+    return SqlStore(engine, notify=notify)

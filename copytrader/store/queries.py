@@ -113,12 +113,13 @@ async def latest_clones(store: SqlStore) -> list[dict[str, Any]]:
 
 
 async def status(store: SqlStore) -> dict[str, Any]:
-    """``{"masters": [...]}`` from each master's latest pass, ordered by master id; held
-    items (suspected duplicates, adopt candidates) from the standing conditions."""
+    """``{"masters": [...], "risk_stops": [...]}``: each master's latest pass by master id;
+    held items from the standing conditions; risk-stopped clones (each with why)."""
     t, out = tables.snapshots, []
     async with store.transaction("status") as conn:
         masters = [row[0] for row in (await conn.execute(_MASTERS_SQL)).all()]
         held = await conditions.counts(conn)
+        stops = await conditions.risk_stops(conn)
         for master in masters:
             found = (
                 await conn.execute(
@@ -161,9 +162,10 @@ async def status(store: SqlStore) -> dict[str, Any]:
                     "paused": sum(1 for c in clones if c.paused),
                     "follower_roi_mean": _mean([c.roi for c in existing]),
                     **conditions.of(held, master),
+                    "risk_stopped": sum(1 for s in stops if s["master"] == master),
                 }
             )
-    return {"masters": out}
+    return {"masters": out, "risk_stops": stops}
 
 
 async def audit(

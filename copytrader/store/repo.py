@@ -9,17 +9,15 @@ next pass adopts whatever the lost answer created. Errors surface as
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Collection, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import Table, delete, insert, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from copytrader.core.model import Status
 from copytrader.core.records import (
@@ -30,11 +28,14 @@ from copytrader.core.records import (
     RunRecord,
     StandingCondition,
 )
-from copytrader.errors import LeaseLostError, StoreError
-from copytrader.store import tables
+from copytrader.errors import LeaseLostError
+from copytrader.store import outbox_rows, tables
+from copytrader.store.base import chunks, describe_error, event_row
+from copytrader.store.episodes import EpisodeStore
+from copytrader.store.outbox import OutboxStore
+from copytrader.store.risk import RiskStore
 
-# Rows per executemany: big enough to amortise round trips, small enough to bound memory.
-_CHUNK = 10_000
+__all__ = ["INTERRUPTED", "MasterFile", "SqlStore", "describe_error", "event_row", "snapshot_row"]
 
 
 @dataclass(frozen=True)
@@ -44,19 +45,6 @@ class MasterFile:
     master: str
     policy_file: str
     sha256: str
-
-
-def describe_error(exc: BaseException) -> str:
-    """The first line of a database error, without SQL or parameters (no secrets leak)."""
-    orig = getattr(exc, "orig", None)
-    message = str(orig if orig is not None else exc)
-    first = message.splitlines()[0] if message else ""
-    return first or type(exc).__name__
-
-
-def event_row(event: AuditEvent) -> dict[str, Any]:
-    """The audit_events row of ``event``."""
-    return {**event.to_dict(), "event_key": event.key}
 
 
 def snapshot_row(snap: BotSnapshot) -> dict[str, Any]:
@@ -92,11 +80,6 @@ def _run_row(run: RunRecord) -> dict[str, Any]:
     }
 
 
-def _chunks(rows: Sequence[dict[str, Any]]) -> Iterable[Sequence[dict[str, Any]]]:
-    for start in range(0, len(rows), _CHUNK):
-        yield rows[start : start + _CHUNK]
-
-
 #: The error of a write whose process stopped after sending it, before its answer was kept.
 INTERRUPTED = (
     "interrupted: copytrader stopped after sending this write and before recording its answer; "
@@ -104,40 +87,11 @@ INTERRUPTED = (
 )
 
 
-class SqlStore:
-    """The store on an AsyncEngine whose schema is at head (see ``engine.open_store``)."""
+class SqlStore(RiskStore, EpisodeStore, OutboxStore):
+    """The store on an AsyncEngine whose schema is at head (see ``engine.open_store``).
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
-        self._upserts: dict[tuple[str, tuple[str, ...], tuple[str, ...]], Any] = {}
-
-    @property
-    def dialect(self) -> str:
-        """``sqlite`` or ``postgresql``."""
-        return self.engine.dialect.name
-
-    @asynccontextmanager
-    async def transaction(self, what: str) -> AsyncIterator[AsyncConnection]:
-        """One transaction, committed on success; a database failure becomes StoreError."""
-        try:
-            async with self.engine.begin() as conn:
-                yield conn
-        except (SQLAlchemyError, OSError) as exc:
-            raise StoreError(f"database: {what} failed: {describe_error(exc)}") from exc
-
-    def _upsert(self, table: Table, keys: Sequence[str], update_cols: Sequence[str]) -> Any:
-        """An insert-or-update statement taking its row as parameters; built once per shape
-        (building it is most of the CPU of a link update during a large fan-out)."""
-        shape = (table.name, tuple(keys), tuple(update_cols))
-        stmt = self._upserts.get(shape)
-        if stmt is None:
-            dialect_insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
-            ins = dialect_insert(table)
-            stmt = ins.on_conflict_do_update(
-                index_elements=list(keys), set_={c: ins.excluded[c] for c in update_cols}
-            )
-            self._upserts[shape] = stmt
-        return stmt
+    ``notify``: which audit events get a notification in the outbox (None: none).
+    """
 
     # -- runs -------------------------------------------------------------------------
 
@@ -156,17 +110,25 @@ class SqlStore:
     async def close_open_runs(self, now: datetime) -> int:
         """Mark passes left ``running`` (by a crash) ``interrupted``, ended ``now``, and their
         ``pending`` audit events ``unknown``; count the runs."""
+        a = tables.audit_events
         async with self.transaction("close_open_runs") as conn:
             result = await conn.execute(
                 update(tables.runs)
                 .where(tables.runs.c.state == "running")
                 .values(state="interrupted", finished_at=now)
             )
+            settled = []
+            if self.notify is not None:  # the notifications of these writes' outcomes
+                found = await conn.execute(select(a).where(a.c.outcome == "pending"))
+                settled = [_unknown(row) for row in found.mappings().all()]
             await conn.execute(
-                update(tables.audit_events)
-                .where(tables.audit_events.c.outcome == "pending")
+                update(a)
+                .where(a.c.outcome == "pending")
                 .values(outcome="unknown", error=INTERRUPTED)
             )
+            notes = outbox_rows.rows(self.notify, settled) if self.notify is not None else []
+            if notes:
+                await conn.execute(insert(tables.notifications), notes)
         return int(result.rowcount)
 
     async def runs(self, limit: int | None = None) -> list[RunRecord]:
@@ -234,10 +196,12 @@ class SqlStore:
     async def drop_link(
         self, master: str, follower: str, events: Sequence[AuditEvent] = ()
     ) -> None:
-        """Forget the link (no error when there is none), writing ``events`` with it."""
-        t = tables.links
+        """Forget the link and its risk state (no error when there is none), writing
+        ``events`` with it."""
+        t, r = tables.links, tables.risk_states
         async with self.transaction("drop_link") as conn:
             await conn.execute(delete(t).where(t.c.master == master, t.c.follower == follower))
+            await conn.execute(delete(r).where(r.c.master == master, r.c.follower == follower))
             await self._write_events(conn, events)
 
     # -- standing conditions ----------------------------------------------------------
@@ -259,9 +223,7 @@ class SqlStore:
         async with self.transaction("save_standing") as conn:
             known = {
                 row[0]
-                for row in await conn.execute(
-                    select(t.c.key).where(t.c.master.in_(list(masters)))
-                )
+                for row in await conn.execute(select(t.c.key).where(t.c.master.in_(list(masters))))
             }
             gone = known - keep
             if gone:
@@ -333,24 +295,13 @@ class SqlStore:
         if not row[2]:
             raise LeaseLostError("not sent: the writer lease expired on the database's clock")
 
-    async def _write_events(self, conn: AsyncConnection, events: Sequence[AuditEvent]) -> None:
-        plain = [event_row(e) for e in events if e.key is None]
-        for chunk in _chunks(plain):
-            await conn.execute(insert(tables.audit_events), list(chunk))
-        keyed = [event_row(e) for e in events if e.key is not None]
-        if keyed:
-            cols = [c for c in keyed[0] if c != "event_key"]
-            stmt = self._upsert(tables.audit_events, ["event_key"], cols)
-            for row in keyed:  # in order: a pending event and its outcome may share a batch
-                await conn.execute(stmt, row)
-
     async def add_snapshots(self, snapshots: Sequence[BotSnapshot]) -> None:
         """Append snapshots, all in one transaction (core executemany: fast for big passes)."""
         rows = [snapshot_row(s) for s in snapshots]
         if not rows:
             return
         async with self.transaction("add_snapshots") as conn:
-            for chunk in _chunks(rows):
+            for chunk in chunks(rows):
                 await conn.execute(insert(tables.snapshots), list(chunk))
 
     async def prune(self, older_than: datetime) -> int:
@@ -374,3 +325,19 @@ class SqlStore:
     async def close(self) -> None:
         """Close every pooled connection. The store is unusable afterwards."""
         await self.engine.dispose()
+
+
+def _unknown(row: Any) -> AuditEvent:
+    """The audit event of a ``pending`` row as :meth:`SqlStore.close_open_runs` settles it."""
+    return AuditEvent(
+        ts=row["ts"],
+        run_id=row["run_id"],
+        action=row["action"],
+        master=row["master"],
+        follower=row["follower"],
+        bot=row["bot"],
+        changes=MappingProxyType({k: (v[0], v[1]) for k, v in (row["changes"] or {}).items()}),
+        outcome="unknown",
+        error=INTERRUPTED,
+        detail=row["detail"],
+    )

@@ -188,6 +188,83 @@ class LeaseRow(SQLModel, table=True):
     acquired_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
+class RiskStateRow(SQLModel, table=True):
+    """One link's risk guard (see ``copytrader.core.records.RiskState``): the measures since
+    the clone last started (``track_*``) and a breach on record (``hold_*``)."""
+
+    __tablename__ = "risk_states"
+    __table_args__ = (Index("ix_risk_states_hold_mode", "hold_mode"),)
+
+    master: str = Field(primary_key=True)
+    follower: str = Field(primary_key=True)
+    track_bot: str | None = None
+    track_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    clone_base: float | None = None
+    master_base: float | None = None
+    peak: float | None = None
+    hold_rule: str | None = None
+    hold_value: float | None = None
+    hold_threshold: float | None = None
+    hold_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    hold_rules: str | None = None
+    hold_mode: str | None = None  # stop | notify
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class EpisodeRow(SQLModel, table=True):
+    """A run of failing passes (``platform_down``) or of a follower's failing writes
+    (``write_failing``): kept while the streak lasts, so an episode is audited once and its
+    end (``recovered``) too, restarts included."""
+
+    __tablename__ = "episodes"
+
+    key: str = Field(primary_key=True)
+    kind: str
+    master: str | None = None
+    follower: str | None = None
+    streak: int = 0
+    open: bool = False  # audited: the streak reached the threshold
+    since: datetime = Field(sa_type=UTCDateTime)
+    last_error: str | None = None
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class NotificationRow(SQLModel, table=True):
+    """The outbox: one notification per notifying audit event, written in the event's
+    transaction. ``body`` is the exact JSON sent to a webhook (its ``id`` is this row's);
+    ``next_at`` the earliest a sink is due (None once settled)."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        Index("ix_notifications_next_at", "next_at"),
+        Index("ix_notifications_created_at", "created_at"),
+    )
+
+    id: str = Field(primary_key=True)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    action: str
+    run_id: str
+    body: str
+    next_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    settled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class DeliveryRow(SQLModel, table=True):
+    """One notification's delivery to one sink (a webhook, an Apprise URL: named without
+    the URL), so a sink that fails never makes another receive the notification twice."""
+
+    __tablename__ = "notification_deliveries"
+
+    notification_id: str = Field(primary_key=True)
+    sink: str = Field(primary_key=True)
+    attempts: int = 0
+    next_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    gave_up_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str | None = None
+
+
 class TradeRow(SQLModel, table=True):
     """A closed trade of a master (``follower`` NULL) or of a follower's clone, as the
     platform's webhook reported it. ``(bot_id, trade_id)`` is the trade: a repeated report
@@ -226,5 +303,9 @@ snapshots = _table(SnapshotRow)
 audit_events = _table(AuditRow)
 standing_conditions = _table(StandingRow)
 writer_lease = _table(LeaseRow)
+risk_states = _table(RiskStateRow)
+episodes = _table(EpisodeRow)
+notifications = _table(NotificationRow)
+deliveries = _table(DeliveryRow)
 trades = _table(TradeRow)
 metadata = SQLModel.metadata

@@ -89,8 +89,9 @@ async def test_plan_reconcile_status_audit_drift(sim: SimServer, workdir: Path) 
 
     code, out, _ = await cli(sim, workdir, "status", "--json")
     assert code == 0
-    masters = json.loads(out)["masters"]
-    assert len(masters) == 3
+    doc = json.loads(out)
+    masters = doc["masters"]
+    assert len(masters) == 3 and doc["risk_stops"] == []
     for m in masters:
         assert set(m) == {
             "master",
@@ -105,9 +106,10 @@ async def test_plan_reconcile_status_audit_drift(sim: SimServer, workdir: Path) 
             "follower_roi_mean",
             "suspected_duplicates",
             "adopt_candidates",
+            "risk_stopped",
         }
         assert m["clones"] == m["followers"] == m["in_sync"]
-        assert m["suspected_duplicates"] == m["adopt_candidates"] == 0
+        assert m["suspected_duplicates"] == m["adopt_candidates"] == m["risk_stopped"] == 0
 
     code, out, _ = await cli(sim, workdir, "audit", "--json", "--action", "clone", "--since", "1h")
     assert code == 0

@@ -59,6 +59,24 @@ def test_status_table_shows_each_master_and_roi_as_percent() -> None:
     assert "no masters recorded" in render(tables.render_status, {"masters": []})
 
 
+def test_status_lists_the_risk_stopped_clones_with_why() -> None:
+    master = {
+        "master": "m-one", "master_status": "running", "master_roi": 1.0, "followers": 2,
+        "clones": 2, "in_sync": 2, "drifted": 0, "failed": 0, "paused": 0,
+        "follower_roi_mean": 0.0, "risk_stopped": 1,
+    }  # fmt: skip
+    stop = {
+        "master": "m-one", "follower": "f-held", "rule": "min_roi_pct", "value": -25,
+        "threshold": -20, "since": "2026-12-01T10:00:00Z",
+        "detail": "ROI -25% is below min_roi_pct -20",
+    }  # fmt: skip
+    text = render(tables.render_status, {"masters": [master], "risk_stops": [stop]})
+    assert "risk stopped" in text and "held by risk guards" in text
+    assert "f-held" in text and "ROI -25% is below min_roi_pct -20" in text
+    assert "copytrader resume MASTER FOLLOWER" in text
+    assert "held by risk guards" not in render(tables.render_status, {"masters": [master]})
+
+
 def test_audit_table_shows_error_and_changes() -> None:
     rows = [
         {

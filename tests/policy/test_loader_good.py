@@ -244,3 +244,32 @@ def test_a_file_that_does_not_parse_still_claims_its_master(tmp_path: Path, writ
         "but got '<stream end>'",
         f"{good}:1:9: master same is also the master of {broken}: one file per master",
     ]
+
+
+RISKY = """\
+master: 6dafad4e364449c9906296aab8eff2f7
+defaults:
+  risk:
+    max_drawdown_pct: 15
+    min_roi_pct: -20
+    on_breach: stop
+followers:
+  - user: a
+    risk: {min_roi_pct: -10.5, max_tracking_gap_pct: 10}
+  - user: b
+    risk: {on_breach: notify}
+  - user: c
+"""
+
+
+def test_risk_blocks_merge_key_by_key(write: Write) -> None:
+    from copytrader.core.policy import OnBreach, RiskRules
+
+    policy, problems = loader.load_file(write("risky.yaml", RISKY))
+    assert problems == [] and policy is not None
+    a, b, c = policy.followers
+    assert policy.risk(a) == RiskRules(-10.5, 15, 10, OnBreach.STOP)
+    assert policy.risk(b) == RiskRules(-20, 15, None, OnBreach.NOTIFY)
+    assert policy.risk(c) == RiskRules(-20, 15, None, OnBreach.STOP)
+    assert policy.risk(c).fingerprint() != policy.risk(b).fingerprint()
+    assert not RiskRules().any and RiskRules().action is OnBreach.STOP

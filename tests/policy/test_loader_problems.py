@@ -73,7 +73,7 @@ CASES: list[tuple[str, str, list[str]]] = [
     (
         "unknown key in defaults",
         M + "defaults:\n  overide: {a: 1}\n",
-        ["3:3: unknown key 'overide' in defaults; expected one of overrides, scale"],
+        ["3:3: unknown key 'overide' in defaults; expected one of overrides, scale, risk"],
     ),
     (
         "overrides not a mapping",
@@ -199,7 +199,7 @@ CASES: list[tuple[str, str, list[str]]] = [
         M + "followers:\n  - user: u1\n    pause: true\n",
         [
             "4:5: unknown key 'pause' in a follower entry; expected one of user, overrides, scale, "
-            "paused"
+            "paused, risk"
         ],
     ),
     (
@@ -293,8 +293,43 @@ CASES: list[tuple[str, str, list[str]]] = [
             f"7:1: unknown key 'extra' in the policy; expected one of {TOP}",
         ],
     ),
+    (
+        "risk not a mapping",
+        M + "defaults:\n  risk: 15\n",
+        ["3:9: risk must be a mapping, got the number 15"],
+    ),
+    (
+        "unknown risk key",
+        M + "defaults:\n  risk: {max_drawdown: 15}\n",
+        [
+            "3:10: unknown key 'max_drawdown' in risk; expected one of max_drawdown_pct, "
+            "min_roi_pct, max_tracking_gap_pct, on_breach"
+        ],
+    ),
+    (
+        "risk threshold not a number",
+        M + "followers:\n  - user: u1\n    risk:\n      min_roi_pct: low\n",
+        ["5:20: min_roi_pct must be a number, got the string 'low'"],
+    ),
+    (
+        "drawdown zero and gap negative",
+        M + "defaults:\n  risk: {max_drawdown_pct: 0, max_tracking_gap_pct: -3}\n",
+        [
+            "3:28: max_drawdown_pct must be above zero (percentage points)",
+            "3:53: max_tracking_gap_pct must be above zero (percentage points)",
+        ],
+    ),
+    (
+        "on_breach unknown",
+        M + "followers:\n  - user: u1\n    risk: {on_breach: halt}\n",
+        ["4:23: on_breach must be one of stop | notify, got the string 'halt'"],
+    ),
+    (
+        "risk key twice",
+        M + "defaults:\n  risk:\n    min_roi_pct: -20\n    min_roi_pct: -10\n",
+        ["5:5: duplicate key 'min_roi_pct' in risk (first at line 4)"],
+    ),
 ]
-
 
 @pytest.mark.parametrize(("text", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_bad_file_reports_every_problem_at_its_position(

@@ -13,6 +13,8 @@ from pathlib import Path
 from tests.reliability.support import CLI, subprocess_env
 
 BASE = {"COPYTRADER_API_URL": "http://127.0.0.1:9", "COPYTRADER_API_KEY": "canary-cfg-key-1"}
+NOTIFY_URL = "canary-notify-url-Tq3"
+SECRET = "canary-notify-secret-Lp09x"
 
 # (id, variable named in the message, environment changes; None removes the variable)
 CASES: list[tuple[str, str, dict[str, str | None]]] = [
@@ -49,6 +51,29 @@ CASES: list[tuple[str, str, dict[str, str | None]]] = [
     ("api key missing", "COPYTRADER_API_KEY", {"COPYTRADER_API_KEY": None}),
     ("log format xml", "COPYTRADER_LOG_FORMAT", {"COPYTRADER_LOG_FORMAT": "xml"}),
     ("timeout zero", "COPYTRADER_TIMEOUT_SECONDS", {"COPYTRADER_TIMEOUT_SECONDS": "0"}),
+    # notifications: the URLs and the secret are secrets, never echoed
+    (
+        "notify events unknown",
+        "COPYTRADER_NOTIFY_EVENTS",
+        {"COPYTRADER_NOTIFY_EVENTS": "risk_stop,risk_stopped"},
+    ),
+    ("notify url no scheme", "COPYTRADER_NOTIFY_URLS", {"COPYTRADER_NOTIFY_URLS": NOTIFY_URL}),
+    (
+        "webhook url ftp",
+        "COPYTRADER_WEBHOOK_URL",
+        {"COPYTRADER_WEBHOOK_URL": "ftp://" + NOTIFY_URL, "COPYTRADER_WEBHOOK_SECRET": SECRET},
+    ),
+    (
+        "webhook without secret",
+        "COPYTRADER_WEBHOOK_SECRET",
+        {"COPYTRADER_WEBHOOK_URL": "http://127.0.0.1:9/" + NOTIFY_URL},
+    ),
+    (
+        "webhook secret too short",
+        "COPYTRADER_WEBHOOK_SECRET",
+        {"COPYTRADER_WEBHOOK_URL": "http://127.0.0.1:9/h", "COPYTRADER_WEBHOOK_SECRET": "canary-s"},
+    ),
+    ("secret without webhook", "COPYTRADER_WEBHOOK_URL", {"COPYTRADER_WEBHOOK_SECRET": SECRET}),
     ("webhook token short", "COPYTRADER_WEBHOOK_TOKEN", {"COPYTRADER_WEBHOOK_TOKEN": "abc"}),
     (
         "webhook token not a path segment",
@@ -87,6 +112,8 @@ def _one_line_naming(proc: subprocess.CompletedProcess[str], variable: str) -> N
     assert "Traceback" not in proc.stderr
     assert proc.stdout == ""
     assert "canary-cfg-key-1" not in proc.stderr
+    assert NOTIFY_URL not in proc.stderr and SECRET not in proc.stderr
+    assert "canary-s" not in proc.stderr
 
 
 def _file_cases(tmp_path: Path) -> list[tuple[str, str, dict[str, str | None]]]:
@@ -143,6 +170,11 @@ def test_every_bad_variable_exits_2_naming_it(tmp_path: Path) -> None:
             "daemon interval negative",
             "COPYTRADER_INTERVAL_SECONDS",
             {"COPYTRADER_INTERVAL_SECONDS": "-1"},
+        ),
+        (
+            "daemon apprise url it does not know",
+            "COPYTRADER_NOTIFY_URLS",
+            {"COPYTRADER_NOTIFY_URLS": "json://127.0.0.1:9/x,nosuch://" + NOTIFY_URL},
         ),
         (
             "daemon webhook token file missing",

@@ -17,7 +17,7 @@ from copytrader.store.repo import SqlStore
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 STATUS_KEYS = ["master", "master_status", "master_roi", "followers", "clones", "in_sync",
                "drifted", "failed", "paused", "follower_roi_mean", "suspected_duplicates",
-               "adopt_candidates"]
+               "adopt_candidates", "risk_stopped"]
 AUDIT_KEYS = ["ts", "run_id", "action", "master", "follower", "bot", "changes", "outcome",
               "error"]
 
@@ -53,19 +53,39 @@ async def two_passes(store: SqlStore) -> None:
 
 
 async def test_status_from_the_latest_pass_of_each_master(store: SqlStore) -> None:
-    assert await queries.status(store) == {"masters": []}
+    assert await queries.status(store) == {"masters": [], "risk_stops": []}
     await two_passes(store)
     doc = await queries.status(store)
     assert [list(m) for m in doc["masters"]] == [STATUS_KEYS, STATUS_KEYS]
     m2, mb = doc["masters"]
     assert m2 == {"master": "m2", "master_status": "running", "master_roi": 0.5, "followers": 1,
                   "clones": 1, "in_sync": 1, "drifted": 0, "failed": 0, "paused": 0,
-                  "follower_roi_mean": 0.4, "suspected_duplicates": 0, "adopt_candidates": 0}
+                  "follower_roi_mean": 0.4, "suspected_duplicates": 0, "adopt_candidates": 0,
+                  "risk_stopped": 0}
     assert mb["master"] == "mB" and mb["master_status"] == "stopped"
     assert (mb["master_roi"], mb["followers"], mb["clones"]) == (0.2, 4, 3)
     assert (mb["in_sync"], mb["drifted"], mb["failed"], mb["paused"]) == (2, 1, 1, 1)
     assert mb["follower_roi_mean"] == pytest.approx(0.2)
     json.dumps(doc)  # plain JSON
+
+
+async def test_status_counts_risk_stopped_clones_and_says_why(store: SqlStore) -> None:
+    from copytrader.core.policy import OnBreach
+    from copytrader.core.records import Hold, RiskState
+
+    await two_passes(store)
+    held = Hold("min_roi_pct", -25, -20, T0, "fp")
+    noted = Hold("max_drawdown_pct", 7, 5, T0, "fp", OnBreach.NOTIFY)  # notify: not stopped
+    await store.save_risk([RiskState("mB", "f1", None, held), RiskState("mB", "f2", None, noted)])
+    doc = await queries.status(store)
+    m2, mb = doc["masters"]
+    assert (m2["risk_stopped"], mb["risk_stopped"]) == (0, 1)
+    assert doc["risk_stops"] == [{
+        "master": "mB", "follower": "f1", "rule": "min_roi_pct", "value": -25, "threshold": -20,
+        "since": "2025-03-01T12:00:00Z", "detail": "ROI -25% is below min_roi_pct -20",
+    }]
+    await store.drop_link("mB", "f1")  # a follower's link gone: its risk state with it
+    assert (await queries.status(store))["risk_stops"] == []
 
 
 async def test_status_counts_held_items_from_the_standing_conditions(store: SqlStore) -> None:

@@ -10,7 +10,11 @@ from typing import TYPE_CHECKING, Any
 from copytrader.cli import EXIT_FAILED, EXIT_OK, context
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from copytrader.core.actions import Action, Note
+    from copytrader.notify.ports import Sink
+    from copytrader.reconcile.wiring import Service
     from copytrader.settings import Settings
 
 
@@ -82,12 +86,23 @@ async def plan(args: argparse.Namespace, s: Settings) -> int:
     return EXIT_FAILED if problems else EXIT_OK
 
 
+#: The longest ``reconcile`` spends delivering its own notifications before it exits.
+DRAIN_SECONDS = 10.0
+
+
 async def reconcile(args: argparse.Namespace, s: Settings) -> int:
+    from datetime import UTC, datetime
+
     from copytrader.cli import tables
+    from copytrader.notify import sinks
     from copytrader.reconcile import wiring
 
+    outs = sinks.build(s.notify)  # a bad notification URL is exit 2 before anything is done
+    started = datetime.now(UTC)
     async with wiring.open_writer(s, wait=args.wait) as svc:
         result = await svc.reconciler.run_pass()
+        if outs:
+            await _deliver(svc, outs, started)
     if result.error:
         print(f"copytrader: pass aborted: {result.error}", file=sys.stderr)
     doc = result.to_json()
@@ -102,6 +117,26 @@ async def reconcile(args: argparse.Namespace, s: Settings) -> int:
             title="reconcile",
         )
     return EXIT_OK if result.converged else EXIT_FAILED
+
+
+async def _deliver(svc: Service, outs: list[Sink], since: datetime) -> None:
+    """Deliver this process's notifications (within :data:`DRAIN_SECONDS`; the rest stays in
+    the outbox for the next copytrader process), still holding the writer lease."""
+    from copytrader.errors import CopytraderError
+    from copytrader.notify.sender import Sender
+
+    sender = Sender(svc.store, outs)
+    try:
+        if not await sender.drain(since=since, seconds=DRAIN_SECONDS):
+            print(
+                "copytrader: some notifications are not delivered yet; they stay in the "
+                "outbox and the next copytrader process sends them",
+                file=sys.stderr,
+            )
+    except CopytraderError as exc:
+        print(f"copytrader: notifications not delivered: {exc}", file=sys.stderr)
+    finally:
+        await sender.close()
 
 
 async def drift(args: argparse.Namespace, s: Settings) -> int:

@@ -3,6 +3,8 @@
 - ``POST /_sim/faults``: body = :class:`Fault` fields (or a list of them); adds the rules.
 - ``GET /_sim/faults``: the active rules.  ``DELETE /_sim/faults``: removes every rule.
 - ``GET /_sim/requests``: the request log.  ``POST /_sim/reset-requests``: empties it.
+- ``POST /_sim/roi``: ``{"botId": ID, "roi": PERCENT}`` pins the ROI the bot reports (its
+  profit follows); ``"roi": null`` lets the price walk drive it again.
 
 Control requests need the API key too and are not recorded in the request log.
 """
@@ -51,5 +53,17 @@ async def handle(request: web.Request, state: SimState, authorised: bool) -> web
         return respond([r.to_json() for r in state.requests])
     if route == ("POST", "/_sim/reset-requests"):
         state.requests.clear()
+        return respond(True)
+    if route == ("POST", "/_sim/roi"):
+        body = await _json(request)
+        if not isinstance(body, dict):
+            return error(400, 400, "expected {botId, roi}")
+        roi = body.get("roi")
+        if roi is not None and (isinstance(roi, bool) or not isinstance(roi, int | float)):
+            return error(400, 400, "roi must be a number or null")
+        try:
+            state.set_roi(str(body.get("botId")), None if roi is None else float(roi))
+        except KeyError:
+            return error(404, 404, f"no bot {body.get('botId')}")
         return respond(True)
     return error(404, 404, f"no control route {request.method} {request.path}")

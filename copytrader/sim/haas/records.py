@@ -28,6 +28,15 @@ class BotRecord:
     # Created lazily: most bots of a 100,000-bot benchmark never need them.
     events: list[tuple[int, str, str]] | None = None
     closed: list[dict[str, Any]] | None = None
+    pinned_roi: float | None = None  # set through the control API: the ROI reported as is
+
+    def roi(self, walk: PriceWalk, now: int) -> tuple[float, float]:
+        """``(profit, roi)`` as reported: the pinned ROI when one is set, else the walk's."""
+        invest = number(self.settings.get("investmentAmount"))
+        if self.pinned_roi is not None:
+            return self.pinned_roi * invest / 100.0, self.pinned_roi
+        profit = self.profit(walk, now)
+        return profit, (profit / invest * 100.0 if invest > 0 else 0.0)
 
     def profit(self, walk: PriceWalk, now: int) -> float:
         """Total profit so far: finished segments plus the running one up to step ``now``."""
@@ -43,9 +52,7 @@ class BotRecord:
 
     def to_json(self, walk: PriceWalk, now: int) -> dict[str, Any]:
         """The Bot object of the partner API (a fresh dict; settings copied)."""
-        profit = self.profit(walk, now)
-        invest = number(self.settings.get("investmentAmount"))
-        roi = profit / invest * 100.0 if invest > 0 else 0.0
+        profit, roi = self.roi(walk, now)
         return {
             "userId": self.user_id,
             "botId": self.bot_id,

@@ -155,6 +155,13 @@ class SimState:
         now, bots, walk = self.walk.index(), self._bots, self.walk
         return [bots[b].to_json(walk, now) for b in bot_ids if b in bots]
 
+    def set_roi(self, bot_id: str, roi: float | None) -> None:
+        """Pin the ROI ``bot_id`` reports (None: unpin). KeyError when there is no such bot."""
+        found = self._bots.get(bot_id)
+        if found is None:
+            raise KeyError(bot_id)
+        found.pinned_roi = roi
+
     def bot_ids(self) -> list[str]:
         """Every bot id in creation order (one list copy)."""
         return list(self._bots)
