@@ -14,20 +14,20 @@ import concurrent.futures
 import threading
 from collections.abc import Callable
 from types import TracebackType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from copytrader.sim.haas.server import SimServer
-from copytrader.sim.haas.state import SimState
 
 T = TypeVar("T")
 
 
 class SimThread:
-    """``with SimThread(state) as sim: ... sim.url ...``"""
+    """``with SimThread(state) as sim: ... sim.url ...``; ``server``: another platform's
+    simulator server for ``state`` (anything with ``start``, ``stop`` and ``url``)."""
 
-    def __init__(self, state: SimState) -> None:
+    def __init__(self, state: Any, server: Any = None) -> None:
         self.state = state
-        self.server = SimServer(state)
+        self.server = server if server is not None else SimServer(state)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ready = threading.Event()
         self._error: BaseException | None = None

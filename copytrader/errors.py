@@ -16,10 +16,12 @@ Every error copytrader raises on purpose is a :class:`CopytraderError`::
         │   ├── ServerError         HTTP 5xx
         │   └── NetworkError        timeout, connection refused or reset
         ├── AuthError               HTTP 401/403 or the envelope says the key is refused
-        ├── PermanentError          ``isSuccess: false``; ``code`` and ``message`` from the platform
+        ├── PermanentError          the request was refused (``isSuccess: false``, a 4xx);
+        │                           ``code`` and ``message`` from the platform
         └── MalformedResponseError  not JSON, no envelope, or data of the wrong shape
 
-Platform errors are mapped once, at the HTTP boundary (``copytrader.platform.haas.client``), and
+Platform errors are mapped once, at the HTTP boundary (``copytrader.platform.transport`` and
+each platform's dialect: ``platform.haas.envelope``, ``platform.botprimex.answers``), and
 re-raised ``from`` the library's exception. No message ever contains the API key or a user's
 exchange secret: messages are built from the method, path, status and the platform's own
 message only.
@@ -102,10 +104,12 @@ class AuthError(PlatformError):
 
 
 class PermanentError(PlatformError):
-    """The platform answered ``isSuccess: false``: the request itself was refused."""
+    """The platform refused the request itself (``isSuccess: false`` on HaasOnline, a 4xx
+    error body on BotPrimeX). ``code`` is the platform's: a number (HaasOnline) or a word
+    (BotPrimeX: ``bot_running``, ``immutable_field``...)."""
 
     def __init__(
-        self, message: str, *, endpoint: str = "", status: int | None = None, code: int = 0
+        self, message: str, *, endpoint: str = "", status: int | None = None, code: int | str = 0
     ) -> None:
         self.code = code
         self.platform_message = message

@@ -50,12 +50,25 @@ class Secret:
         return hash(self._value)
 
 
+#: The platforms copytrader drives (``COPYTRADER_PLATFORM``): HaasOnline's partner API
+#: (partner-api.md) and BotPrimeX (botprimex-api.md).
+PLATFORMS = ("haas", "botprimex")
+
+
 @dataclass(frozen=True)
 class PlatformSettings:
-    """How to reach the partner API."""
+    """How to reach the partner API.
+
+    ``kind``: which platform (:data:`PLATFORMS`). ``accounts``: BotPrimeX only, each follower
+    account's key by account name (``COPYTRADER_ACCOUNTS_FILE``); ``api_key`` is then the
+    master account's.
+    """
 
     api_url: str = ""
     api_key: Secret = field(default_factory=lambda: Secret(""))
+    kind: str = "haas"
+    accounts: Mapping[str, Secret] = field(default_factory=dict)
+    accounts_file: Path | None = None
     rate_limit_per_minute: int = 100
     concurrency: int = 8
     timeout_seconds: float = 30.0
@@ -270,6 +283,7 @@ def load(
             raise ConfigError(
                 "COPYTRADER_API_KEY: required (or COPYTRADER_API_KEY_FILE naming a file)"
             )
+    kind, accounts_file, accounts = _platform(env, file_values, api_key, require_platform)
 
     log_format_raw = _source(env, file_values, "log_format")
     if log_format_raw is None:
@@ -296,6 +310,9 @@ def load(
         platform=PlatformSettings(
             api_url=api_url,
             api_key=api_key,
+            kind=kind,
+            accounts=accounts,
+            accounts_file=accounts_file,
             rate_limit_per_minute=_int(
                 "COPYTRADER_RATE_LIMIT_PER_MINUTE",
                 _source(env, file_values, "rate_limit_per_minute"),
@@ -390,3 +407,29 @@ def _lease(env: Mapping[str, str], file_values: Mapping[str, object]) -> tuple[i
             f"{third:g} s of lease it is started with: lower it or raise the lease"
         )
     return lease, write_timeout
+
+
+def _platform(
+    env: Mapping[str, str],
+    file_values: Mapping[str, object],
+    api_key: Secret,
+    require_platform: bool,
+) -> tuple[str, Path | None, Mapping[str, Secret]]:
+    """``COPYTRADER_PLATFORM``, and for BotPrimeX the accounts file with its keys (read and
+    checked only by commands that talk to the platform: they need the keys)."""
+    raw = _source(env, file_values, "platform")
+    kind = str(raw).strip() if raw is not None else "haas"
+    if kind not in PLATFORMS:
+        raise ConfigError(f"COPYTRADER_PLATFORM: expected {' or '.join(PLATFORMS)}, got {kind!r}")
+    path_raw = _source(env, file_values, "accounts_file")
+    path = Path(str(path_raw)) if path_raw is not None else None
+    if kind != "botprimex" or not require_platform:
+        return kind, path, {}
+    if path is None:
+        raise ConfigError(
+            "COPYTRADER_ACCOUNTS_FILE: required with COPYTRADER_PLATFORM=botprimex "
+            "(a TOML file of the follower accounts' API keys)"
+        )
+    from copytrader import accounts
+
+    return kind, path, accounts.load(path, api_key)

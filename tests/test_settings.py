@@ -122,6 +122,29 @@ def test_a_bad_lease_setting_is_exit_2_with_one_line(tmp_path: Path) -> None:
     assert "COPYTRADER_WRITE_TIMEOUT_SECONDS" in done.stderr
 
 
+def test_botprimex_reads_the_accounts_file_only_where_the_platform_is_needed(
+    tmp_path: Path,
+) -> None:
+    accounts = tmp_path / "accounts.toml"
+    accounts.write_text('[accounts.alice]\napi_key = "ka-1"\n\n[accounts.bob-2]\napi_key = "kb"\n')
+    accounts.chmod(0o600)
+    env = {**BASE, "COPYTRADER_PLATFORM": "botprimex", "COPYTRADER_ACCOUNTS_FILE": str(accounts)}
+    s = settings.load(env)
+    assert s.platform.kind == "botprimex" and s.platform.accounts_file == accounts
+    assert {n: k.reveal() for n, k in s.platform.accounts.items()} == {"alice": "ka-1",
+                                                                      "bob-2": "kb"}
+    assert "ka-1" not in repr(s)
+    assert settings.load(BASE).platform.kind == "haas"
+    # a command that needs no platform (status, audit) neither requires nor reads it
+    accounts.chmod(0o644)
+    local = settings.load({"COPYTRADER_PLATFORM": "botprimex"}, require_platform=False)
+    assert local.platform.accounts == {}
+    with pytest.raises(ConfigError, match="readable or writable by group or others"):
+        settings.load(env)
+    # the file is only for BotPrimeX: a HaasOnline deployment ignores it
+    assert settings.load({**env, "COPYTRADER_PLATFORM": "haas"}).platform.accounts == {}
+
+
 def test_the_webhook_token_from_env_file_or_credential(tmp_path: Path) -> None:
     token = "wh-0123456789abcdef-XYZ._~"
     assert not settings.load(BASE).daemon.webhook_token  # off by default

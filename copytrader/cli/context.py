@@ -23,18 +23,18 @@ if TYPE_CHECKING:
 
 def load_settings(args: argparse.Namespace, *, platform: bool) -> Settings:
     """The settings of this command (``platform``: it needs the partner API), with the API
-    key, the webhook token, the notification URLs and secret registered as secrets, and
-    logging configured."""
+    key, every follower account's key, the webhook token, and the notification URLs and
+    secret registered as secrets, and logging configured."""
     from copytrader import settings as settings_mod
     from copytrader.observe import logging as obs_logging
     from copytrader.observe import redact
 
     s = settings_mod.load(config_file=args.config, require_platform=platform)
-    for secret in (s.platform.api_key, s.daemon.webhook_token):
-        if secret:
-            redact.register_secret(secret.reveal())
-    for text in s.notify.secrets():  # the notification URLs and the webhook secret
-        redact.register_secret(text)
+    for key in (s.platform.api_key, *s.platform.accounts.values(), s.daemon.webhook_token):
+        if key:
+            redact.register_secret(key.reveal())
+    for secret in s.notify.secrets():  # the notification URLs and the webhook secret
+        redact.register_secret(secret)
     obs_logging.configure(s.log_format, s.log_file)
     return s
 

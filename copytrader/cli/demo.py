@@ -1,12 +1,14 @@
 """``copytrader demo``: the simulator, the daemon and the example policies, in one process.
 
-Needs no network and no configuration: the simulator runs on a free loopback port with a key
+Needs no network and no configuration: the simulator runs on a free loopback port with keys
 of its own, the policies are the packaged examples written to ``<dir>/policies``, the database
 is SQLite at ``<dir>/copytrader.db`` (started afresh, since the simulator is), and the daemon is
 the same code ``copytrader run`` runs, with a 3-second interval. A few seconds after the first
-pass the strategy manager edits the ETH spot grid master through the platform API, and the
-next pass carries the edit to every follower (the audit pane shows it). Ctrl-C or
-``--seconds`` stops everything and prints a summary.
+pass the strategy manager edits a master through the platform API, and the next pass carries
+the edit to every follower (the audit pane shows it). Ctrl-C or ``--seconds`` stops
+everything and prints a summary. ``--platform botprimex`` runs the BotPrimeX world
+(:mod:`copytrader.cli.demo_worlds`): a master account and four follower accounts, whose keys
+go to ``<dir>/accounts.toml``.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import secrets
 import sys
 import time
 from importlib import resources
@@ -26,44 +27,44 @@ from rich.console import Console
 from rich.live import Live
 
 from copytrader import settings as settings_mod
-from copytrader.cli import demo_view
+from copytrader.cli import demo_view, demo_worlds
+from copytrader.cli.demo_worlds import Running, World
 from copytrader.daemon.app import Daemon
 from copytrader.daemon.sdnotify import Notifier
 from copytrader.observe import logging as obs_logging
 from copytrader.observe import redact
-from copytrader.platform.haas.client import PlatformClient
 from copytrader.reconcile import wiring
-from copytrader.settings import DaemonSettings, PlatformSettings, Secret, Settings
-from copytrader.sim.haas.seed import DEMO, seed_demo
-from copytrader.sim.haas.server import SimServer
-from copytrader.sim.haas.state import SimState
+from copytrader.settings import DaemonSettings, PlatformSettings, Settings
 from copytrader.store import queries
 
 log = structlog.get_logger("copytrader.demo")
 
 INTERVAL = 3.0
 EDIT_AFTER = 2.0  # seconds after the first pass
-MASTER_EDIT: dict[str, bool | int] = {"stopExit": True, "stopValue": 3900}
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the demo until Ctrl-C or ``args.seconds``; 0 on a clean stop."""
     base = settings_mod.load(config_file=args.config, require_platform=False)
+    world = demo_worlds.world(args.platform)
     folder = Path(args.dir)
     folder.mkdir(parents=True, exist_ok=True)
-    write_policies(folder / "policies")
+    write_policies(folder / "policies", world.policies)
     fresh_database(folder / "copytrader.db")
     log_file = None if args.headless else folder / "copytrader.log"
     obs_logging.configure(base.log_format, log_file)
-    return asyncio.run(_main(args, base, folder, log_file))
+    return asyncio.run(_main(args, base, world, folder, log_file))
 
 
-def write_policies(folder: Path) -> list[Path]:
-    """Copy the packaged example policies into ``folder`` (overwriting earlier copies)."""
+def write_policies(folder: Path, package: str = "copytrader.demo_policies") -> list[Path]:
+    """Copy the packaged example policies of ``package`` into ``folder`` (the folder's other
+    policy files, such as another platform's examples, are removed)."""
     folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.iterdir():
+        if stale.suffix in (".yaml", ".yml") and stale.is_file():
+            stale.unlink()
     written = []
-    for item in sorted(resources.files("copytrader.demo_policies").iterdir(),
-                       key=lambda i: i.name):
+    for item in sorted(resources.files(package).iterdir(), key=lambda i: i.name):
         if item.name.endswith((".yaml", ".yml")):
             target = folder / item.name
             target.write_text(item.read_text(encoding="utf-8"), encoding="utf-8")
@@ -78,13 +79,11 @@ def fresh_database(path: Path) -> None:
         candidate.unlink(missing_ok=True)
 
 
-def demo_settings(base: Settings, folder: Path, sim_url: str, key: str,
+def demo_settings(base: Settings, folder: Path, platform: PlatformSettings,
                   log_file: Path | None) -> Settings:
     """The daemon's settings for the demo (only the log format comes from ``base``)."""
     return Settings(
-        platform=PlatformSettings(api_url=sim_url, api_key=Secret(key),
-                                  rate_limit_per_minute=600, concurrency=4,
-                                  timeout_seconds=10.0),
+        platform=platform,
         daemon=DaemonSettings(interval_seconds=INTERVAL, http_listen=("127.0.0.1", 0),
                               retention_days=base.daemon.retention_days,
                               shutdown_timeout_seconds=5.0),
@@ -95,20 +94,17 @@ def demo_settings(base: Settings, folder: Path, sim_url: str, key: str,
     )
 
 
-async def _main(args: argparse.Namespace, base: Settings, folder: Path,
+async def _main(args: argparse.Namespace, base: Settings, world: World, folder: Path,
                 log_file: Path | None) -> int:
-    key = secrets.token_urlsafe(24)  # the simulator's own key, nothing to configure
-    redact.register_secret(key)
-
-    state = SimState(api_key=key, latency=0.02)
-    seed_demo(state)
     started = time.monotonic()
-    async with SimServer(state) as sim:
-        s = demo_settings(base, folder, sim.url, key, log_file)
+    async with world.simulator(folder) as sim:
+        for secret in sim.secrets:
+            redact.register_secret(secret)
+        s = demo_settings(base, folder, sim.platform, log_file)
         daemon = Daemon(s, notifier=Notifier(None))
         serving = asyncio.create_task(daemon.serve())
         notes: list[str] = []
-        edit = asyncio.create_task(_strategy_manager(daemon, sim.url, key, notes))
+        edit = asyncio.create_task(_strategy_manager(daemon, world, sim, notes))
         loop = asyncio.get_running_loop()
         timer = (loop.call_later(args.seconds, daemon.request_stop, "demo time is up")
                  if args.seconds > 0 else None)
@@ -118,7 +114,7 @@ async def _main(args: argparse.Namespace, base: Settings, folder: Path,
                          database=s.database_url, seconds=args.seconds or "until Ctrl-C")
                 code = await serving
             else:
-                code = await _live(daemon, serving, sim.url, started, notes)
+                code = await _live(daemon, serving, sim.url, started, notes, world.names)
         finally:
             if timer is not None:
                 timer.cancel()
@@ -128,25 +124,23 @@ async def _main(args: argparse.Namespace, base: Settings, folder: Path,
                 daemon.request_stop("demo ending")
                 await asyncio.gather(serving, return_exceptions=True)
         edited = edit.done() and not edit.cancelled() and edit.exception() is None
-    await _summary(s, time.monotonic() - started, edited, args.headless)
+    await _summary(s, time.monotonic() - started, edited, args.headless, world.names)
     return code
 
 
-async def _strategy_manager(daemon: Daemon, sim_url: str, key: str, notes: list[str]) -> None:
-    """Edit the ETH spot grid master through the API a little after the first pass."""
+async def _strategy_manager(daemon: Daemon, world: World, sim: Running,
+                            notes: list[str]) -> None:
+    """Edit a master through the platform's API a little after the first pass."""
     await daemon.passed.wait()
     await asyncio.sleep(EDIT_AFTER)
-    async with PlatformClient(sim_url, Secret(key), rate_limit_per_minute=None) as manager:
-        await manager.edit_bot(DEMO.spot_owner, DEMO.spot_grid_master, MASTER_EDIT)
-    log.info("strategy manager edited the ETH spot grid master; the next pass fans it out",
-             master=DEMO.spot_grid_master, changes=MASTER_EDIT)
-    changes = ", ".join(f"{k}={v}" for k, v in MASTER_EDIT.items())
-    notes.append(f"{time.strftime('%H:%M:%S', time.gmtime())} the strategy manager edited the "
-                 f"ETH spot grid master ({changes}); watch the next pass fan it out below")
+    done = await world.edit_master(sim)
+    log.info(f"{done}; the next pass fans it out")
+    notes.append(f"{time.strftime('%H:%M:%S', time.gmtime())} {done}; "
+                 "watch the next pass fan it out below")
 
 
 async def _live(daemon: Daemon, serving: asyncio.Task[int], sim_url: str,
-                started: float, notes: list[str]) -> int:
+                started: float, notes: list[str], names: dict[str, str]) -> int:
     console = Console()
     with Live(demo_view.render(demo_view.Frame(header="starting...")), console=console,
               refresh_per_second=4, transient=False) as live:
@@ -161,7 +155,7 @@ async def _live(daemon: Daemon, serving: asyncio.Task[int], sim_url: str,
             if notes:
                 header += "\n" + notes[-1]
             try:
-                frame = await demo_view.fetch(daemon.service.store, header)
+                frame = await demo_view.fetch(daemon.service.store, header, names)
             except Exception as exc:  # the database is closing: keep the last frame
                 log.debug("demo view: fetch failed", error=str(exc))
             else:
@@ -170,7 +164,8 @@ async def _live(daemon: Daemon, serving: asyncio.Task[int], sim_url: str,
     return await serving
 
 
-async def _summary(s: Settings, seconds: float, edited: bool, headless: bool) -> None:
+async def _summary(s: Settings, seconds: float, edited: bool, headless: bool,
+                   names: dict[str, str]) -> None:
     async with wiring.open_store_only(s) as store:
         runs = await store.runs()
         status = await queries.status(store)
@@ -180,7 +175,7 @@ async def _summary(s: Settings, seconds: float, edited: bool, headless: bool) ->
         "actions_failed": sum(r.actions_failed for r in runs),
         "master_edit_sent": edited, "database": s.database_url, "policy_dir": str(s.policy_dir),
     }
-    lines = [doc] + [{"master": m["master"], "name": demo_view.name(m["master"]),
+    lines = [doc] + [{"master": m["master"], "name": demo_view.name(m["master"], names),
                       **{k: m[k] for k in ("master_status", "followers", "clones", "in_sync",
                                            "drifted", "failed", "paused")}}
                      for m in status["masters"]]

@@ -15,15 +15,9 @@ from rich.table import Table
 from rich.text import Text
 
 from copytrader.cli import tables
-from copytrader.sim.haas.seed import DEMO
 from copytrader.store import queries
 from copytrader.store.repo import SqlStore
 
-NAMES = {
-    DEMO.spot_grid_master: "ETH spot grid",
-    DEMO.futures_grid_master: "ETH futures grid",
-    DEMO.spot_dca_master: "BTC DCA",
-}
 EVENTS = 12
 
 
@@ -32,23 +26,26 @@ class Frame:
     """One screenful of data."""
 
     header: str
+    #: master id -> a name for people (the demo world's).
+    names: dict[str, str] = field(default_factory=dict)
     masters: list[dict[str, Any]] = field(default_factory=list)
     followers: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
 
 
-def name(master: str | None) -> str:
+def name(master: str | None, names: dict[str, str]) -> str:
     """A master's demo name, or its short id."""
     if master is None:
         return ""
-    return NAMES.get(master, master[:8])
+    return names.get(master, master[:8])
 
 
-async def fetch(store: SqlStore, header: str) -> Frame:
+async def fetch(store: SqlStore, header: str, names: dict[str, str]) -> Frame:
     """Read a frame from the database."""
     status = await queries.status(store)
     return Frame(
         header=header,
+        names=names,
         masters=status["masters"],
         followers=await queries.latest_clones(store),
         events=await queries.audit(store, limit=EVENTS),
@@ -68,7 +65,7 @@ def render(frame: Frame) -> RenderableType:
         masters.add_column(col)
     for m in frame.masters:
         masters.add_row(
-            name(m["master"]),
+            name(m["master"], frame.names),
             m["master_status"] or "",
             tables.percent(m["master_roi"]),
             str(m["followers"]),
@@ -86,7 +83,7 @@ def render(frame: Frame) -> RenderableType:
         if f["paused"]:
             sync.append(" (paused)", style="dim")
         people.add_row(
-            name(f["master"]),
+            name(f["master"], frame.names),
             f["follower"][:8],
             (f["bot_id"] or "-")[:12],
             f["status"] or "-",
@@ -102,7 +99,7 @@ def render(frame: Frame) -> RenderableType:
         audit.add_row(
             e["ts"][11:19],
             Text(e["action"], style=style or "cyan"),
-            name(e["master"]),
+            name(e["master"], frame.names),
             (e["follower"] or "")[:8],
             e["outcome"],
             _changes(e["changes"]) or (e["detail"] or ""),

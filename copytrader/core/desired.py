@@ -6,7 +6,7 @@ The layer order (documented in ``policies/README.md``) for each setting key:
 2. the defaults' override replaces it (``defaults``);
 3. the follower's own override replaces it (``override``) and is final;
 4. otherwise a scale factor multiplies it (``scale``): the follower's own factor for the key,
-   else the defaults' factor;
+   else the defaults' factor (rounded half up for a whole-number setting);
 5. ``limits`` clamp numbers into ``[min, max]`` (``limit``).
 
 The desired status is the master's status, except that a paused follower is stopped, and a
@@ -17,6 +17,7 @@ them as they are: desired status None).
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -74,6 +75,16 @@ def base(policy: Policy, master: Bot, script: Script) -> Base:
             values[key] = normalize.value(script.spec(key), raw)
             layers[key] = Source.DEFAULTS
     return Base(master, script, policy, MappingProxyType(values), MappingProxyType(layers))
+
+
+def _whole(script: Script, key: str, value: Scalar) -> Scalar:
+    """A scaled ``value`` rounded half up when ``key`` takes whole numbers only (BotPrimeX's
+    ``max_open_trades``: 3 x 0.5 is 2), else as it is."""
+    spec = script.spec(key)
+    n = normalize.number(value)
+    if spec is None or spec.bounds is None or not spec.bounds.whole or n is None:
+        return value
+    return math.floor(n + 0.5)
 
 
 def _clamp(policy: Policy, key: str, value: Scalar) -> Scalar | None:
@@ -148,7 +159,7 @@ def compute(b: Base, follower: FollowerPolicy) -> DesiredClone:
         current = normalize.number(values[key])
         if factor is None or current is None:
             continue
-        values[key] = normalize.number(current * factor)
+        values[key] = _whole(script, key, normalize.number(current * factor))
         layers[key] = Source.SCALE
     for key in policy.limits:
         if key in values:

@@ -71,6 +71,11 @@ class Strays:
         for found in self._by_user.values():
             found.sort(key=lambda b: (b.created_at, b.bot_id))
 
+    def every(self, user: str, taken: Collection[str] = ()) -> list[Bot]:
+        """Every bot of ``user`` that is nobody's known clone and no master, not in
+        ``taken``, oldest first (look-alike or not)."""
+        return [b for b in self._by_user.get(user, ()) if b.bot_id not in taken]
+
     def of(self, user: str, master: Bot, taken: Collection[str] = ()) -> list[Bot]:
         """``user``'s look-alikes of ``master`` not in ``taken``, oldest first."""
         return [

@@ -12,12 +12,15 @@ Rules (level-triggered: every pass starts from what it reads, so any midpoint co
 - a clone request whose answer was lost left an intent: a bot of that user, of the master's
   type, exchange and market, created after the intent and claimed by nobody, is
   ``adopt``-ed instead of cloning again;
+- a bot of the follower carrying copytrader's tag for that master and follower
+  (:mod:`copytrader.core.tags`, platforms without a master link) is ``adopt``-ed as its
+  clone whenever the follower has none: never cloned twice, never held;
 - a listed follower with no link that already has look-alike bots is an adopt candidate
   (held, per ``on_existing``); a linked follower's other look-alikes are suspected
   duplicates (noted, stopped under ``on_duplicate: stop``) (:mod:`copytrader.core.duplicates`);
 - a clone whose settings differ is ``edit``-ed for editable keys; a change of a key that
   ``/bots/edit`` refuses follows ``on_immutable_change`` (``recreate``: stop, delete, clone,
-  start; ``flag``: a note, no write);
+  start; ``flag``: a note, no write) (:mod:`copytrader.core.converge`);
 - a clone changed by someone else since copytrader last wrote it is noted as ``drift`` (and
   put back by the edit);
 - a follower no longer listed follows ``on_follower_removed`` (stop, delete, or ``release``:
@@ -39,8 +42,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from types import MappingProxyType
 
+from copytrader.core import converge, diff, duplicates, propagation, removal, risk, tags
 from copytrader.core import desired as desired_mod
-from copytrader.core import diff, duplicates, propagation, removal, risk
 from copytrader.core.actions import (
     HELD_REASONS,
     WRITES,
@@ -55,7 +58,7 @@ from copytrader.core.actions import (
 from copytrader.core.desired import DesiredClone
 from copytrader.core.diff import Change
 from copytrader.core.model import Bot, Script, Status
-from copytrader.core.policy import OnImmutableChange, Policy, RiskRules
+from copytrader.core.policy import Policy, RiskRules
 from copytrader.core.records import Link
 
 # The values live in core.actions; they are part of this module's interface too.
@@ -76,6 +79,7 @@ __all__ = [
 
 ADOPT_CLOCK_SLACK = duplicates.ADOPT_CLOCK_SLACK
 _LOST_ANSWER = "a clone request's answer was lost; found its bot"
+_MARKED = "carries copytrader's tag for this master and follower: its clone"
 
 
 def sweep_suspicious(bots: Mapping[str, Bot], links: Iterable[Link]) -> bool:
@@ -174,11 +178,26 @@ class _Planner:
         rules: RiskRules,
     ) -> FollowerPlan:
         pre: list[Action] = []
-        clone: Bot | None = None
         drifted = False
         m, f = policy.master, want.follower
         self.linked.append((policy, master, f))  # a held follower's strays are all candidates
-        if link is None and (found := self.strays.of(f, master, self.claimed)):
+        clone = self.world.bots.get(link.bot_id) if link is not None and link.bot_id else None
+        if clone is None and link is not None and link.bot_id and self.world.suspicious:
+            self.notes.append(
+                Note(
+                    "clone_unseen",
+                    m,
+                    f,
+                    link.bot_id,
+                    detail="clone missing from a sweep that looks truncated; not re-cloned",
+                )
+            )
+            return FollowerPlan(m, f, (), want, None, policy.source)
+        ours = None if clone is not None else tags.marked(self.strays.every(f, self.claimed), m, f)
+        if ours is not None:
+            lost = link is not None and link.intent_at is not None and not link.bot_id
+            clone = self._adopt(pre, m, f, ours, _LOST_ANSWER if lost else _MARKED)
+        elif link is None and (found := self.strays.of(f, master, self.claimed)):
             choice = duplicates.existing(policy, f, master, found)
             if isinstance(choice, Note):  # held until a person adopts one (or the policy)
                 self.notes.append(choice)
@@ -187,18 +206,6 @@ class _Planner:
             if choice is not None:
                 clone = self._adopt(pre, m, f, choice, "on_existing: adopt: its one look-alike")
         elif link is not None and link.bot_id:
-            clone = self.world.bots.get(link.bot_id)
-            if clone is None and self.world.suspicious:
-                self.notes.append(
-                    Note(
-                        "clone_unseen",
-                        m,
-                        f,
-                        link.bot_id,
-                        detail="clone missing from a sweep that looks truncated; not re-cloned",
-                    )
-                )
-                return FollowerPlan(m, f, (), want, None, policy.source)
             if clone is None:
                 self.notes.append(
                     Note(
@@ -210,26 +217,12 @@ class _Planner:
                     )
                 )
             else:
-                changed = (
-                    propagation.drift(script, link.applied, master.settings, clone.settings)
-                    if clone.master_bot_id and clone.master_bot_id == master.bot_id
-                    else diff.drift(script, link.applied, clone.settings)
-                )
-                if changed:
-                    drifted = True
-                    self.notes.append(
-                        Note(
-                            "drift",
-                            m,
-                            f,
-                            clone.bot_id,
-                            MappingProxyType(changed),
-                            detail="clone changed by someone else since copytrader last wrote it",
-                        )
-                    )
+                drifted = self._drifted(m, f, script, master, clone, link)
         elif link is not None and link.intent_at is not None:
-            lost = duplicates.lost_answer(self.strays.of(f, master, self.claimed), link.intent_at)
-            if lost is None and self._pending(link):
+            lost_bot = duplicates.lost_answer(
+                self.strays.of(f, master, self.claimed), link.intent_at
+            )
+            if lost_bot is None and self._pending(link):
                 self.notes.append(
                     Note(
                         "clone_pending",
@@ -240,17 +233,41 @@ class _Planner:
                     )
                 )
                 return FollowerPlan(m, f, (), want, None, policy.source)
-            if lost is not None:
-                clone = self._adopt(pre, m, f, lost, _LOST_ANSWER)
+            if lost_bot is not None:
+                clone = self._adopt(pre, m, f, lost_bot, _LOST_ANSWER)
         want = self._guard(rules, master, want, clone)
         carrier = self.carrier(want)
         if clone is None:
             actions = propagation.clone_steps(policy, want, carrier, reason="no clone yet")
             return FollowerPlan(m, f, actions, want, None, policy.source)
-        steps, flagged = self._converge(policy, script, want, clone, carrier, master)
+        steps, flagged, notes = converge.steps(policy, script, want, clone, carrier, master)
+        self.notes.extend(notes)
         return FollowerPlan(
             m, f, (*pre, *steps), want, clone, policy.source, drifted=drifted, flagged=flagged
         )
+
+    def _drifted(
+        self, m: str, f: str, script: Script, master: Bot, clone: Bot, link: Link
+    ) -> bool:
+        """Whether ``clone`` was changed by someone else since copytrader last wrote it (a
+        ``drift`` note when it was)."""
+        changed = (
+            propagation.drift(script, link.applied, master.settings, clone.settings)
+            if clone.master_bot_id and clone.master_bot_id == master.bot_id
+            else diff.drift(script, link.applied, clone.settings)
+        )
+        if changed:
+            self.notes.append(
+                Note(
+                    "drift",
+                    m,
+                    f,
+                    clone.bot_id,
+                    MappingProxyType(changed),
+                    detail="clone changed by someone else since copytrader last wrote it",
+                )
+            )
+        return bool(changed)
 
     def _guard(
         self, rules: RiskRules, master: Bot, want: DesiredClone, clone: Bot | None
@@ -299,83 +316,14 @@ class _Planner:
         now = self.world.now
         return link.pending_until is not None and now is not None and now < link.pending_until
 
-    def _converge(
-        self,
-        policy: Policy,
-        script: Script,
-        want: DesiredClone,
-        clone: Bot,
-        carrier: propagation.Carrier,
-        master: Bot,
-    ) -> tuple[tuple[Action, ...], bool]:
-        m, f, bot = policy.master, want.follower, clone.bot_id
-        changes = diff.against(want, script, clone.settings)
-        moved = propagation.moved(carrier, clone, master)
-        if not changes and not moved and (want.status is None or clone.status is want.status):
-            return (), False  # in sync: the common case of a steady pass, decided early
-        # A clone that follows a master (masterBotId set) refuses every edit.
-        frozen = bool(clone.master_bot_id)
-        immutable = {
-            k: c for k, c in changes.items() if frozen or not propagation.editable(script, k)
-        }
-        editable = {k: c for k, c in changes.items() if k not in immutable}
-        flagged = False
-        if (immutable or moved) and policy.on_immutable_change is OnImmutableChange.RECREATE:
-            why = f"{', '.join(sorted(immutable))} cannot be edited" if immutable else moved
-            return (
-                propagation.recreate_steps(policy, want, carrier, clone, immutable, str(why)),
-                False,
-            )
-        if immutable or moved:
-            flagged = True
-            detail = "keys /bots/edit refuses differ" if immutable else str(moved)
-            self.notes.append(
-                Note(
-                    "immutable_flagged",
-                    m,
-                    f,
-                    bot,
-                    MappingProxyType(immutable),
-                    detail=f"{detail}; on_immutable_change: flag",
-                )
-            )
-        out: list[Action] = []
-        if want.status is Status.STOPPED and clone.status is Status.RUNNING:
-            why = want.held or ("paused" if want.paused else "master stopped")
-            out.append(Action(Kind.STOP, m, f, bot, reason=why))
-        if editable:
-            payload = {k: c.after for k, c in editable.items()}
-            out.append(
-                Action(
-                    Kind.EDIT,
-                    m,
-                    f,
-                    bot,
-                    MappingProxyType(editable),
-                    MappingProxyType(payload),
-                    reason="settings differ",
-                )
-            )
-        if want.status is Status.RUNNING and clone.status is Status.STOPPED:
-            out.append(Action(Kind.START, m, f, bot, reason="master running"))
-        if want.status is not None and clone.status is Status.UNKNOWN:
-            self.notes.append(
-                Note(
-                    "status_unknown",
-                    m,
-                    f,
-                    bot,
-                    detail="the platform reports an unknown status; not started or stopped",
-                )
-            )
-        return tuple(out), flagged
-
     def _removed(self, policy: Policy, master: Bot, link: Link) -> None:
         m, f = policy.master, link.follower
         clone = self.world.bots.get(link.bot_id) if link.bot_id else None
         actions: list[Action] = []
         if clone is None and not link.bot_id and link.intent_at is not None:
-            lost = duplicates.lost_answer(self.strays.of(f, master, self.claimed), link.intent_at)
+            lost = tags.marked(
+                self.strays.every(f, self.claimed), m, f
+            ) or duplicates.lost_answer(self.strays.of(f, master, self.claimed), link.intent_at)
             clone = self._adopt(actions, m, f, lost, _LOST_ANSWER) if lost is not None else None
         if clone is None and link.bot_id and self.world.suspicious:
             return  # absent from a doubtful sweep: decide nothing

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from copytrader.core.model import Bot, Scalar, Script, SettingType, User
+from copytrader.core.model import Bot, Bounds, Scalar, Script, SettingType, User
 
 #: A position in a policy document: mapping keys and sequence indexes from the root.
 DocPath = tuple[str | int, ...]
@@ -231,7 +231,15 @@ def check_value(script: Script, key: str, value: Scalar) -> str | None:
         return f"{key}: expected a string, got {value!r}"
     if key == "investmentAmount" and _is_number(value) and float(value) <= 0:  # type: ignore[arg-type]
         return f"{key}: must be above zero, got {value!r}"
+    if spec.bounds is not None and _is_number(value):
+        return spec.bounds.refusal(key, value)  # type: ignore[arg-type]
     return None
+
+
+def _fixed(script: Script, key: str) -> bool:
+    """Whether ``key`` always follows the master (a policy may not change it)."""
+    spec = script.spec(key)
+    return spec is not None and not spec.overridable
 
 
 def overlap_problems(file: str, layer: Layer, at: DocPath) -> list[Problem]:
@@ -261,6 +269,11 @@ def _check_layer(
         if key in policy.locked:
             problems.append(Problem(file, f"{key} is locked: it cannot be overridden", where))
             continue
+        if _fixed(script, key):
+            problems.append(
+                Problem(file, f"{key} follows the master: it cannot be overridden", where)
+            )
+            continue
         reason = check_value(script, key, value)
         if reason:
             problems.append(Problem(file, reason, where))
@@ -269,6 +282,8 @@ def _check_layer(
         spec = script.spec(key)
         if key in policy.locked:
             problems.append(Problem(file, f"{key} is locked: it cannot be scaled", where))
+        elif _fixed(script, key):
+            problems.append(Problem(file, f"{key} follows the master: it cannot be scaled", where))
         elif spec is None:
             problems.append(
                 Problem(file, f"unknown setting {key!r} for bot type {script.type}", where)
@@ -285,6 +300,16 @@ def _check_layer(
             problems.append(
                 Problem(file, f"scale of {key} must be a number above zero, got {factor!r}", where)
             )
+
+
+def _bounds_problem(file: str, key: str, limit: Limit, bounds: Bounds | None) -> Problem | None:
+    """A limit whose min or max the platform would refuse as a value of ``key``."""
+    if bounds is None:
+        return None
+    for side, value in (("min", limit.min), ("max", limit.max)):
+        if value is not None and (reason := bounds.refusal(key, value)) is not None:
+            return Problem(file, f"limits of {reason}", ("limits", key, side))
+    return None
 
 
 def validate(
@@ -335,6 +360,12 @@ def validate(
                     ("limits", key),
                 )
             )
+        elif _fixed(script, key):
+            problems.append(
+                Problem(file, f"{key} follows the master: it cannot be limited", ("limits", key))
+            )
+        elif found := _bounds_problem(file, key, limit, spec.bounds):
+            problems.append(found)
         elif limit.min is not None and limit.max is not None and limit.min > limit.max:
             problems.append(
                 Problem(
@@ -350,23 +381,15 @@ def validate(
     for i, follower in enumerate(policy.followers):
         _check_layer(policy, script, follower.own, ("followers", i), problems)
         user = users.get(follower.user)
+        where = ("followers", i, "user")
         if user is None:
             problems.append(
-                Problem(
-                    file,
-                    f"follower user {follower.user} not found on the platform",
-                    ("followers", i, "user"),
-                )
+                Problem(file, f"follower user {follower.user} not found on the platform", where)
             )
-        elif user.exchange_id != master.exchange_id:
-            problems.append(
-                Problem(
-                    file,
-                    f"follower user {follower.user} is on exchange {user.exchange_id}, "
-                    f"the master on {master.exchange_id}",
-                    ("followers", i, "user"),
-                )
-            )
+        elif user.refused:
+            problems.append(Problem(file, f"follower {follower.user}: {user.refused}", where))
+        elif (refusal := user.exchange_refusal(master.exchange_id)) is not None:
+            problems.append(Problem(file, refusal, where))
         elif follower.user == master.user_id:
             problems.append(
                 Problem(

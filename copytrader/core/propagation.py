@@ -51,8 +51,12 @@ class Classifier:
 
     def __init__(self, policy: Policy, master: Bot, script: Script) -> None:
         self.script = script
-        self.auto = policy.propagation is Propagation.AUTO and not any(
-            editable(script, key) for key in policy.limits
+        # A platform that cannot link a copy to its master (Script.follow_updates False)
+        # leaves every clone to copytrader.
+        self.auto = (
+            policy.propagation is Propagation.AUTO
+            and script.follow_updates
+            and not any(editable(script, key) for key in policy.limits)
         )
         self.master = normalize.settings(script, master.settings) if self.auto else {}
         self._seen: dict[int, tuple[Mapping[str, Scalar], Carrier]] = {}

@@ -67,6 +67,14 @@ class RateLimiter:
         """The clock time before which nothing is sent (after a 429)."""
         return self._blocked_until
 
+    def set_limit(self, limit: int | None) -> None:
+        """Change the window's limit (an account's plan, learnt after its first request);
+        the sends already in the window keep counting."""
+        if limit is not None and limit < 1:
+            raise ValueError("limit must be at least 1 (or None for no rate limit)")
+        self.limit = limit
+        self._sends = deque(self._sends, maxlen=limit)
+
     def block_for(self, seconds: float) -> None:
         """Send nothing for ``seconds`` from now (a 429's Retry-After); never shortens a block."""
         self._blocked_until = max(self._blocked_until, self._clock() + max(seconds, 0.0))

@@ -1,18 +1,18 @@
-"""One HTTP exchange with the partner API, its error mapping and its retries.
+"""One HTTP exchange with a partner API, its error mapping and its retries.
 
 Every library exception and every unhappy answer becomes a
-:class:`~copytrader.errors.PlatformError` here, once, raised ``from`` the cause. The
-envelope is the truth: ``isSuccess: false`` is a PermanentError whatever the HTTP status,
-except 401/403 (AuthError), 429 (RateLimitedError) and 5xx (ServerError: the platform says
-5xx is transient, envelope or not). Messages carry the route name, the HTTP status and the
-platform's own message with the API key (and, for ``users.create``, every body value)
-blanked out; request bodies and headers are never logged.
+:class:`~copytrader.errors.PlatformError` here, once, raised ``from`` the cause. What is
+common to every platform lives here: connection failures, timeouts, a 429's Retry-After
+(RateLimitedError, and a block on the limiter), the retry rules of the route table. How a
+platform's answers read (HaasOnline's envelope, BotPrimeX's plain REST bodies) and how its
+key travels is its :class:`Dialect`. Messages carry the route name, the HTTP status and the
+platform's own message with the API key (and, for a route with ``secret_body``, every body
+value) blanked out; request bodies and headers are never logged.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
@@ -21,18 +21,14 @@ import aiohttp
 import structlog
 
 from copytrader.errors import (
-    AuthError,
-    MalformedResponseError,
     NetworkError,
-    PermanentError,
     PlatformError,
     RateLimitedError,
-    ServerError,
     TransientError,
 )
 from copytrader.platform.backoff import Backoff, parse_retry_after
-from copytrader.platform.haas.routes import AUTH_HEADER, Route
 from copytrader.platform.ratelimit import RateLimiter, Sleep
+from copytrader.platform.routes import Route
 from copytrader.settings import Secret
 
 #: The header naming the writer (``holder#epoch`` of the writer lease) of a platform write.
@@ -55,15 +51,25 @@ class RequestObserver(Protocol):
         """A request waited ``seconds`` for the rate window or a Retry-After block."""
 
 
-def _envelope(raw: bytes) -> dict[str, Any] | None:
-    """The decoded envelope, or None when the body is not JSON with a boolean isSuccess."""
-    try:
-        body = json.loads(raw)
-    except (UnicodeDecodeError, ValueError):
-        return None
-    if isinstance(body, dict) and isinstance(body.get("isSuccess"), bool):
-        return body
-    return None
+class Dialect(Protocol):
+    """How one platform speaks: where its key travels and how its answers read."""
+
+    def auth_headers(self, key: str) -> dict[str, str]:
+        """The headers that carry ``key`` on every request."""
+        ...
+
+    def read(
+        self,
+        name: str,
+        route: Route,
+        status: int,
+        raw: bytes,
+        body: Mapping[str, Any] | None,
+        clean: Callable[[str], str],
+    ) -> Any:
+        """The result of an answer other than a 429, or the mapped PlatformError; any
+        platform text put in a message goes through ``clean`` (secrets blanked out)."""
+        ...
 
 
 def _scrub(text: str, secrets: list[str]) -> str:
@@ -83,13 +89,17 @@ class Transport:
         limiter: RateLimiter,
         backoff: Backoff,
         timeout: float,
-        auth_header: str = AUTH_HEADER,
+        dialect: Dialect,
         observer: RequestObserver | None = None,
         sleep: Sleep = asyncio.sleep,
+        connector: Callable[[], aiohttp.BaseConnector] | None = None,
     ) -> None:
+        """``connector``: a pool of connections shared with other transports (one per
+        BotPrimeX account), owned by the caller; None: a pool of its own."""
+        self._connector = connector
         self.base_url = base_url.rstrip("/")
         self._api_key = api_key
-        self._auth_header = auth_header
+        self.dialect = dialect
         self.limiter = limiter
         self.backoff = backoff
         self.timeout = timeout
@@ -104,9 +114,12 @@ class Transport:
 
     def _open(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
+            shared = self._connector() if self._connector is not None else None
             self._session = aiohttp.ClientSession(
+                connector=shared,
+                connector_owner=shared is None,
                 timeout=aiohttp.ClientTimeout(total=self.timeout),
-                headers={self._auth_header: self._api_key.reveal()},
+                headers=self.dialect.auth_headers(self._api_key.reveal()),
             )
         return self._session
 
@@ -122,13 +135,15 @@ class Transport:
         route: Route,
         body: Mapping[str, Any] | None = None,
         path_params: Mapping[str, str] | None = None,
+        query: Mapping[str, str] | None = None,
     ) -> Any:
-        """The envelope's ``data`` of a successful call; PlatformError once retries are spent."""
+        """The result of a successful call (as the dialect reads it); PlatformError once
+        retries are spent."""
         attempt = 0
         while True:
             attempt += 1
             try:
-                return await self._attempt(name, route, body, path_params, attempt)
+                return await self._attempt(name, route, body, path_params, query, attempt)
             except PlatformError as exc:
                 delay = self._retry_delay(route, exc, attempt)
                 if delay is None:
@@ -160,11 +175,12 @@ class Transport:
         route: Route,
         body: Mapping[str, Any] | None,
         path_params: Mapping[str, str] | None,
+        query: Mapping[str, str] | None,
         attempt: int,
     ) -> Any:
         session = self._open()
         url = self.base_url + route.url_path(path_params)
-        payload = dict(body or {}) if route.method != "GET" else None
+        payload = dict(body or {}) if route.method not in ("GET", "DELETE") else None
         async with self.limiter.slot() as waited:
             if waited > 0 and self._observer is not None:
                 self._observer.on_rate_limit_wait(waited)
@@ -184,6 +200,7 @@ class Transport:
                 async with session.request(
                     route.method,
                     url,
+                    params=dict(query) if query else None,
                     json=payload,
                     allow_redirects=False,
                     headers=headers,
@@ -225,7 +242,8 @@ class Transport:
         raw: bytes,
         body: Mapping[str, Any] | None,
     ) -> Any:
-        """The ``data`` of a successful envelope; the mapped PlatformError otherwise."""
+        """The dialect's reading of the answer; a 429 (every platform alike) blocks the
+        limiter for its Retry-After and raises RateLimitedError."""
         if status == 429:
             asked = parse_retry_after(headers.get("Retry-After"))
             # Without a usable header, back off exponentially (at least the ceiling's jitter).
@@ -234,41 +252,9 @@ class Transport:
             raise RateLimitedError(
                 f"rate limited (HTTP 429), retry after {wait:g}s", endpoint=name, retry_after=wait
             )
-        envelope = _envelope(raw)
-        message = self._message(route, envelope, body)
-        if status in (401, 403):
-            raise AuthError(
-                f"API key refused (HTTP {status}){message}", endpoint=name, status=status
-            )
-        if status >= 500:
-            raise ServerError(f"HTTP {status}{message}", endpoint=name, status=status)
-        if envelope is None:
-            raise MalformedResponseError(
-                f"HTTP {status}: the answer is not a JSON envelope", endpoint=name, status=status
-            )
-        if not envelope["isSuccess"]:
-            code = envelope.get("code")
-            text = envelope.get("message")
-            raise PermanentError(
-                self._clean(route, text if isinstance(text, str) else "", body),
-                endpoint=name,
-                status=status,
-                code=code if isinstance(code, int) and not isinstance(code, bool) else 0,
-            )
-        if "data" not in envelope:
-            raise MalformedResponseError(
-                "successful envelope without 'data'", endpoint=name, status=status
-            )
-        return envelope["data"]
-
-    def _message(
-        self, route: Route, envelope: dict[str, Any] | None, body: Mapping[str, Any] | None
-    ) -> str:
-        """``": <platform message>"`` when the envelope has one, else ``""``."""
-        text = envelope.get("message") if envelope is not None else None
-        if not isinstance(text, str) or not text:
-            return ""
-        return ": " + self._clean(route, text, body)
+        return self.dialect.read(
+            name, route, status, raw, body, lambda text: self._clean(route, text, body)
+        )
 
     def _clean(self, route: Route, text: str, body: Mapping[str, Any] | None) -> str:
         """The platform's message with the key and any secret body value blanked out."""

@@ -1,18 +1,20 @@
 """``copytrader policy check``: every policy file checked, against the platform too.
 
-The platform is only read: the script catalogue, one sweep of the bots and one of the users,
-for all files together.
+The platform is only read: the script catalogue, the first part of its sweep (every master:
+HaasOnline's one ``/bots/list`` sweep, BotPrimeX's master account) and the followers
+(HaasOnline: one ``/users/list`` sweep; BotPrimeX: each follower account's ``/account`` and
+``/exchanges``), for all files together.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, Collection, Mapping
 from pathlib import Path
 from typing import Protocol
 
 from copytrader.core import policy as core
-from copytrader.core.model import Bot, Catalogue, User
+from copytrader.core.model import Catalogue, SweepPart, User
 from copytrader.core.policy import Problem
 from copytrader.policy import loader
 
@@ -20,8 +22,8 @@ from copytrader.policy import loader
 class PlatformReader(Protocol):
     """The read side of the reconcile service's ``Platform`` port (structurally the same)."""
 
-    def iter_bots(self, page_size: int = -1) -> AsyncIterator[Bot]: ...
-    def iter_users(self, page_size: int = -1) -> AsyncIterator[User]: ...
+    def sweep(self, *, masters_only: bool = False) -> AsyncGenerator[SweepPart, None]: ...
+    async def verified_users(self, user_ids: Collection[str]) -> Mapping[str, User]: ...
     async def catalogue(self) -> Catalogue: ...
 
 
@@ -37,8 +39,14 @@ async def check(directory: Path, platform: PlatformReader) -> list[Problem]:
     problems = list(loaded.problems)
     if loaded.policies:
         catalogue = await platform.catalogue()
-        bots = {bot.bot_id: bot async for bot in platform.iter_bots()}
-        users = {user.user_id: user async for user in platform.iter_users()}
+        sweep = platform.sweep(masters_only=True)
+        try:
+            bots = (await anext(sweep)).bots
+        finally:
+            await sweep.aclose()
+        users = await platform.verified_users(
+            {f.user for p in loaded.policies for f in p.followers}
+        )
         for policy in loaded.policies:
             master = bots.get(policy.master)
             script = catalogue.script(master.type) if master is not None else None

@@ -12,7 +12,7 @@ from copytrader.core import diff as diff_mod
 from copytrader.core.model import Bot
 from copytrader.core.plan import Plan, World
 from copytrader.core.policy import Policy
-from copytrader.core.records import BotSnapshot
+from copytrader.core.records import BotSnapshot, Link
 from copytrader.reconcile.executor import FollowerResult
 
 
@@ -106,3 +106,36 @@ def snapshots(
             )
         )
     return out
+
+
+def unread(
+    run_id: str,
+    policies: Sequence[Policy],
+    links: Sequence[Link],
+    accounts: Mapping[str, str],
+) -> list[BotSnapshot]:
+    """One row per listed follower whose account could not be read this pass: its clone as
+    the link knows it, status unknown, failed (so ``status`` counts it as failed, not in
+    sync and not as a clone seen on the platform)."""
+    if not accounts:
+        return []
+    now = datetime.now(UTC)
+    known = {(lk.master, lk.follower): lk.bot_id for lk in links}
+    return [
+        BotSnapshot(
+            run_id=run_id,
+            ts=now,
+            master=pol.master,
+            follower=f.user,
+            bot_id=known.get((pol.master, f.user)),
+            status=None,
+            roi=None,
+            profit=None,
+            in_sync=False,
+            failed=True,
+            paused=f.paused,
+        )
+        for pol in policies
+        for f in pol.followers
+        if f.user in accounts
+    ]

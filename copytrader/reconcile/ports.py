@@ -1,16 +1,18 @@
 """The two ports the reconcile service drives: the platform and the store.
 
 Adapters satisfy these structurally (``copytrader.platform.haas.client.PlatformClient``,
-``copytrader.store.repo.SqlStore``); a second platform is a new class with these methods.
+``copytrader.platform.botprimex.client.BotPrimeXClient``, ``copytrader.store.repo.SqlStore``).
+What differs between platforms is a value an adapter hands over (its catalogue, how its
+sweep is partitioned, how it makes a clone), never a branch in the loop.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Collection, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
-from copytrader.core.model import Bot, Catalogue, Scalar, User
+from copytrader.core.model import Bot, Catalogue, Scalar, SweepPart, User
 from copytrader.core.records import (
     AuditEvent,
     BotSnapshot,
@@ -29,8 +31,23 @@ class Platform(Protocol):
     @property
     def requests_sent(self) -> int: ...
 
-    def iter_bots(self, page_size: int = -1) -> AsyncIterator[Bot]: ...
-    def iter_users(self, page_size: int = -1) -> AsyncIterator[User]: ...
+    def sweep(self, *, masters_only: bool = False) -> AsyncGenerator[SweepPart, None]:
+        """Every bot of the platform, in parts (:class:`SweepPart`): the first part holds
+        every master and raises PlatformError when it cannot be read; each later part covers
+        its users in full, yielded as soon as it is read (a failed one has ``error`` set).
+        A platform read in one go yields one part covering every user. ``masters_only``:
+        the first part alone is wanted."""
+        ...
+
+    def iter_users(self, page_size: int = -1) -> AsyncIterator[User]:
+        """Every user a policy may name as a follower, as cheaply as the platform allows."""
+        ...
+
+    async def verified_users(self, user_ids: Collection[str]) -> Mapping[str, User]:
+        """Those of ``user_ids`` the platform knows, each with everything ``policy check``
+        checks of a follower (its exchanges; whether its credentials work)."""
+        ...
+
     async def get_bot(self, user_id: str, bot_id: str) -> Bot: ...
     async def get_user(self, user_id: str) -> User: ...
     async def catalogue(self) -> Catalogue: ...
@@ -84,7 +101,10 @@ class Store(Protocol):
 
     async def standing(self, masters: Collection[str]) -> set[str]: ...
     async def save_standing(
-        self, masters: Collection[str], current: Sequence[StandingCondition]
+        self,
+        masters: Collection[str],
+        current: Sequence[StandingCondition],
+        scope: Collection[str | None] | None = None,
     ) -> None: ...
 
     async def add_events(self, events: Sequence[AuditEvent]) -> None: ...

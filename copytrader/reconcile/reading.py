@@ -1,22 +1,32 @@
 """One pass's reading: the policies, checked against the platform, and the platform itself.
 
 Everything a plan needs is read here, once per pass: the policy folder, the script
-catalogue (cached by the client), one paginated sweep of ``/bots/list``, the links from the
-store, and the users only when a policy names one not seen before. A failed sweep raises:
-a pass never plans from a partial reading.
+catalogue (cached by the client), the platform's sweep (HaasOnline: one paginated
+``/bots/list``; BotPrimeX: ``GET /bots`` of each account), the links from the store, and the
+users only when a policy names one not seen before.
+
+The sweep comes in parts (:class:`copytrader.core.model.SweepPart`): :func:`read_head`
+reads the first one, which holds every master (enough to check the policies), and hands
+back the rest to be planned part by part as it arrives (:mod:`copytrader.core.partition`);
+:func:`read` reads them all (``plan``, ``drift``, ``adopt``). A failed first part raises: a
+pass never plans from a partial reading. A later part that failed covers users whose bots
+are unknown this pass: nothing is planned for them.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+import dataclasses
+from collections.abc import AsyncGenerator, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from types import MappingProxyType
 
+from copytrader.core import partition
 from copytrader.core import plan as plan_mod
 from copytrader.core import policy as policy_mod
-from copytrader.core.model import Bot, Catalogue, User
+from copytrader.core.model import Bot, Catalogue, SweepPart, User
 from copytrader.core.policy import Policy, Problem
 from copytrader.core.records import Link
 from copytrader.policy import loader
@@ -33,6 +43,26 @@ class Reading:
     world: plan_mod.World
     links: tuple[Link, ...] = ()
     invalid_masters: dict[str, str] = field(default_factory=dict)  # path -> master, when known
+    #: The parts of the sweep read so far, the first one first (a failed one has ``error``).
+    parts: tuple[SweepPart, ...] = ()
+
+    @property
+    def masters(self) -> Mapping[str, Bot]:
+        """The first part's bots: every master."""
+        return self.parts[0].bots if self.parts else self.world.bots
+
+    @property
+    def unread(self) -> dict[str, str]:
+        """Each user whose part of the sweep could not be read, with why."""
+        return {u: p.error for p in self.parts if p.error for u in sorted(p.users or ())}
+
+    def plan(self) -> plan_mod.Plan:
+        """The plan of every part read (what a pass would do now)."""
+        plans = [
+            partition.plan_part(self.policies, self.world, part, self.masters)
+            for part in self.parts
+        ]
+        return partition.merge(plans) if len(plans) != 1 else plans[0]
 
 
 @dataclass
@@ -76,17 +106,9 @@ class PolicyCache:
         return loaded
 
 
-async def sweep(platform: Platform) -> dict[str, Bot]:
-    """Every bot of the partner, by id: one paginated read. Raises on any failed page."""
-    bots: dict[str, Bot] = {}
-    async for bot in platform.iter_bots():
-        bots[bot.bot_id] = bot
-    return bots
-
-
 def check_policies(
     loaded: loader.LoadedPolicies,
-    bots: dict[str, Bot],
+    bots: Mapping[str, Bot],
     catalogue: Catalogue,
     users: dict[str, User],
 ) -> tuple[list[Policy], list[Problem], dict[str, str]]:
@@ -143,6 +165,59 @@ def reserved(policies: Iterable[Policy], links: Iterable[Link]) -> frozenset[str
     return frozenset(out)
 
 
+async def read_head(
+    platform: Platform,
+    store: Store,
+    policy_dir: Path,
+    users: UserCache,
+    last_good: dict[str, Policy] | None = None,
+    policies: PolicyCache | None = None,
+) -> tuple[Reading, AsyncGenerator[SweepPart, None]]:
+    """Everything a pass needs before its first plan: the policies checked against the
+    first part of the sweep (every master), and the rest of the sweep, to be read part by
+    part. Raises PlatformError when the first part cannot be read.
+
+    With ``last_good`` (the daemon), an invalid file's last good version stays in force.
+    With ``policies``, unchanged policy files are not parsed again.
+    """
+    load = policies.load if policies is not None else loader.load_dir
+    loaded = await asyncio.to_thread(load, policy_dir)
+    catalogue = await platform.catalogue()
+    sweep = platform.sweep()
+    try:
+        head = await anext(sweep)
+        wanted = {f.user for p in loaded.policies for f in p.followers}
+        known = await users.covering(platform, wanted) if wanted else {}
+        valid, problems, invalid = check_policies(loaded, head.bots, catalogue, known)
+        named = {p.source.path: p.master for p in loaded.policies if p.source.path in invalid}
+        if last_good is not None:
+            valid = keep_last_good(valid, invalid, last_good)
+        links = await store.links()
+        masters = {p.master for p in valid}
+        risk = {
+            (s.master, s.follower): s for s in await store.risk_states() if s.master in masters
+        }
+    except BaseException:
+        await sweep.aclose()
+        raise
+    mine = [lk for lk in links if lk.master in masters]
+    world = plan_mod.World(
+        bots=head.bots,
+        catalogue=catalogue,
+        links={(lk.master, lk.follower): lk for lk in mine},
+        suspicious=plan_mod.sweep_suspicious(
+            head.bots, [lk for lk in mine if head.covers(lk.follower)]
+        ),
+        now=datetime.now(UTC),
+        reserved=reserved([*loaded.policies, *valid], links),
+        risk=risk,
+    )
+    reading = Reading(
+        tuple(valid), tuple(problems), invalid, world, tuple(links), named, parts=(head,)
+    )
+    return reading, sweep
+
+
 async def read(
     platform: Platform,
     store: Store,
@@ -151,32 +226,15 @@ async def read(
     last_good: dict[str, Policy] | None = None,
     policies: PolicyCache | None = None,
 ) -> Reading:
-    """Read everything a pass needs. Raises PlatformError when the sweep fails.
-
-    With ``last_good`` (the daemon), an invalid file's last good version stays in force.
-    With ``policies``, unchanged policy files are not parsed again.
-    """
-    load = policies.load if policies is not None else loader.load_dir
-    loaded = await asyncio.to_thread(load, policy_dir)
-    catalogue = await platform.catalogue()
-    bots = await sweep(platform)
-    wanted = {f.user for p in loaded.policies for f in p.followers}
-    known = await users.covering(platform, wanted) if wanted else {}
-    valid, problems, invalid = check_policies(loaded, bots, catalogue, known)
-    named = {p.source.path: p.master for p in loaded.policies if p.source.path in invalid}
-    if last_good is not None:
-        valid = keep_last_good(valid, invalid, last_good)
-    links = await store.links()
-    masters = {p.master for p in valid}
-    mine = [lk for lk in links if lk.master in masters]
-    risk = {(s.master, s.follower): s for s in await store.risk_states() if s.master in masters}
-    world = plan_mod.World(
-        bots=bots,
-        catalogue=catalogue,
-        links={(lk.master, lk.follower): lk for lk in mine},
-        suspicious=plan_mod.sweep_suspicious(bots, mine),
-        now=datetime.now(UTC),
-        reserved=reserved([*loaded.policies, *valid], links),
-        risk=risk,
-    )
-    return Reading(tuple(valid), tuple(problems), invalid, world, tuple(links), named)
+    """Read everything a plan needs, every part of the sweep included (see
+    :func:`read_head`); ``world.bots`` holds the bots of every part that was read."""
+    head, rest = await read_head(platform, store, policy_dir, users, last_good, policies)
+    parts = list(head.parts)
+    bots = dict(head.world.bots)
+    async for part in rest:
+        parts.append(part)
+        bots.update(part.bots)
+    if len(parts) == 1:
+        return head
+    world = dataclasses.replace(head.world, bots=MappingProxyType(bots))
+    return dataclasses.replace(head, world=world, parts=tuple(parts))

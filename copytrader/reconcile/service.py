@@ -3,6 +3,12 @@
 :class:`Reconciler` is wired with a platform, a store and an audit-trail factory (the
 adapters), and is used by ``copytrader plan``, ``reconcile``, ``drift`` and the daemon. A
 pass is level-triggered: it re-reads everything and converges from wherever the platform is.
+
+The platform's sweep comes in parts (one on HaasOnline; the master account, then each
+follower account on BotPrimeX): a pass plans, audits and executes each part as soon as it
+is read (:mod:`copytrader.reconcile.parts`), so a slow or rate-limited follower account
+never holds the others back, and one that cannot be read leaves only its own followers
+unsettled.
 """
 
 from __future__ import annotations
@@ -18,14 +24,15 @@ from typing import Any
 
 import structlog
 
-from copytrader.core import plan as plan_mod
-from copytrader.core.plan import Note, Plan
+from copytrader.core.plan import Plan
 from copytrader.core.policy import Policy, Problem
-from copytrader.core.records import AuditEvent, RunRecord, StandingCondition
+from copytrader.core.records import AuditEvent, RunRecord
 from copytrader.errors import CopytraderError
-from copytrader.reconcile import episodes, observed, reading
-from copytrader.reconcile.executor import Audit, Executor, FollowerResult, Outcome, note_event
+from copytrader.reconcile import episodes, observed, parts, reading
+from copytrader.reconcile.executor import Audit, FollowerResult, Outcome
+from copytrader.reconcile.parts import WITH_STATE
 from copytrader.reconcile.ports import Lease, Platform, Store
+from copytrader.reconcile.standing import STANDING, Standing
 
 log = structlog.get_logger("copytrader.reconcile")
 
@@ -43,15 +50,26 @@ class PassResult:
     error: str | None = None
     results: tuple[FollowerResult, ...] = field(default=())
     policies: tuple[Policy, ...] = field(default=())  # the valid policies the plan is of
+    #: Each follower account whose part of the sweep could not be read, with why.
+    unread: dict[str, str] = field(default_factory=dict)
     fenced: bool = False  # writes stopped: the writer lease was lost
 
     @property
     def unsettled(self) -> int:
-        """Listed followers left without a clone: one still pending or not seen, and every
-        follower of a policy whose master bot is missing from the platform."""
+        """Listed followers left without a clone: one still pending or not seen, every
+        follower of a policy whose master bot is missing from the platform, and every
+        follower whose account could not be read."""
         missing = {n.master for n in self.plan.notes if n.action == "master_missing"}
-        return sum(1 for r in self.results if r.plan.desired is not None and r.bot is None) + sum(
-            len(p.followers) for p in self.policies if p.master in missing
+        return (
+            sum(1 for r in self.results if r.plan.desired is not None and r.bot is None)
+            + sum(len(p.followers) for p in self.policies if p.master in missing)
+            + sum(
+                1
+                for p in self.policies
+                if p.master not in missing
+                for f in p.followers
+                if f.user in self.unread
+            )
         )
 
     @property
@@ -73,29 +91,15 @@ class PassResult:
             else:
                 doc = o.to_json()
             actions.append(doc)
-        return {**self.plan.to_json(self.problems), "actions": actions}
+        doc_ = {**self.plan.to_json(self.problems), "actions": actions}
+        if self.unread:  # an extension of the contract's shape, present only when needed
+            doc_["unread"] = [{"account": a, "error": e} for a, e in sorted(self.unread.items())]
+        return doc_
 
 
 AuditFactory = Callable[[str], Audit]
 
-#: Notes of conditions that persist until a person acts (or the platform changes): audited
-#: once per condition for the life of the database, not every pass.
-STANDING = frozenset(
-    {
-        "immutable_flagged",
-        "master_missing",
-        "adopt_candidate",
-        "duplicate_suspected",
-        "status_unknown",
-        "clone_unseen",
-        "clone_pending",
-    }
-)
-
-
-#: Notes audited with the state that makes them (``Plan.risk``), not as notes of a pass:
-#: the HELD ``risk_stop`` of a held clone is shown every pass and audited once, when taken.
-WITH_STATE = frozenset({"risk_stop"})
+__all__ = ["STANDING", "WITH_STATE", "AuditFactory", "PassResult", "Reconciler", "new_run_id"]
 
 
 def new_run_id() -> str:
@@ -130,15 +134,13 @@ class Reconciler:
         self.users = reading.UserCache()
         self.policies = reading.PolicyCache()
         self._reported_invalid: dict[str, str] = {}
-        # True until a pass finds no standing condition on record: the first pass of a
-        # process must ask the database (conditions may have cleared since the last process).
-        self._any_standing = True
-        self._pending_standing: tuple[set[str], list[Note]] | None = None
+        self.standing = Standing(store)
         self.last_result: PassResult | None = None
         self.episodes = episodes.Episodes(store)
         self._last_good: dict[str, Policy] | None = {} if keep_last_good else None
 
     async def read(self) -> reading.Reading:
+        """Everything a plan needs, every part of the sweep included (read requests only)."""
         return await reading.read(
             self.platform,
             self.store,
@@ -151,13 +153,15 @@ class Reconciler:
     async def plan(self) -> tuple[Plan, tuple[Problem, ...]]:
         """What a pass would do now. Sends read requests only and writes nothing."""
         r = await self.read()
-        return plan_mod.build(r.policies, r.world), r.problems
+        _warn_unread(r.unread)
+        return r.plan(), r.problems
 
     async def drift(self) -> list[dict[str, Any]]:
         """Every listed follower whose clone differs from its desired state now (read-only on
         the platform); what it finds is recorded as ``drift`` audit events."""
         r = await self.read()
-        found = observed.drift(plan_mod.build(r.policies, r.world), r.world)
+        _warn_unread(r.unread)
+        found = observed.drift(r.plan(), r.world)
         run_id = new_run_id()
         trail = self.audit_factory(run_id)
         for d in found:
@@ -239,44 +243,36 @@ class Reconciler:
         return result
 
     async def _pass(self, run_id: str, trail: Audit, stopping: Callable[[], bool]) -> PassResult:
-        r = await self.read()
+        r, rest = await reading.read_head(
+            self.platform,
+            self.store,
+            self.policy_dir,
+            self.users,
+            self._last_good,
+            self.policies,
+        )
         await self._report_invalid(run_id, trail, r)
-        p = plan_mod.build(r.policies, r.world)
-        sources = {pol.master: (pol.source.path, pol.source.sha256) for pol in r.policies}
-        if r.world.suspicious:
-            await trail.emit(
-                AuditEvent(
-                    ts=datetime.now(UTC),
-                    run_id=run_id,
-                    action="sweep_suspicious",
-                    outcome="noted",
-                    detail="the sweep misses most known clones; nothing re-cloned or deleted",
-                )
-            )
-        for note in await self._fresh(p.notes, set(sources)):
-            if note.action not in WITH_STATE:
-                await trail.emit(note_event(run_id, note, sources))
-        await trail.flush()  # the notes are on record before their conditions are
-        await self._record_standing()
-        if p.risk:  # a risk hold is on record before the stop it asks for is sent
-            events = [trail.log(note_event(run_id, r.event, sources)) for r in p.risk if r.event]
-            await self.store.save_risk([r.state for r in p.risk], events)
-        executor = Executor(
+        run = parts.PartRun(
             self.platform,
             self.store,
             trail,
             run_id,
-            concurrency=self.concurrency,
-            stopping=stopping,
-            clone_pending_seconds=self.clone_pending_seconds,
-            lease=self.lease,
+            r,
+            self.standing.begin({pol.master for pol in r.policies}),
+            parts.Execution(
+                concurrency=self.concurrency,
+                stopping=stopping,
+                clone_pending_seconds=self.clone_pending_seconds,
+                lease=self.lease,
+            ),
         )
-        results = await executor.run(p.followers)
+        p, results, unread = await run.run(rest)
         outcomes = tuple(o for res in results for o in res.outcomes)
         await self.store.add_snapshots(
-            observed.snapshots(run_id, r.policies, r.world.bots, results)
+            observed.snapshots(run_id, r.policies, run.bots, results)
+            + observed.unread(run_id, r.policies, r.links, unread)
         )
-        failed = any(res.failed for res in results if res.plan.actions)
+        failed = bool(unread) or any(res.failed for res in results if res.plan.actions)
         return PassResult(
             run_id,
             p,
@@ -286,38 +282,9 @@ class Reconciler:
             0,
             results=tuple(results),
             policies=r.policies,
-            fenced=executor.fenced is not None,
+            unread=unread,
+            fenced=run.fenced,
         )
-
-    async def _fresh(self, notes: tuple[Note, ...], masters: set[str]) -> list[Note]:
-        """The notes to audit this pass: every one, except a standing condition (one that
-        no write will clear, such as a flagged immutable change) already on record in the
-        database (audited by an earlier pass of any process) and unchanged since."""
-        standing = [n for n in notes if n.action in STANDING]
-        if not standing and not self._any_standing:
-            return list(notes)  # the common case: no query
-        known = await self.store.standing(masters)
-        fresh = [n for n in notes if n.action not in STANDING or n.condition_key() not in known]
-        self._pending_standing = (masters, standing)
-        return fresh
-
-    async def _record_standing(self) -> None:
-        """After the fresh notes were written: the record of standing conditions becomes
-        what this pass saw (new ones kept, cleared ones forgotten so they are audited again
-        should they come back)."""
-        if self._pending_standing is None:
-            return
-        masters, standing = self._pending_standing
-        self._pending_standing = None
-        now = datetime.now(UTC)
-        current = {
-            n.condition_key(): StandingCondition(
-                n.condition_key(), n.action, n.master, n.follower, n.bot, now
-            )
-            for n in standing
-        }
-        await self.store.save_standing(masters, list(current.values()))
-        self._any_standing = bool(current)
 
     async def _report_invalid(self, run_id: str, trail: Audit, r: reading.Reading) -> None:
         """One ``policy_invalid`` event per invalid file version (not one per pass)."""
@@ -347,3 +314,9 @@ class Reconciler:
         for path in list(self._reported_invalid):
             if path not in by_file:
                 del self._reported_invalid[path]
+
+
+def _warn_unread(unread: dict[str, str]) -> None:
+    for account, error in sorted(unread.items()):
+        log.warning("account not read; its followers are not planned", account=account,
+                    error=error)

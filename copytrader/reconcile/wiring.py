@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from copytrader.core import notices
 from copytrader.errors import LeaseHeldError
 from copytrader.observe.audit import AuditTrail
-from copytrader.platform.haas.client import PlatformClient, RequestObserver
+from copytrader.platform import adapters
+from copytrader.platform.adapters import Adapter
+from copytrader.platform.transport import RequestObserver
 from copytrader.reconcile.leadership import Leadership
 from copytrader.reconcile.service import Reconciler
 from copytrader.settings import Settings
@@ -22,7 +24,7 @@ from copytrader.store.repo import SqlStore
 @dataclass
 class Service:
     settings: Settings
-    platform: PlatformClient
+    platform: Adapter
     store: SqlStore
     reconciler: Reconciler
     lease: WriterLease
@@ -58,7 +60,7 @@ async def open_service(
     """Platform client, store and reconciler, closed together on exit."""
     store = await open_store(settings.database_url, notify=notify_filter(settings))
     try:
-        async with PlatformClient.from_settings(settings.platform, observer=observer) as platform:
+        async with adapters.from_settings(settings.platform, observer=observer) as platform:
             lease = writer_lease(settings, store)
             # Checked again just before each write leaves (after any rate-limit wait).
             platform.guard_writes(lambda: lease.check().stamp())

@@ -1,6 +1,7 @@
-"""The partner API simulator: an aiohttp server faithful to ``partner-api.md``.
+"""The simulators of the platforms copytrader drives: real aiohttp servers with in-memory
+state, fault injection and a control API.
 
-``state`` holds the platform (users, bots, faults, request log), ``app`` serves it over HTTP,
-``server`` runs it on a loopback port, ``seed`` creates the demo world. Run it with
-``python -m copytrader.sim`` or ``copytrader sim``.
+``haas`` simulates the HaasOnline partner API (``partner-api.md``), ``botprimex`` BotPrimeX
+(``botprimex-api.md``); ``faults`` (fault rules and the request log) and ``market`` (the
+price walk) are shared. Run one with ``copytrader sim [--platform botprimex]``.
 """

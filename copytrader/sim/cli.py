@@ -1,4 +1,5 @@
-"""Command-line options of the simulator, shared by ``python -m copytrader.sim`` and the CLI."""
+"""Command-line options of the simulators, shared by ``python -m copytrader.sim`` and the
+CLI: ``--platform haas`` (the default, or ``$COPYTRADER_PLATFORM``) or ``botprimex``."""
 
 from __future__ import annotations
 
@@ -6,8 +7,7 @@ import argparse
 import asyncio
 import os
 import sys
-
-from copytrader.sim.haas.server import serve
+from pathlib import Path
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8780
@@ -41,22 +41,75 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="requests per minute before answering 429 (default: no limit)")
     parser.add_argument("--latency", type=_non_negative_float, default=0.0,
                         help="seconds added to every response")
+    parser.add_argument("--platform", choices=("haas", "botprimex"),
+                        default=os.environ.get("COPYTRADER_PLATFORM") or "haas",
+                        help="which API to simulate (default: $COPYTRADER_PLATFORM or haas)")
+    bpx = parser.add_argument_group("botprimex")
+    bpx.add_argument("--accounts-file", type=Path, default=None,
+                     help="follower accounts' keys (TOML [accounts.NAME] api_key): read when "
+                          "it exists, else written (0600) with fresh keys")
+    bpx.add_argument("--webhook-url", default=None,
+                     help="POST every account's events (bot.*, trade.*) to this URL")
+    bpx.add_argument("--trade-seconds", type=_non_negative_float, default=30.0,
+                     help="how long a simulated trade stays open (default 30)")
+
+
+def _accounts(path: Path | None, master_key: str) -> dict[str, str]:
+    """The follower keys of an existing accounts file, or {} (then the simulator makes keys
+    and :func:`_write_accounts` writes them)."""
+    if path is None or not path.exists():
+        return {}
+    from copytrader import accounts
+    from copytrader.settings import Secret
+
+    return {name: key.reveal() for name, key in accounts.load(path, Secret(master_key)).items()}
+
+
+def write_accounts(path: Path, keys: dict[str, str]) -> None:
+    """Write an accounts file (0600, never over an existing file)."""
+    text = "".join(f'[accounts.{name}]\napi_key = "{key}"\n\n' for name, key in keys.items())
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
 
 
 def run_from_args(args: argparse.Namespace) -> int:
     """Run the simulator with parsed options until SIGINT/SIGTERM; returns the exit code."""
+    from copytrader.errors import ConfigError
+
     api_key = args.api_key or os.environ.get("COPYTRADER_API_KEY") or "sim-key"
     try:
-        asyncio.run(serve(args.host, args.port, api_key, seed_demo=args.seed_demo,
-                          seed=args.seed, rate_limit_per_minute=args.rate_limit,
-                          latency=args.latency))
+        if args.platform == "botprimex":
+            asyncio.run(_botprimex(args, api_key))
+        else:
+            from copytrader.sim.haas.server import serve
+
+            asyncio.run(serve(args.host, args.port, api_key, seed_demo=args.seed_demo,
+                              seed=args.seed, rate_limit_per_minute=args.rate_limit,
+                              latency=args.latency))
     except KeyboardInterrupt:
         pass
+    except ConfigError as exc:
+        print(f"copytrader sim: {exc}", file=sys.stderr)
+        return 2
     except OSError as exc:  # e.g. the port is taken
         print(f"copytrader sim: cannot listen on {args.host}:{args.port}: {exc.strerror}",
               file=sys.stderr)
         return 2
     return 0
+
+
+async def _botprimex(args: argparse.Namespace, api_key: str) -> None:
+    from copytrader.sim.botprimex import seed
+    from copytrader.sim.botprimex.server import serve
+
+    keys = _accounts(args.accounts_file, api_key)
+    if args.accounts_file is not None and not keys:
+        keys = {name: seed.new_key() for name in seed.FOLLOWERS}
+        write_accounts(args.accounts_file, keys)
+    await serve(args.host, args.port, api_key, keys, seed_demo=args.seed_demo, seed=args.seed,
+                latency=args.latency, webhook_url=args.webhook_url,
+                trade_seconds=args.trade_seconds, accounts_file=args.accounts_file)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,9 +15,10 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy import delete, insert, or_, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import ColumnElement
 
 from copytrader.core.model import Status
 from copytrader.core.records import (
@@ -214,17 +215,27 @@ class SqlStore(RiskStore, EpisodeStore, OutboxStore):
         return {row[0] for row in rows}
 
     async def save_standing(
-        self, masters: Collection[str], current: Sequence[StandingCondition]
+        self,
+        masters: Collection[str],
+        current: Sequence[StandingCondition],
+        scope: Collection[str | None] | None = None,
     ) -> None:
         """Make the record of ``masters``' standing conditions exactly ``current``: new ones
-        are added (from ``at``), cleared ones removed."""
+        are added (from ``at``), cleared ones removed. With ``scope``, only the conditions of
+        those followers (None: a master's own) are touched: a pass that read part of the
+        platform leaves the rest of the record as it is."""
         t = tables.standing_conditions
         keep = {c.key for c in current}
+        where: list[ColumnElement[bool]] = [t.c.master.in_(list(masters))]
+        if scope is not None:
+            named = [f for f in scope if f is not None]
+            where.append(
+                or_(t.c.follower.in_(named), t.c.follower.is_(None))
+                if None in scope
+                else t.c.follower.in_(named)
+            )
         async with self.transaction("save_standing") as conn:
-            known = {
-                row[0]
-                for row in await conn.execute(select(t.c.key).where(t.c.master.in_(list(masters))))
-            }
+            known = {row[0] for row in await conn.execute(select(t.c.key).where(*where))}
             gone = known - keep
             if gone:
                 await conn.execute(delete(t).where(t.c.key.in_(list(gone))))

@@ -14,13 +14,15 @@ ROOT = Path(__file__).resolve().parents[2]
 GRID = "6dafad4e364449c9906296aab8eff2f7"
 
 
-async def demo(folder: Path, seconds: float) -> tuple[int, list[dict[str, object]], str]:
+async def demo(
+    folder: Path, seconds: float, *extra: str
+) -> tuple[int, list[dict[str, object]], str]:
     # No COPYTRADER_* at all: the demo needs no configuration.
     env = {k: v for k, v in os.environ.items() if not k.startswith("COPYTRADER_")}
     env["PYTHONPATH"] = str(ROOT)
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "copytrader.cli.main", "demo", "--headless",
-        "--seconds", str(seconds), "--dir", str(folder), env=env, cwd=folder.parent,
+        "--seconds", str(seconds), "--dir", str(folder), *extra, env=env, cwd=folder.parent,
         stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE)
     try:
@@ -68,3 +70,31 @@ async def test_headless_demo_converges_and_fans_out_the_master_edit(tmp_path: Pa
     code, lines, err = await demo(folder, 4)
     assert code == 0, err[-3000:]
     assert all(m["followers"] == m["clones"] == m["in_sync"] for m in lines[1:]), lines
+
+
+async def test_botprimex_demo_converges_every_account_and_fans_out_the_master_edit(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "demo"
+    code, lines, err = await demo(folder, 9, "--platform", "botprimex")
+    assert code == 0, err[-3000:]
+    summary, *masters = lines
+    assert summary["master_edit_sent"] is True and summary["actions_failed"] == 0
+    assert sorted(m["name"] for m in masters) == ["BTC DCA", "ETH grid", "SOL signal"]
+    for m in masters:
+        assert m["followers"] == m["clones"] == m["in_sync"], m
+    assert sorted(p.name for p in (folder / "policies").iterdir()) == [
+        "btc-dca.yaml", "eth-grid.yaml", "sol-signal.yaml"]
+    accounts = folder / "accounts.toml"
+    assert accounts.stat().st_mode & 0o777 == 0o600
+    keys = [line.split('"')[1] for line in accounts.read_text().splitlines() if "api_key" in line]
+    assert len(keys) == 4 and not [k for k in keys if k in err or k in json.dumps(lines)]
+    edits = rows(folder / "copytrader.db", "SELECT follower, changes FROM audit_events WHERE "
+                 "action = 'edit' AND outcome = 'ok' AND master = 'bot_8a2c4e6f1b3d5a79'")
+    assert sorted(f for f, c in edits if "max_open_trades" in json.loads(c)) == [
+        "alice", "bob", "carol"]
+    # the HaasOnline demo in the same folder afterwards: its own policies only
+    code, lines, err = await demo(folder, 4)
+    assert code == 0, err[-3000:]
+    assert sorted(p.name for p in (folder / "policies").iterdir()) == [
+        "btc-dca.yaml", "eth-futures-grid.yaml", "eth-grid.yaml"]

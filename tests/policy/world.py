@@ -3,12 +3,21 @@ users the simulator seeds, and an in-memory read-only platform."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, AsyncIterator, Collection, Iterable, Mapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from copytrader.core.model import Bot, Catalogue, Script, SettingSpec, SettingType, Status, User
+from copytrader.core.model import (
+    Bot,
+    Catalogue,
+    Script,
+    SettingSpec,
+    SettingType,
+    Status,
+    SweepPart,
+    User,
+)
 from copytrader.sim.haas import catalogue as sim_catalogue
 
 REPO = Path(__file__).resolve().parents[2]
@@ -146,3 +155,11 @@ class FakePlatform:
         self.requests_sent += 1
         for user in list(self.users.values()):
             yield user
+
+    async def sweep(self, *, masters_only: bool = False) -> AsyncGenerator[SweepPart, None]:
+        self.requests_sent += 1
+        yield SweepPart(dict(self.bots))
+
+    async def verified_users(self, user_ids: Collection[str]) -> Mapping[str, User]:
+        self.requests_sent += 1
+        return {u: self.users[u] for u in user_ids if u in self.users}

@@ -9,10 +9,22 @@ import pytest
 
 from copytrader.reconcile import wiring
 from copytrader.settings import PlatformSettings, Secret, Settings
+from copytrader.sim.botprimex.server import BpxServer
 from copytrader.sim.haas.server import SimServer
+from tests.bpx_world import ALICE, BOB, BTC, CAROL, bpx_settings, bpx_sim, write_accounts
 from tests.world import F1, F2, F3, F4, GRID, demo_sim, write_policy
 
-__all__ = ["F1", "F2", "F3", "F4", "GRID", "GRID_POLICY", "KEY", "write_policy"]
+__all__ = [
+    "BPX_POLICY",
+    "F1",
+    "F2",
+    "F3",
+    "F4",
+    "GRID",
+    "GRID_POLICY",
+    "KEY",
+    "write_policy",
+]
 
 KEY = "canary-key-5f3c9a1e"
 
@@ -68,4 +80,52 @@ def settings(sim: SimServer, tmp_path: Path, policy_dir: Path) -> Settings:
 @pytest.fixture
 async def svc(settings: Settings) -> AsyncIterator[wiring.Service]:
     async with wiring.open_writer(settings) as service:
+        yield service
+
+
+# -- BotPrimeX: the same scenarios against the BotPrimeX simulator ---------------------
+
+BPX_POLICY = f"""\
+master: {BTC}
+defaults:
+  overrides: {{stop_loss: -5}}
+limits:
+  stake_amount: {{min: 20, max: 80}}
+locked: [pair]
+followers:
+  - user: {ALICE}
+    overrides: {{stop_loss: -3}}
+    scale: {{stake_amount: 0.5}}
+  - user: {BOB}
+  - user: {CAROL}
+    paused: true
+on_follower_removed: stop
+on_master_stopped: stop
+on_immutable_change: recreate
+"""
+
+
+@pytest.fixture
+async def bpx() -> AsyncIterator[BpxServer]:
+    async with bpx_sim(seed=7) as server:
+        yield server
+
+
+@pytest.fixture
+def bpx_policies(tmp_path: Path) -> Path:
+    folder = tmp_path / "bpx-policies"
+    folder.mkdir()
+    write_policy(folder, "btc.yaml", BPX_POLICY)
+    return folder
+
+
+@pytest.fixture
+def bpx_config(bpx: BpxServer, tmp_path: Path, bpx_policies: Path) -> Settings:
+    write_accounts(tmp_path)
+    return bpx_settings(bpx, tmp_path, bpx_policies)
+
+
+@pytest.fixture
+async def bpx_svc(bpx_config: Settings) -> AsyncIterator[wiring.Service]:
+    async with wiring.open_writer(bpx_config) as service:
         yield service

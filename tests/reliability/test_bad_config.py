@@ -187,3 +187,86 @@ def test_every_bad_variable_exits_2_naming_it(tmp_path: Path) -> None:
         found = pool.map(one, [*CASES, *_file_cases(tmp_path), *daemon])
         failures = [f for f in found if f is not None]
     assert failures == []
+
+
+# -- BotPrimeX: the accounts file --------------------------------------------------------
+
+BPX_KEY = "canary-bpx-cfg-master-5"
+FOLLOWER_KEY = "canary-bpx-cfg-follower-9"
+GOOD = f'[accounts.alice]\napi_key = "{FOLLOWER_KEY}"\n'
+# (id, file content (None: no file), mode, what the message must say)
+ACCOUNTS_FILES: list[tuple[str, str | None, int, str]] = [
+    ("group-readable", GOOD, 0o640, "chmod 600"),
+    ("world-readable", GOOD, 0o644, "mode 0644"),
+    ("others may write", GOOD, 0o602, "mode 0602"),
+    ("bad TOML", f'[accounts.alice]\napi_key = "{FOLLOWER_KEY}\n', 0o600, "invalid TOML"),
+    ("unknown top key", GOOD + "[other]\nx = 1\n", 0o600, "unknown top-level key"),
+    ("bad name", f'[accounts."al ice"]\napi_key = "{FOLLOWER_KEY}"\n', 0o600, "account name"),
+    ("empty key", '[accounts.alice]\napi_key = ""\n', 0o600, "non-empty string"),
+    ("key not a string", "[accounts.alice]\napi_key = 7\n", 0o600, "non-empty string"),
+    ("unknown field", GOOD + 'secret = "x"\n', 0o600, "unknown key(s) secret"),
+    (
+        "same key twice",
+        GOOD + f'[accounts.bob]\napi_key = "{FOLLOWER_KEY}"\n',
+        0o600,
+        "same api_key",
+    ),
+    (
+        "the master account's key",
+        f'[accounts.boss]\napi_key = "{BPX_KEY}"\n',
+        0o600,
+        "master account",
+    ),
+    ("missing", None, 0o600, "file not found"),
+]
+
+
+def test_every_bad_accounts_file_exits_2_naming_it(tmp_path: Path) -> None:
+    """Every command that needs the platform checks the accounts file first: exit 2, one
+    line naming the variable, the file and the problem, no key shown."""
+    commands = [["plan"], ["reconcile"], ["policy", "check"], ["drift"], ["run"]]
+    base: dict[str, str | None] = {
+        "COPYTRADER_PLATFORM": "botprimex",
+        "COPYTRADER_API_KEY": BPX_KEY,
+    }
+    # (id, command, environment changes, variable named, texts the line must hold)
+    runs: list[tuple[str, list[str], dict[str, str | None], str, tuple[str, ...]]] = [
+        (
+            "platform unknown",
+            ["plan"],
+            {"COPYTRADER_PLATFORM": "binance"},
+            "COPYTRADER_PLATFORM",
+            ("haas or botprimex",),
+        ),
+        ("accounts file not set", ["reconcile"], base, "COPYTRADER_ACCOUNTS_FILE", ("required",)),
+    ]
+    for i, (name, text, mode, says) in enumerate(ACCOUNTS_FILES):
+        path = tmp_path / f"accounts-{i}.toml"
+        if text is not None:
+            path.write_text(text, encoding="utf-8")
+            path.chmod(mode)
+        changes = {**base, "COPYTRADER_ACCOUNTS_FILE": str(path)}
+        runs.append(
+            (
+                name,
+                commands[i % len(commands)],
+                changes,
+                "COPYTRADER_ACCOUNTS_FILE",
+                (f"{path}: ", says),
+            )
+        )
+
+    def one(run: tuple[str, list[str], dict[str, str | None], str, tuple[str, ...]]) -> str | None:
+        name, command, changes, variable, holds = run
+        proc = _run(command, changes, tmp_path)
+        try:
+            _one_line_naming(proc, variable)
+            assert all(h in proc.stderr for h in holds), proc.stderr
+            assert FOLLOWER_KEY not in proc.stderr and BPX_KEY not in proc.stderr
+        except AssertionError as exc:
+            return f"{name} ({' '.join(command)}): {exc}"
+        return None
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        failures = [f for f in pool.map(one, runs) if f is not None]
+    assert failures == []

@@ -170,7 +170,9 @@ async def test_control_api(server: SimServer, api: Api, state: SimState) -> None
         "body",
         "fault",
         "writer",
+        "account",  # BotPrimeX's: the account of the key (None here)
     }
+    assert log[0]["account"] is None
     async with api.session.post(api.url + "/_sim/reset-requests") as r:
         assert r.status == 200
     assert state.requests == []

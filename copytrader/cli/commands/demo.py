@@ -14,6 +14,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     demo.add_argument(
         "--headless", action="store_true", help="no live view; print a summary at the end"
     )
+    demo.add_argument(
+        "--platform",
+        choices=("haas", "botprimex"),
+        default="haas",
+        help="which platform's world to run (default haas)",
+    )
     demo.set_defaults(sync_handler=run)
 
 

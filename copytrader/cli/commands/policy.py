@@ -20,10 +20,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 async def check_command(args: argparse.Namespace, s: Settings) -> int:
-    from copytrader.platform.haas.client import PlatformClient
+    from copytrader.platform import adapters
     from copytrader.policy import check
 
-    async with PlatformClient.from_settings(s.platform) as platform:
+    async with adapters.from_settings(s.platform) as platform:
         problems = await check.check(s.policy_dir, platform)
     for problem in problems:
         print(problem)

@@ -10,15 +10,25 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Collection, Mapping
 from types import TracebackType
 from typing import Any
 
-from copytrader.core.model import Bot, Catalogue, Exchange, Market, Scalar, Script, User
+from copytrader.core.model import (
+    Bot,
+    Catalogue,
+    Exchange,
+    Market,
+    Scalar,
+    Script,
+    SweepPart,
+    User,
+)
 from copytrader.errors import MalformedResponseError
 from copytrader.platform.backoff import Backoff
 from copytrader.platform.haas import parse
-from copytrader.platform.haas.routes import AUTH_HEADER, ROUTES, Route
+from copytrader.platform.haas.envelope import Envelope
+from copytrader.platform.haas.routes import ROUTES, Route
 from copytrader.platform.ratelimit import Clock, RateLimiter, Sleep
 from copytrader.platform.transport import RequestObserver, Transport
 from copytrader.settings import PlatformSettings, Secret
@@ -55,13 +65,12 @@ class PlatformClient:
         rate_window: float = 60.0,
         backoff: Backoff | None = None,
         routes: Mapping[str, Route] = ROUTES,
-        auth_header: str = AUTH_HEADER,
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         """Nothing is sent until the first call. ``rate_window`` (seconds), ``clock``,
         ``sleep`` and ``backoff`` (which replaces ``max_attempts``) exist for tests;
-        ``routes`` and ``auth_header`` for a platform whose paths differ from the reference's.
+        ``routes`` for a platform whose paths differ from the reference's.
         ``rate_limit_per_minute`` None sends without a rate limit (the simulator's tests)."""
         self._routes = routes
         self._clock = clock
@@ -78,7 +87,7 @@ class PlatformClient:
             limiter=self.limiter,
             backoff=backoff or Backoff(max_attempts=max_attempts),
             timeout=timeout,
-            auth_header=auth_header,
+            dialect=Envelope(),
             observer=observer,
             sleep=sleep,
         )
@@ -174,6 +183,19 @@ class PlatformClient:
         async for items in self._pages("bots.list", {}, page_size):
             for item in items:
                 yield parse.bot("bots.list", item)
+
+    async def sweep(self, *, masters_only: bool = False) -> AsyncGenerator[SweepPart, None]:
+        """The whole partner's bots in one part covering every user (one paginated
+        /bots/list); raises PlatformError when any page fails."""
+        bots: dict[str, Bot] = {}
+        async for bot in self.iter_bots():
+            bots[bot.bot_id] = bot
+        yield SweepPart(bots)
+
+    async def verified_users(self, user_ids: Collection[str]) -> Mapping[str, User]:
+        """Those of ``user_ids`` among every user (POST /users/list, all pages)."""
+        wanted = set(user_ids)
+        return {u.user_id: u async for u in self.iter_users() if u.user_id in wanted}
 
     async def iter_users(self, page_size: int = -1) -> AsyncIterator[User]:
         """Every user of the partner (POST /users/list), all pages."""
