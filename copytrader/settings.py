@@ -211,9 +211,12 @@ def _api_key(env: Mapping[str, str], file_values: Mapping[str, object]) -> Secre
 _WEBHOOK_TOKEN = re.compile(r"[A-Za-z0-9._~-]{16,256}")
 
 
-def _webhook_token(env: Mapping[str, str], file_values: Mapping[str, object]) -> Secret:
+def _webhook_token(
+    env: Mapping[str, str], file_values: Mapping[str, object], kind: str
+) -> Secret:
     """``COPYTRADER_WEBHOOK_TOKEN``, else the file ``COPYTRADER_WEBHOOK_TOKEN_FILE`` names,
     else the systemd credential ``copytrader-webhook-token``; empty means webhooks off.
+    Only BotPrimeX sends webhooks: a token for another platform is a mistake.
 
     The value is never put in a message: a bad one is described, not shown.
     """
@@ -241,6 +244,11 @@ def _webhook_token(env: Mapping[str, str], file_values: Mapping[str, object]) ->
         raise ConfigError(
             f"{var}: the webhook token must be 16 to 256 characters, each a letter, a digit or "
             "one of - _ . ~ (it is a URL path segment; e.g. the output of openssl rand -hex 32)"
+        )
+    if token and kind != "botprimex":
+        raise ConfigError(
+            f"{var}: inbound webhooks are BotPrimeX's; this deployment drives {kind} "
+            "(set COPYTRADER_PLATFORM=botprimex, or leave the token out)"
         )
     return Secret(token)
 
@@ -338,7 +346,7 @@ def load(
                 _source(env, file_values, "shutdown_timeout_seconds"),
                 30.0,
             ),
-            webhook_token=_webhook_token(env, file_values),
+            webhook_token=_webhook_token(env, file_values, kind),
         ),
         database_url=_database_url(_source(env, file_values, "database_url")),
         policy_dir=Path(str(_source(env, file_values, "policy_dir") or "policies")),

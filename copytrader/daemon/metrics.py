@@ -160,6 +160,11 @@ class Metrics:
             if m.get("master_roi") is not None:
                 self.master_roi.labels(master=master).set(float(m["master_roi"]))
 
+    def webhook_events(self) -> int:
+        """Webhook events accepted so far (every event name)."""
+        return int(sum(sample.value for metric in self.webhook_accepted.collect()
+                       for sample in metric.samples if sample.name.endswith("_total")))
+
     def render(self) -> bytes:
         """The Prometheus text exposition of every metric."""
         return generate_latest(self.registry)

@@ -199,6 +199,8 @@ BOTPRIMEX = Format(
     decode=botprimex_webhook.decode,
     parse=botprimex_webhook.parse,
 )
+#: The webhook format of each platform that sends webhooks (``COPYTRADER_PLATFORM``).
+FORMATS = {"botprimex": BOTPRIMEX}
 
 
 @dataclass
@@ -218,9 +220,11 @@ def build(
     spawn: Callable[[Coroutine[Any, Any, Any]], None],
 ) -> Inbound | None:
     """The daemon's inbound webhooks, their inbox already handling events (a task made with
-    ``spawn``), or None when ``COPYTRADER_WEBHOOK_TOKEN`` is not set (no route at all)."""
+    ``spawn``), or None when ``COPYTRADER_WEBHOOK_TOKEN`` is not set or the platform sends
+    no webhooks (then there is no route at all)."""
     token = settings.daemon.webhook_token
-    if not token:
+    fmt = FORMATS.get(settings.platform.kind)
+    if not token or fmt is None:
         return None
     redact.register_secret(token.reveal())
 
@@ -231,9 +235,8 @@ def build(
     # Masters and clones are read again after each pass: it may have made or dropped clones.
     inbox = Inbox(store, hints.hint, metrics, passes=lambda: runner.count)
     spawn(inbox.run())
-    log.info("webhook route on", path=f"{PREFIX}{BOTPRIMEX.platform}/***",
-             max_body_bytes=MAX_BODY)
-    return Inbound(Receiver(BOTPRIMEX, token, inbox, metrics), inbox, hints)
+    log.info("webhook route on", path=f"{PREFIX}{fmt.platform}/***", max_body_bytes=MAX_BODY)
+    return Inbound(Receiver(fmt, token, inbox, metrics), inbox, hints)
 
 
 def routes(inbound: Inbound | None) -> Callable[[web.Application], None] | None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select, tuple_
+from sqlalchemy import func, or_, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 
 from copytrader.core.events import ClosedTrade
@@ -95,6 +95,13 @@ async def record(
             result = await conn.execute(stmt, trade_row(trade, owner, received_at))
             changed += max(result.rowcount, 0)
     return changed
+
+
+async def count(store: SqlStore) -> int:
+    """How many trades are recorded."""
+    async with store.transaction("count trades") as conn:
+        return int((await conn.execute(select(func.count()).select_from(tables.trades)))
+                   .scalar_one())
 
 
 async def of_bots(store: SqlStore, bot_ids: Sequence[str]) -> list[Mapping[str, Any]]:

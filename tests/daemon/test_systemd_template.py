@@ -19,14 +19,26 @@ from pathlib import Path
 
 import pytest
 
+from copytrader.sim.botprimex.server import BpxServer
 from copytrader.sim.haas.server import SimServer
-from tests.daemon.conftest import EXPECTED, KEY, ROOT, Daemon, free_port, mismatches, wait_for
+from tests.bpx_world import ALICE, BOB, ETH, KEYS, MASTER_KEY, bpx_sim
+from tests.daemon.conftest import (
+    EXPECTED,
+    KEY,
+    ROOT,
+    Daemon,
+    free_port,
+    mismatches,
+    query,
+    wait_for,
+)
 from tests.reliability.support import subprocess_env
-from tests.world import demo_sim
+from tests.world import write_policy
 
 TEMPLATE = ROOT / "systemd" / "copytrader@.service"
 SINGLE = ROOT / "systemd" / "copytrader.service"
 WEBHOOK_TOKEN = "instance-webhook-token-0a1b2c3d4e"
+BPX_POLICY = f"master: {ETH}\nfollowers:\n  - user: {ALICE}\n  - user: {BOB}\n"
 
 
 def _keys(path: Path) -> list[tuple[str, str]]:
@@ -136,32 +148,41 @@ def _instance_env(name: str, root: Path, settings: dict[str, str],
 
 
 async def test_two_instances_run_side_by_side(sim: SimServer, tmp_path: Path) -> None:
-    # Two deployments, two platforms (one writer per platform): each its own simulator.
-    async with demo_sim(KEY, seed=5) as other:
-        await _side_by_side({"one": sim, "two": other}, tmp_path)
+    """copytrader@haas on the HaasOnline simulator and copytrader@botprimex (webhooks on) on
+    the BotPrimeX simulator, on one host at once."""
+    async with bpx_sim(seed=9, trade_seconds=1.0) as bpx:
+        await _side_by_side(sim, bpx, tmp_path)
 
 
-async def _side_by_side(sims: dict[str, SimServer], tmp_path: Path) -> None:
-    ports = {"one": free_port(), "two": free_port()}
+async def _side_by_side(haas: SimServer, bpx: BpxServer, tmp_path: Path) -> None:
+    ports = {"haas": free_port(), "botprimex": free_port()}
+    common = {"COPYTRADER_INTERVAL_SECONDS": "2", "COPYTRADER_RATE_LIMIT_PER_MINUTE": "10000"}
+    accounts = "".join(f'[accounts.{n}]\napi_key = "{k}"\n\n' for n, k in KEYS.items())
+    instances = {
+        "haas": ({"COPYTRADER_API_URL": haas.url}, {"api-key": KEY + "\n"}),
+        "botprimex": ({"COPYTRADER_API_URL": bpx.url, "COPYTRADER_PLATFORM": "botprimex"},
+                      {"api-key": MASTER_KEY + "\n", "accounts.toml": accounts,
+                       "webhook-token": WEBHOOK_TOKEN + "\n"}),
+    }
     daemons: dict[str, Daemon] = {}
-    for name, webhook in (("one", WEBHOOK_TOKEN), ("two", None)):
-        sim = sims[name]
-        secrets = {"api-key": KEY + "\n"}
-        if webhook:
-            secrets["webhook-token"] = webhook + "\n"
+    for name, (settings, secrets) in instances.items():
         env, workdir = _instance_env(name, tmp_path, {
-            "COPYTRADER_API_URL": sim.url,
+            **settings, **common,
             "COPYTRADER_HTTP_LISTEN": f"127.0.0.1:{ports[name]}",
-            "COPYTRADER_INTERVAL_SECONDS": "2",
-            "COPYTRADER_RATE_LIMIT_PER_MINUTE": "10000",
             "COPYTRADER_LOG_FILE": str(tmp_path / f"{name}.log"),
         }, secrets)
         policies = Path(env["COPYTRADER_POLICY_DIR"])
-        for path in sorted((ROOT / "policies").glob("*.yaml")):
-            shutil.copy(path, policies / path.name)
+        if name == "haas":
+            for path in sorted((ROOT / "policies").glob("*.yaml")):
+                shutil.copy(path, policies / path.name)
+        else:
+            write_policy(policies, "eth.yaml", BPX_POLICY)
         env = {**subprocess_env(), **env, "PYTHONPATH": str(ROOT)}
         daemons[name] = await Daemon(env, workdir).start()
         daemons[name].log = tmp_path / f"{name}.log"
+    hook = "/webhooks/botprimex/" + WEBHOOK_TOKEN
+    for account in bpx.state.accounts.values():
+        account.webhook_url = f"http://127.0.0.1:{ports['botprimex']}{hook}"
     try:
         for name, d in daemons.items():
             async def healthy(d: Daemon = d) -> bool:
@@ -175,15 +196,17 @@ async def _side_by_side(sims: dict[str, SimServer], tmp_path: Path) -> None:
             assert status == 200 and json.loads(body)["role"] == "leader", (name, body)
             assert d.db == tmp_path / "var" / "lib" / "copytrader" / name / "copytrader.db"
             assert d.db.exists() and d.runs()
-        for name, sim in sims.items():
-            await wait_for(lambda sim=sim: not mismatches(sim.state, EXPECTED),  # type: ignore[misc]
-                           f"platform {name} converged")
-            clones = [b for u in {f for _, f in EXPECTED} for b in sim.state.bots_of(u)]
-            assert len(clones) == len(EXPECTED), f"platform {name}: a follower cloned twice"
-        # Only the instance with a webhook token has the route.
-        hook = "/webhooks/botprimex/" + WEBHOOK_TOKEN
-        assert (await daemons["one"].get(hook))[0] == 405  # the route (POST only)
-        assert (await daemons["two"].get(hook))[0] == 404
+        await wait_for(lambda: not mismatches(haas.state, EXPECTED), "HaasOnline converged")
+        haas_clones = [b for u in {f for _, f in EXPECTED} for b in haas.state.bots_of(u)]
+        assert len(haas_clones) == len(EXPECTED), "a HaasOnline follower cloned twice"
+        await wait_for(lambda: all(len(bpx.state.bots_of(a)) == 1 for a in (ALICE, BOB)),
+                       "BotPrimeX converged")
+        # The BotPrimeX instance takes the platform's webhooks (its trades land); the
+        # HaasOnline one has no such route.
+        await wait_for(lambda: query(daemons["botprimex"].db, "SELECT 1 FROM trades"),
+                       "a trade recorded from the platform's webhooks", within=60)
+        assert (await daemons["botprimex"].get(hook))[0] == 405  # the route (POST only)
+        assert (await daemons["haas"].get(hook))[0] == 404
     finally:
         codes = await asyncio.gather(*(d.stop() for d in daemons.values()))
     assert [code for code, _ in codes] == [0, 0]

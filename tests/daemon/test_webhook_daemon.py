@@ -1,9 +1,12 @@
-"""Webhooks into a real ``copytrader run`` subprocess: a master's event starts a pass within
-2 s, a burst makes at most two passes that never overlap, and trades land once each and
-show in ``copytrader history``.
+"""BotPrimeX webhooks end to end: the simulator delivers its events (duplicated and
+reordered) to a real ``copytrader run`` subprocess. A master stopped on the platform starts a
+pass within 2 s that stops its clones; every closed trade of the master and the clones is
+recorded once and shows in ``copytrader history``; a burst of events makes at most two passes
+that never overlap.
 
-The daemon runs with a 600 s interval, so every pass after the first is one a webhook
-started. Times come from the daemon's own ``runs`` rows and the test's clock (one host).
+The daemon runs with a 600 s interval, so every pass after the first is one that a webhook
+(or SIGHUP) started. Times come from the daemon's own ``runs`` rows and the test's clock
+(one host).
 """
 
 from __future__ import annotations
@@ -12,17 +15,28 @@ import asyncio
 import itertools
 import json
 import signal
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
-from copytrader.sim.haas.server import SimServer
-from tests.daemon.conftest import F1, GRID, Daemon, query, wait_for
+from copytrader.sim.botprimex.server import BpxServer
+from copytrader.sim.faults import Fault
+from tests.bpx_world import ALICE, BOB, ETH, MASTER_KEY, bpx_sim, write_accounts
+from tests.daemon.conftest import ROOT, Daemon, free_port, query, wait_for
 from tests.reliability.support import run_cli, subprocess_env
+from tests.world import write_policy
 
 TOKEN = "daemon-webhook-token-5f0c9e7a1b"
+POLICY = f"""\
+master: {ETH}
+followers:
+  - user: {ALICE}
+  - user: {BOB}
+on_master_stopped: stop
+"""
 
 
 def _utc(text: str) -> datetime:
@@ -30,97 +44,149 @@ def _utc(text: str) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def event(name: str, bot: str, ts: datetime | None = None, **data: Any) -> bytes:
-    when = (ts or datetime.now(UTC)).isoformat().replace("+00:00", "Z")
-    return json.dumps({"event": name, "timestamp": when, "data": {"bot_id": bot, **data}}
-                      ).encode()
+def bpx_daemon_env(sim: BpxServer, tmp_path: Path, port: int, **extra: str) -> dict[str, str]:
+    """A BotPrimeX ``copytrader run`` against ``sim`` with webhooks on ``port``."""
+    policies = tmp_path / "policies"
+    policies.mkdir(exist_ok=True)
+    write_policy(policies, "eth.yaml", POLICY)
+    return subprocess_env(
+        COPYTRADER_PLATFORM="botprimex",
+        COPYTRADER_API_URL=sim.url,
+        COPYTRADER_API_KEY=MASTER_KEY,
+        COPYTRADER_ACCOUNTS_FILE=str(write_accounts(tmp_path)),
+        COPYTRADER_DATABASE_URL=f"sqlite:///{tmp_path / 'ct.db'}",
+        COPYTRADER_POLICY_DIR=str(policies),
+        COPYTRADER_HTTP_LISTEN=f"127.0.0.1:{port}",
+        COPYTRADER_LOG_FILE=str(tmp_path / "daemon.log"),
+        COPYTRADER_WEBHOOK_TOKEN=TOKEN,
+        COPYTRADER_INTERVAL_SECONDS="600",
+        COPYTRADER_SHUTDOWN_TIMEOUT_SECONDS="5",
+        COPYTRADER_TIMEOUT_SECONDS="5",
+        COPYTRADER_RATE_LIMIT_PER_MINUTE="10000",
+        PYTHONPATH=str(ROOT),
+        **extra,
+    )
 
 
-def trade(bot: str, trade_id: str, pct: float, ts: datetime) -> bytes:
-    return event("trade.closed", bot, ts, trade_id=trade_id, pair="ETH/USDT", side="buy",
-                 profit_pct=pct, profit_usd=pct * 4)
-
-
-async def post(session: aiohttp.ClientSession, d: Daemon, body: bytes) -> int:
-    async with session.post(f"{d.url}/webhooks/botprimex/{TOKEN}", data=body,
-                            timeout=aiohttp.ClientTimeout(total=30)) as resp:
-        await resp.read()
-        return resp.status
-
-
-def finished_runs(d: Daemon) -> list[tuple[Any, ...]]:
+def finished(d: Daemon) -> list[tuple[Any, ...]]:
     return [r for r in d.runs() if r[2] is not None]
 
 
-def handled(text: str, result: str) -> float:
-    for line in text.splitlines():
-        if line.startswith(f'copytrader_webhook_events_handled_total{{result="{result}"}}'):
-            return float(line.rsplit(" ", 1)[1])
-    return 0.0
+async def quiet(d: Daemon, seconds: float = 2.0) -> int:
+    """Wait until no pass has started or run for ``seconds``; the number of passes."""
+    stable_since, count = asyncio.get_running_loop().time(), -1
 
-
-async def test_webhooks_start_passes_and_record_trades(
-    sim: SimServer, start_daemon: Any, tmp_path: Path
-) -> None:
-    d: Daemon = await start_daemon(COPYTRADER_WEBHOOK_TOKEN=TOKEN,
-                                   COPYTRADER_INTERVAL_SECONDS="600")
-    await wait_for(lambda: finished_runs(d), "the first pass", within=60)
-    clone = query(d.db, "SELECT bot_id FROM links WHERE master = ? AND follower = ?", GRID, F1)
-    assert clone and clone[0][0], "the first pass made no clone"
-    clone_id = str(clone[0][0])
-
-    async with aiohttp.ClientSession() as session:
-        # 1. A master's state change starts a pass within 2 s.
-        sent = datetime.now(UTC)
-        assert await post(session, d, event("bot.stopped", GRID)) == 202
-        await wait_for(lambda: len(d.runs()) >= 2, "a pass after the event", within=60)
-        started = _utc(d.runs()[1][3])
-        assert started - sent < timedelta(seconds=2), (sent, started)
-        assert any(e.get("reason") == "webhook" for e in d.events("pass starting"))
-
-        # 2. Trades: duplicated and out of order, recorded once each.
-        t0 = datetime.now(UTC)  # after the passes so far: counted from the next on
-        reports = [trade(GRID, "m1", 2.0, t0), trade(clone_id, "c1", 1.5, t0),
-                   trade(GRID, "m1", 2.0, t0), trade(clone_id, "c2", -0.5, t0),
-                   trade(clone_id, "c1", 1.5, t0), trade("not-ours", "x", 9.0, t0)]
-        for body in reversed(reports):
-            assert await post(session, d, body) == 202
-        recorded = "SELECT bot_id, trade_id, follower, profit_pct FROM trades ORDER BY trade_id"
-        await wait_for(lambda: len(query(d.db, recorded)) == 3, "three trades recorded")
-        await asyncio.sleep(0.5)  # a late duplicate would land now
-        assert query(d.db, recorded) == [
-            (clone_id, "c1", F1, 1.5), (clone_id, "c2", F1, -0.5), (GRID, "m1", None, 2.0)]
-
-        # 3. A burst of state changes: one pass now and at most one more, never two at once.
-        await wait_for(lambda: all(r[2] for r in d.runs()), "no pass running")
-        before = len(d.runs())
-        burst = [event(n, b) for n in ("bot.started", "bot.stopped", "bot.error")
-                 for b in (GRID, clone_id)] * 7
-        statuses = await asyncio.gather(*(post(session, d, body) for body in burst))
-        assert statuses == [202] * len(burst)
-
-        async def all_handled() -> bool:
-            _, text = await d.get("/metrics")
-            return handled(text, "pass_requested") >= 1 + len(burst)
-
-        await wait_for(all_handled, "every burst event handled")
-        await wait_for(lambda: len(d.runs()) > before and all(r[2] for r in d.runs()),
-                       "the burst's pass to finish", within=60)
-        await asyncio.sleep(3.0)  # room for a (wrong) third pass to show
+    def settled() -> bool:
+        nonlocal stable_since, count
         runs = d.runs()
-        assert 1 <= len(runs) - before <= 2, runs[before:]
-        spans = sorted((_utc(r[3]), _utc(r[2])) for r in runs)
-        for (_, end), (start, _) in itertools.pairwise(spans):
-            assert start >= end, f"two passes overlapped: {spans}"
+        now = asyncio.get_running_loop().time()
+        if len(runs) != count or any(r[2] is None for r in runs):
+            stable_since, count = now, len(runs)
+        return now - stable_since >= seconds
 
-    code, _ = await d.stop(signal.SIGTERM, within=30)
-    assert code == 0, d.tail()
+    await wait_for(settled, "the daemon to go quiet", within=60)
+    return count
+
+
+async def test_the_simulators_webhooks_drive_passes_and_trades(tmp_path: Path) -> None:
+    async with bpx_sim(seed=21, trade_seconds=1.0) as sim:
+        port = free_port()
+        hook = f"http://127.0.0.1:{port}/webhooks/botprimex/{TOKEN}"
+        for account in sim.state.accounts.values():  # set in the platform's dashboard
+            account.webhook_url = hook
+        # Delivery is at least once and unordered: make both happen, again and again.
+        sim.state.faults.add(Fault(path="webhook", kind="duplicate", times=-1))
+        sim.state.faults.add(Fault(path="webhook", kind="reorder", times=-1, after=3))
+        d = await Daemon(bpx_daemon_env(sim, tmp_path, port), tmp_path).start()
+        try:
+            await _scenario(sim, d, tmp_path)
+        finally:
+            code, _ = await d.stop(signal.SIGTERM, within=30)
+        assert code == 0, d.tail()
     assert TOKEN not in d.log.read_text(encoding="utf-8")
 
-    # 4. history shows the realized ROI and tracking error of those trades.
+
+async def _scenario(sim: BpxServer, d: Daemon, tmp_path: Path) -> None:
+    state = sim.state
+
+    def clones() -> dict[str, Any]:
+        return {a: state.bots_of(a) for a in (ALICE, BOB)}
+
+    await wait_for(lambda: all(len(b) == 1 and b[0]["status"] == "running"
+                               for b in clones().values()), "both clones running", within=60)
+    clone_ids = {a: b[0]["id"] for a, b in clones().items()}
+    # The clones' own bot.started events come back and make a pass: wait for calm.
+    before = await quiet(d)
+    assert before >= 1
+
+    # 1. The master is stopped on the platform: its bot.stopped starts a pass within 2 s,
+    #    and that pass stops the clones (on_master_stopped: stop).
+    sent = datetime.now(UTC)
+    state.set_status(ETH, "stopped")
+    await wait_for(lambda: len(d.runs()) > before, "a pass after the event", within=60)
+    started = _utc(d.runs()[before][3])
+    assert started - sent < timedelta(seconds=2), (sent, started)
+    assert any(e.get("reason") == "webhook" for e in d.events("pass starting"))
+    await wait_for(lambda: all(b[0]["status"] == "stopped" for b in clones().values()),
+                   "the clones stopped", within=60)
+
+    # 2. Every closed trade of the master and the clones is recorded, each once.
+    ours = {ETH, *clone_ids.values()}
+    closed = {t.trade_id: t for t in state.trades.values()
+              if t.bot_id in ours and t.status == "closed"}
+    assert {t.bot_id for t in closed.values()} == ours, "some bot closed no trade"
+    stored = "SELECT bot_id, trade_id, follower, profit_pct FROM trades"
+    await wait_for(lambda: {r[1] for r in query(d.db, stored)} == set(closed),
+                   "every closed trade recorded", within=60)
+    rows = query(d.db, stored)
+    assert len(rows) == len(closed)
+    owner = {ETH: None, **{bot: account for account, bot in clone_ids.items()}}
+    for bot, trade_id, follower, pct in rows:
+        t = closed[trade_id]
+        assert (bot, follower) == (t.bot_id, owner[t.bot_id])
+        assert abs(pct - t.profit_pct) < 1e-5
+    bodies = [json.dumps(x["event"], sort_keys=True) for x in state.deliveries
+              if 200 <= x["status"] < 300]
+    assert len(bodies) > len(set(bodies)), "no event was delivered twice"
+
+    # 3. One more pass (SIGHUP) so that history has a row after the last trade.
+    count = await quiet(d)
+    d.send(signal.SIGHUP)
+    await wait_for(lambda: len(finished(d)) > count, "the SIGHUP pass", within=60)
     env = subprocess_env(COPYTRADER_DATABASE_URL=f"sqlite:///{d.db}")
-    code, out, err = await run_cli("history", "--follower", F1, "--json", env=env)
+    code, out, err = await run_cli("history", "--follower", ALICE, "--json", env=env)
     assert code == 0, err
-    last = [r for r in json.loads(out)["history"] if r["master"] == GRID][-1]
-    assert (last["master_trade_roi"], last["follower_trade_roi"]) == (2.0, 1.0)
-    assert last["trade_tracking_error"] == -1.0
+    history = json.loads(out)["history"]
+    first = next(r["ts"] for r in history if r["clones"])
+    with sqlite3.connect(d.db) as conn:
+        rows_sql = ("SELECT SUM(profit_pct) FROM trades WHERE master = ? AND {} "
+                    "AND closed_at >= ? AND closed_at <= ?")
+        span = (first.replace("T", " ").rstrip("Z"), history[-1]["ts"].replace("T", " ")
+                .rstrip("Z") + ".999999")
+        master_sum = conn.execute(rows_sql.format("follower IS NULL"), (ETH, *span)).fetchone()
+        alice_sum = conn.execute(rows_sql.format("follower = ?"), (ETH, ALICE, *span)).fetchone()
+    last = history[-1]
+    assert abs(last["master_trade_roi"] - master_sum[0]) < 1e-6
+    assert abs(last["follower_trade_roi"] - alice_sum[0]) < 1e-6
+    assert abs(last["trade_tracking_error"] - (alice_sum[0] - master_sum[0])) < 1e-6
+
+    # 4. A burst of state events (sent by hand): one pass and at most one more, never two
+    #    at once.
+    before = await quiet(d)
+    burst = [json.dumps({"event": name, "timestamp": datetime.now(UTC).isoformat(),
+                         "data": {"bot_id": bot}}).encode()
+             for name in ("bot.started", "bot.stopped", "bot.error")
+             for bot in (ETH, *clone_ids.values())] * 5
+    async with aiohttp.ClientSession() as session:
+
+        async def post(body: bytes) -> int:
+            async with session.post(d.url + f"/webhooks/botprimex/{TOKEN}", data=body) as r:
+                await r.read()
+                return r.status
+
+        assert await asyncio.gather(*(post(b) for b in burst)) == [202] * len(burst)
+    after = await quiet(d, seconds=3.0)
+    assert 1 <= after - before <= 2, d.runs()[before:]
+    spans = sorted((_utc(r[3]), _utc(r[2])) for r in d.runs())
+    for (_, end), (start, _) in itertools.pairwise(spans):
+        assert start >= end, f"two passes overlapped: {spans}"

@@ -76,6 +76,11 @@ CASES: list[tuple[str, str, dict[str, str | None]]] = [
     ("secret without webhook", "COPYTRADER_WEBHOOK_URL", {"COPYTRADER_WEBHOOK_SECRET": SECRET}),
     ("webhook token short", "COPYTRADER_WEBHOOK_TOKEN", {"COPYTRADER_WEBHOOK_TOKEN": "abc"}),
     (
+        "webhook token on haas",
+        "COPYTRADER_WEBHOOK_TOKEN",
+        {"COPYTRADER_WEBHOOK_TOKEN": "0123456789abcdef-ok"},
+    ),
+    (
         "webhook token not a path segment",
         "COPYTRADER_WEBHOOK_TOKEN",
         {"COPYTRADER_WEBHOOK_TOKEN": "0123456789/abcdef?x"},

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import aiohttp
 
-from copytrader.sim.haas.server import SimServer
-from tests.reliability.conftest import GRID, KEY
+from tests.bpx_world import ALICE, ETH, MASTER_KEY, bpx_sim, write_accounts
 from tests.reliability.daemon import DaemonProcess, free_port
 from tests.reliability.support import run_cli, subprocess_env
+from tests.world import write_policy
 
 TOKEN = "canary-webhook-token-Pq3Vx8Wd2"
 HTTP_TOKEN = "canary-http-token-Lk4Mn7"
@@ -43,13 +43,22 @@ async def _raw(port: int, data: bytes) -> bytes:
             await writer.wait_closed()
 
 
-async def test_the_webhook_token_never_leaks(sim: SimServer, policy_dir: Path,
-                                             tmp_path: Path) -> None:
+async def test_the_webhook_token_never_leaks(tmp_path: Path) -> None:
+    async with bpx_sim(seed=17, trade_seconds=1.0) as sim:
+        await _leaks_nowhere(sim.url, tmp_path)
+
+
+async def _leaks_nowhere(api_url: str, tmp_path: Path) -> None:
     db = tmp_path / "data" / "ct.db"
     port = free_port()
+    policy_dir = tmp_path / "policies"
+    policy_dir.mkdir()
+    write_policy(policy_dir, "eth.yaml", f"master: {ETH}\nfollowers:\n  - user: {ALICE}\n")
     env = subprocess_env(
-        COPYTRADER_API_URL=sim.url,
-        COPYTRADER_API_KEY=KEY,
+        COPYTRADER_PLATFORM="botprimex",
+        COPYTRADER_API_URL=api_url,
+        COPYTRADER_API_KEY=MASTER_KEY,
+        COPYTRADER_ACCOUNTS_FILE=str(write_accounts(tmp_path)),
         COPYTRADER_DATABASE_URL=f"sqlite:///{db}",
         COPYTRADER_POLICY_DIR=str(policy_dir),
         COPYTRADER_WEBHOOK_TOKEN=TOKEN,
@@ -68,9 +77,9 @@ async def test_the_webhook_token_never_leaks(sim: SimServer, policy_dir: Path,
         async with aiohttp.ClientSession() as session:
             sends: list[tuple[str, str, bytes | None]] = [
                 ("POST", hook, json.dumps({"event": "bot.started", "timestamp": ts,
-                                           "data": {"bot_id": GRID}}).encode()),
+                                           "data": {"bot_id": ETH}}).encode()),
                 ("POST", hook, json.dumps({"event": "trade.closed", "timestamp": ts,
-                                           "data": {"bot_id": GRID, "trade_id": "t1",
+                                           "data": {"bot_id": ETH, "trade_id": "t1",
                                                     "pair": "ETH/USDT", "side": "buy",
                                                     "profit_pct": 1.0, "profit_usd": 2.0}}
                                           ).encode()),
