@@ -2,10 +2,16 @@
 
 The HTTP handler only puts an event in the inbox (a bounded queue) and answers. One task
 (:meth:`Inbox.run`) takes events out in batches, finds whose bot each one is about (a
-policy's master or a link's clone, read from the store, cached, and read again once a pass
-ended and when a bot it does not know shows up, at most once a second), asks for a pass when
-a master or a clone changed state, and records the closed trades in one transaction.
-Events about other bots are dropped: they are not copytrader's.
+policy's master or a link's clone, read from the store and cached), asks for a pass when a
+master or a clone changed state, and records the closed trades in one transaction. The
+cache is read again once a pass ended, and whenever an event about a bot it does not know
+was accepted after the cache was read: a clone's link is saved before the clone is started,
+so a read begun after its event arrived knows it. A master is known once a pass has seen
+its policy (each pass snapshots every master), so a closed trade of a bot nobody knows yet
+is **parked** (up to :data:`PARK_SECONDS`, at most :data:`PARK_MAX` of them) and looked up
+again after each pass: a master's trades from before the first pass, or from before its new
+policy file's first pass, are recorded then. A bot-state event of an unknown bot, and a
+trade still unknown when it leaves the park, are dropped: they are not copytrader's.
 
 A database failure keeps the batch and retries it with capped backoff; meanwhile the inbox
 fills, and a full inbox makes the receiver answer 503 so that the platform delivers again
@@ -17,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 
@@ -33,9 +40,12 @@ log = structlog.get_logger("copytrader.daemon")
 
 CAPACITY = 10_000
 BATCH = 500
-#: The least time between two reads of the bot owners caused by unknown bots.
-REFRESH_EVERY = 1.0
 MAX_RETRY_DELAY = 30.0
+#: How long and how many closed trades of unknown bots wait for a pass to know them.
+PARK_SECONDS = 600.0
+PARK_MAX = 10_000
+#: How often parked trades are looked at while no event comes.
+PARK_POLL = 1.0
 
 
 class Inbox:
@@ -57,10 +67,12 @@ class Inbox:
         self._hint = hint
         self._metrics = metrics
         self._clock = clock
-        self._queue: asyncio.Queue[InboundEvent] = asyncio.Queue(capacity)
+        # each event with the (monotonic) time it was accepted
+        self._queue: asyncio.Queue[tuple[InboundEvent, float]] = asyncio.Queue(capacity)
         self._owners: dict[str, Owner] = {}
         self._read_at: float | None = None
         self._stale = True
+        self._parked: deque[tuple[ClosedTrade, float]] = deque()
         self.handled = 0
         self.store_failures = 0  # failed attempts to record trades (each retried)
 
@@ -72,7 +84,7 @@ class Inbox:
     def offer(self, event: InboundEvent) -> bool:
         """Queue ``event`` without waiting; False when the inbox is full."""
         try:
-            self._queue.put_nowait(event)
+            self._queue.put_nowait((event, self._clock()))
         except asyncio.QueueFull:
             return False
         self._metrics.webhook_queue.set(self._queue.qsize())
@@ -82,10 +94,21 @@ class Inbox:
         """The masters or links may have changed: read them again first."""
         self._stale = True
 
+    @property
+    def parked(self) -> int:
+        """Closed trades of unknown bots waiting for a pass to know them."""
+        return len(self._parked)
+
     async def run(self) -> None:
         """Handle events until cancelled."""
         while True:
-            batch = [await self._queue.get()]
+            batch: list[tuple[InboundEvent, float]] = []
+            try:
+                # While trades are parked, look at them now and then even without events.
+                async with asyncio.timeout(PARK_POLL if self._parked else None):
+                    batch.append(await self._queue.get())
+            except TimeoutError:
+                pass
             while len(batch) < BATCH and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             try:
@@ -106,14 +129,19 @@ class Inbox:
             log.warning("webhook events left unhandled at stop", count=self._queue.qsize())
         return self._queue.qsize()
 
-    async def _handle(self, batch: list[InboundEvent]) -> None:
-        owners = await self._lookup({e.bot_id for e in batch if e.kind is not EventKind.IGNORED})
+    async def _handle(self, batch: list[tuple[InboundEvent, float]]) -> None:
+        owners = await self._lookup(
+            [(e.bot_id, at) for e, at in batch if e.kind is not EventKind.IGNORED]
+            + [(t.bot_id, at) for t, at in self._parked]
+        )
         hint = False
-        trades: list[tuple[ClosedTrade, Owner]] = []
-        for event in batch:
+        trades = self._unpark(owners)
+        for event, at in batch:
             owner = owners.get(event.bot_id)
             if event.kind is EventKind.IGNORED:
                 self._count("ignored")
+            elif owner is None and event.trade is not None:
+                self._park(event.trade, at)
             elif owner is None:
                 self._count("unknown_bot")
             elif event.kind is EventKind.BOT_STATE:
@@ -128,28 +156,52 @@ class Inbox:
             self._count("trade_recorded", changed)
             self._count("trade_unchanged", len(trades) - changed)
 
+    def _park(self, trade: ClosedTrade, at: float) -> None:
+        if len(self._parked) >= PARK_MAX:
+            self._parked.popleft()
+            self._count("unknown_bot")
+        self._parked.append((trade, at))
+        self._count("trade_parked")
+
+    def _unpark(self, owners: dict[str, Owner]) -> list[tuple[ClosedTrade, Owner]]:
+        """The parked trades whose bots are known now; those parked too long are dropped."""
+        known: list[tuple[ClosedTrade, Owner]] = []
+        now, kept = self._clock(), deque[tuple[ClosedTrade, float]]()
+        for trade, at in self._parked:
+            owner = owners.get(trade.bot_id)
+            if owner is not None:
+                known.append((trade, owner))
+            elif now - at > PARK_SECONDS:
+                self._count("unknown_bot")
+            else:
+                kept.append((trade, at))
+        self._parked = kept
+        return known
+
     def _count(self, result: str, n: int = 1) -> None:
         if n:
             self._metrics.webhook_handled.labels(result=result).inc(n)
 
-    async def _lookup(self, bots: Collection[str]) -> dict[str, Owner]:
-        """The owners, read again when stale or when a bot is unknown (at most once a
-        second for that); on a database failure the last ones read."""
+    async def _lookup(self, bots: Collection[tuple[str, float]]) -> dict[str, Owner]:
+        """The owners of ``bots`` (each with the time its event was accepted), read again
+        when a pass ended since the last read or when one of them is unknown and its event
+        came after that read; on a database failure the last ones read."""
         if self._passes() != self._passes_seen:  # a pass ended since: it may have made clones
             self._passes_seen = self._passes()
             self._stale = True
-        unknown = any(b not in self._owners for b in bots)
-        now = self._clock()
-        due = self._read_at is None or now - self._read_at >= REFRESH_EVERY
-        if bots and (self._stale or (unknown and due)):
+        read_at = self._read_at
+        newer = any(b not in self._owners and (read_at is None or at >= read_at)
+                    for b, at in bots)
+        if bots and (self._stale or newer):
+            self._read_at = self._clock()  # before the query: it sees what came before
             try:
                 self._owners = await trade_store.owners(self._store)
             except StoreError as exc:
                 log.warning("could not read the masters and clones for webhook events",
                             error=str(exc))
+                self._read_at = read_at
             else:
                 self._stale = False
-            self._read_at = now
         return self._owners
 
     async def _record(self, trades: list[tuple[ClosedTrade, Owner]]) -> int:

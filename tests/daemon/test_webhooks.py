@@ -65,7 +65,7 @@ class Server:
 
 
 async def _open(tmp_path: Path, *, bearer: str | None = None, capacity: int = 10_000,
-                consume: bool = True) -> Server:
+                consume: bool = True, passes: Callable[[], int] = lambda: 0) -> Server:
     db = tmp_path / "ct.db"
     store = await engine.open_store(f"sqlite:///{db}")
     # A pass saw the master (every policy's master is snapshotted) and made one clone.
@@ -74,7 +74,7 @@ async def _open(tmp_path: Path, *, bearer: str | None = None, capacity: int = 10
     await store.save_link(Link(MASTER, "follower-1", CLONE))
     metrics = Metrics()
     hints: list[int] = []
-    inbox = Inbox(store, lambda: hints.append(1), metrics, capacity=capacity)
+    inbox = Inbox(store, lambda: hints.append(1), metrics, capacity=capacity, passes=passes)
     receiver = Receiver(BOTPRIMEX, Secret(TOKEN), inbox, metrics)
 
     async def health() -> tuple[bool, dict[str, Any]]:
@@ -275,7 +275,10 @@ async def test_events_are_202_and_only_a_master_or_clone_state_change_asks_for_a
     c = server.counter
     assert c("copytrader_webhook_events_accepted_total", event="other") == 1
     assert c("copytrader_webhook_events_accepted_total", event="bot.started") == 2
-    assert c("copytrader_webhook_events_handled_total", result="unknown_bot") == 2
+    # the stranger's bot event is dropped; its trade waits in the park for a pass to know it
+    assert c("copytrader_webhook_events_handled_total", result="unknown_bot") == 1
+    assert c("copytrader_webhook_events_handled_total", result="trade_parked") == 1
+    assert server.inbox.parked == 1
     assert c("copytrader_webhook_events_handled_total", result="ignored") == 3
     assert c("copytrader_webhook_events_handled_total", result="pass_requested") == 3
     assert c("copytrader_webhook_events_received_total") == 8
@@ -303,6 +306,30 @@ async def test_duplicated_and_reordered_trades_are_stored_once(
     ]
     assert server.counter("copytrader_webhook_events_handled_total",
                           result="trade_recorded") <= 4
+
+
+async def test_a_trade_of_a_bot_not_known_yet_waits_for_the_next_pass(
+    open_server: Callable[..., Awaitable[Server]],
+) -> None:
+    passes = [0]  # the runner's pass count
+    server = await open_server(passes=lambda: passes[0])
+    # A master whose policy no pass has seen yet (no snapshot): its trade is parked.
+    assert (await send(server.hook, trade("bot_new_master", "n1", 3.0)))[0] == 202
+    await wait_for(lambda: server.inbox.parked == 1, "the trade parked")
+    assert await trades.of_bots(server.store, ["bot_new_master"]) == []
+    # The pass that reads its policy snapshots it; after it the trade is recorded, once.
+    await server.store.add_snapshots([BotSnapshot(
+        "r2", datetime(2026, 1, 2, tzinfo=UTC), "bot_new_master", None, "bot_new_master",
+        Status.RUNNING, 0.0, 0.0)])
+    passes[0] += 1
+
+    async def recorded() -> bool:
+        return len(await trades.of_bots(server.store, ["bot_new_master"])) == 1
+
+    await wait_for(recorded, "the parked trade recorded after the pass")
+    assert server.inbox.parked == 0
+    assert server.counter("copytrader_webhook_events_handled_total",
+                          result="trade_recorded") == 1
 
 
 async def test_the_answer_never_waits_for_the_database(
