@@ -6,6 +6,7 @@ Every error copytrader raises on purpose is a :class:`CopytraderError`::
     ├── ConfigError                 bad setting value; CLI exit 2, one line naming the variable
     ├── PolicyError                 a policy file is invalid (carries every Problem found)
     ├── EventError                  an inbound webhook body is not a valid event (HTTP 400)
+    ├── PolicyEditError             ``copytrader follower`` could not finish an edit safely
     ├── StoreError                  the database could not be reached or written
     ├── LeaseError                  the writer lease (one writer at a time)
     │   ├── LeaseHeldError          another process holds it; CLI exit 3
@@ -41,6 +42,11 @@ class ConfigError(CopytraderError):
 class EventError(CopytraderError):
     """An inbound webhook body is not a valid event. The message names the field and the
     problem, never the value (the daemon answers it with HTTP 400)."""
+
+
+class PolicyEditError(CopytraderError):
+    """A policy file edit was abandoned with nothing written: the file changed during it, or
+    the result did not say exactly what was asked (a bug guard). CLI exit 1."""
 
 
 class StoreError(CopytraderError):

@@ -5,10 +5,11 @@ of its own, the policies are the packaged examples written to ``<dir>/policies``
 is SQLite at ``<dir>/copytrader.db`` (started afresh, since the simulator is), and the daemon is
 the same code ``copytrader run`` runs, with a 3-second interval. A few seconds after the first
 pass the strategy manager edits a master through the platform API, and the next pass carries
-the edit to every follower (the audit pane shows it). Ctrl-C or ``--seconds`` stops
-everything and prints a summary. ``--platform botprimex`` runs the BotPrimeX world
-(:mod:`copytrader.cli.demo_worlds`): a master account and four follower accounts, whose keys
-go to ``<dir>/accounts.toml``.
+the edit to every follower (the audit pane shows it). The daemon's dashboard listens on
+``COPYTRADER_HTTP_LISTEN`` when it is set, else on a free loopback port; its URL is printed
+on stderr as the demo starts. Ctrl-C or ``--seconds`` stops everything and prints a summary.
+``--platform botprimex`` runs the BotPrimeX world (:mod:`copytrader.cli.demo_worlds`): a
+master account and four follower accounts, whose keys go to ``<dir>/accounts.toml``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import time
 from importlib import resources
@@ -84,7 +86,8 @@ def demo_settings(base: Settings, folder: Path, platform: PlatformSettings,
     """The daemon's settings for the demo (only the log format comes from ``base``)."""
     return Settings(
         platform=platform,
-        daemon=DaemonSettings(interval_seconds=INTERVAL, http_listen=("127.0.0.1", 0),
+        daemon=DaemonSettings(interval_seconds=INTERVAL, http_listen=listen(base),
+                              http_token=base.daemon.http_token,
                               retention_days=base.daemon.retention_days,
                               shutdown_timeout_seconds=5.0,
                               webhook_token=webhook_token or Secret("")),
@@ -93,6 +96,23 @@ def demo_settings(base: Settings, folder: Path, platform: PlatformSettings,
         log_format=base.log_format,
         log_file=log_file,
     )
+
+
+def listen(base: Settings) -> tuple[str, int]:
+    """``COPYTRADER_HTTP_LISTEN`` when it is set, else a free loopback port."""
+    if os.environ.get("COPYTRADER_HTTP_LISTEN"):
+        return base.daemon.http_listen
+    return ("127.0.0.1", 0)
+
+
+async def announce(daemon: Daemon, serving: asyncio.Task[int]) -> None:
+    """Print the dashboard's URL on stderr once the daemon listens."""
+    ready = asyncio.ensure_future(daemon.ready.wait())
+    await asyncio.wait({serving, ready}, return_when=asyncio.FIRST_COMPLETED)
+    ready.cancel()
+    if daemon.ready.is_set() and daemon.endpoint is not None:
+        print(f"copytrader demo: dashboard at {daemon.endpoint.url}/", file=sys.stderr,
+              flush=True)
 
 
 async def _main(args: argparse.Namespace, base: Settings, world: World, folder: Path,
@@ -110,6 +130,7 @@ async def _main(args: argparse.Namespace, base: Settings, world: World, folder: 
         timer = (loop.call_later(args.seconds, daemon.request_stop, "demo time is up")
                  if args.seconds > 0 else None)
         try:
+            await announce(daemon, serving)
             if args.headless:
                 log.info("demo running", simulator=sim.url, policies=str(s.policy_dir),
                          database=s.database_url, seconds=args.seconds or "until Ctrl-C")
@@ -155,7 +176,7 @@ async def _live(daemon: Daemon, serving: asyncio.Task[int], sim_url: str,
         while not serving.done():
             assert daemon.service is not None and daemon.runner is not None
             endpoint = daemon.endpoint.url if daemon.endpoint else "-"
-            header = (f"simulator {sim_url}   health/metrics {endpoint}   "
+            header = (f"dashboard {endpoint}/   simulator {sim_url}   "
                       f"running {time.monotonic() - started:.0f} s   Ctrl-C to stop\n"
                       f"{daemon.runner.summary(daemon.interval)}")
             if notes:
@@ -201,3 +222,4 @@ async def _summary(s: Settings, seconds: float, edited: bool, headless: bool,
         out.print(f"  {m['name']}: {m['in_sync']}/{m['followers']} followers in sync, "
                   f"{m['clones']} clones")
     out.print(f"Look around: COPYTRADER_DATABASE_URL={s.database_url} copytrader audit")
+    out.print(f"or in a browser: COPYTRADER_DATABASE_URL={s.database_url} copytrader web")

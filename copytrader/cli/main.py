@@ -16,17 +16,33 @@ from types import ModuleType
 
 from copytrader import __version__
 from copytrader.cli import EXIT_FAILED, EXIT_LEASE, EXIT_USAGE
-from copytrader.cli.commands import adopt, db, demo, planning, policy, records, resume, run, sim
+from copytrader.cli.commands import (
+    adopt,
+    db,
+    demo,
+    explain,
+    follower,
+    planning,
+    policy,
+    records,
+    resume,
+    run,
+    sim,
+    web,
+)
 from copytrader.errors import ConfigError, CopytraderError, LeaseHeldError, StoreError
 
 #: The command modules, in the order ``--help`` lists them.
 COMMANDS: tuple[ModuleType, ...] = (
     policy,
     planning,
+    explain,
+    follower,
     adopt,
     resume,
     run,
     records,
+    web,
     db,
     sim,
     demo,

@@ -12,7 +12,7 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
-from copytrader.core.model import Scalar, Settings, Status
+from copytrader.core.model import Scalar, Script, Settings, Status
 from copytrader.core.policy import OnBreach
 
 
@@ -104,6 +104,20 @@ class BotSnapshot:
     drifted: bool = False
     failed: bool = False
     paused: bool = False
+
+
+@dataclass(frozen=True)
+class MasterState:
+    """A policy's master bot as a pass last saw it, with the script its settings follow:
+    enough to compute a follower's desired settings later without the platform (the
+    dashboard's follower page). ``seen_at`` is when it was first seen exactly so."""
+
+    master: str
+    bot_type: str
+    status: Status
+    settings: Settings
+    script: Script
+    seen_at: datetime
 
 
 @dataclass(frozen=True)

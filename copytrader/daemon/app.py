@@ -21,7 +21,7 @@ from typing import Any
 
 import structlog
 
-from copytrader.daemon import health, webhooks
+from copytrader.daemon import health, standby, webhooks
 from copytrader.daemon.delivery import DeliveryLoop
 from copytrader.daemon.http import HttpEndpoint, require_token
 from copytrader.daemon.metrics import CONTENT_TYPE, Metrics
@@ -40,7 +40,8 @@ from copytrader.reconcile.leadership import Leadership
 from copytrader.settings import Settings
 from copytrader.store import queries
 from copytrader.store.engine import safe_url
-from copytrader.store.lease import short
+from copytrader.web import live
+from copytrader.web.dashboard import Dashboard
 
 log = structlog.get_logger("copytrader.daemon")
 
@@ -84,6 +85,7 @@ class Daemon:
         self.service: wiring.Service | None = None
         self.runner: PassRunner | None = None
         self.endpoint: HttpEndpoint | None = None
+        self.dashboard: Dashboard | None = None
         self.scheduler: Scheduler | None = None
         self._stop = asyncio.Event()
         self._stop_reason = ""
@@ -145,9 +147,13 @@ class Daemon:
                 self.webhooks = webhooks.build(self.settings, svc.store, self.metrics,
                                                self.runner, self._spawn)  # None: no route
                 host, port = self.settings.daemon.http_listen
+                # The dashboard reuses the reconciler's load of the policy folder.
+                self.dashboard = Dashboard(svc.store, self.settings.policy_dir, self.token,
+                                           policies=svc.reconciler.policies)
                 self.endpoint = HttpEndpoint(host, port, self.token, health=self.health,
                                              metrics=self.metrics.render,
                                              content_type=CONTENT_TYPE,
+                                             dashboard=self.dashboard,
                                              extra_routes=webhooks.routes(self.webhooks))
                 await self.endpoint.start()
                 try:
@@ -294,6 +300,10 @@ class Daemon:
         assert self.runner is not None
         if finished.result is not None:
             self.metrics.observe_pass(finished.result, finished.seconds, aborts)
+            if self.dashboard is not None:  # open pages update now, not at the next poll
+                self.dashboard.feed.publish(live.pass_event(
+                    finished.result.run_id, finished.state, datetime.fromtimestamp(
+                        finished.wall_ended, UTC)))
         else:
             self.metrics.passes.labels(state="error").inc()
             self.metrics.consecutive_aborts.set(aborts)
@@ -367,32 +377,12 @@ class Daemon:
             assert self.leadership is not None
             doc["epoch"] = self.leadership.lease.epoch
         else:
-            ok, doc = await self._standby_health(db_ok)
+            ok, doc = await standby.health(self.leadership, db_ok=db_ok,
+                                           stopping=self.stopping(), ask_within=PING_TIMEOUT)
         doc["interval_seconds"] = self.interval
         if self.scheduler is not None:
             doc["next_pass_in_seconds"] = self.scheduler.next_run_in()
         return ok, doc
-
-    async def _standby_health(self, db_ok: bool) -> tuple[bool, dict[str, Any]]:
-        """A standby is healthy while it can see the database (and is not stopping)."""
-        doc: dict[str, Any] = {"role": "standby", "status": "ok", "leader": None}
-        if db_ok and self.leadership is not None:
-            try:
-                holding = await asyncio.wait_for(self.leadership.holder(), PING_TIMEOUT)
-            except (CopytraderError, TimeoutError):
-                db_ok = False
-            else:
-                doc["leader"] = short(holding.holder) if holding else None
-                doc["leader_lease_ends_in_seconds"] = (
-                    round(holding.expires_in, 1)
-                    if holding and holding.expires_in is not None
-                    else None
-                )
-        if self.stopping():
-            doc.update(status="unhealthy", reason="stopping")
-        elif not db_ok:
-            doc.update(status="unhealthy", reason="database unreachable")
-        return doc["status"] == "ok", doc
 
 
 async def run(settings: Settings) -> int:

@@ -3,19 +3,21 @@
 The platform is only read: the script catalogue, the first part of its sweep (every master:
 HaasOnline's one ``/bots/list`` sweep, BotPrimeX's master account) and the followers
 (HaasOnline: one ``/users/list`` sweep; BotPrimeX: each follower account's ``/account`` and
-``/exchanges``), for all files together.
+``/exchanges``), for all files together. ``copytrader follower`` and ``policy backtest``
+check a file the same way (:func:`against_platform`, :func:`read_platform`).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Collection, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Collection, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from copytrader.core import policy as core
-from copytrader.core.model import Catalogue, SweepPart, User
-from copytrader.core.policy import Problem
+from copytrader.core.model import Bot, Catalogue, SweepPart, User
+from copytrader.core.policy import Policy, Problem
 from copytrader.policy import loader
 
 
@@ -23,6 +25,7 @@ class PlatformReader(Protocol):
     """The read side of the reconcile service's ``Platform`` port (structurally the same)."""
 
     def sweep(self, *, masters_only: bool = False) -> AsyncGenerator[SweepPart, None]: ...
+    def iter_users(self, page_size: int = -1) -> AsyncIterator[User]: ...
     async def verified_users(self, user_ids: Collection[str]) -> Mapping[str, User]: ...
     async def catalogue(self) -> Catalogue: ...
 
@@ -37,21 +40,47 @@ async def check(directory: Path, platform: PlatformReader) -> list[Problem]:
     """
     loaded = await asyncio.to_thread(loader.load_dir, directory)
     problems = list(loaded.problems)
-    if loaded.policies:
-        catalogue = await platform.catalogue()
-        sweep = platform.sweep(masters_only=True)
-        try:
-            bots = (await anext(sweep)).bots
-        finally:
-            await sweep.aclose()
-        users = await platform.verified_users(
-            {f.user for p in loaded.policies for f in p.followers}
-        )
-        for policy in loaded.policies:
-            master = bots.get(policy.master)
-            script = catalogue.script(master.type) if master is not None else None
-            found = core.validate(policy, master=master, script=script, users=users)
-            if found:
-                path = Path(policy.source.path)
-                problems.extend(await asyncio.to_thread(loader.locate, found, path))
+    for policy, found in await against_platform(loaded.policies, platform):
+        path = Path(policy.source.path)
+        problems.extend(await asyncio.to_thread(loader.locate, found, path))
     return sorted(problems, key=lambda p: (p.file, p.line, p.col, p.message))
+
+
+@dataclass(frozen=True)
+class PlatformView:
+    """What the policy checks read of the platform: the catalogue, every master bot and the
+    followers the policies name."""
+
+    catalogue: Catalogue
+    bots: Mapping[str, Bot]
+    users: Mapping[str, User]
+
+    def problems(self, policy: Policy) -> list[Problem]:
+        """The platform's problems with ``policy``, without positions."""
+        master = self.bots.get(policy.master)
+        script = self.catalogue.script(master.type) if master is not None else None
+        return core.validate(policy, master=master, script=script, users=self.users)
+
+
+async def read_platform(platform: PlatformReader, user_ids: Collection[str]) -> PlatformView:
+    """The catalogue, the first part of the sweep (every master) and ``user_ids`` verified."""
+    catalogue = await platform.catalogue()
+    sweep = platform.sweep(masters_only=True)
+    try:
+        bots = (await anext(sweep)).bots
+    finally:
+        await sweep.aclose()
+    users = await platform.verified_users(user_ids)
+    return PlatformView(catalogue, bots, users)
+
+
+async def against_platform(
+    policies: Sequence[Policy], platform: PlatformReader
+) -> list[tuple[Policy, list[Problem]]]:
+    """The platform's problems with each of ``policies`` (structurally valid ones), without
+    positions (:func:`copytrader.policy.loader.locate` adds them): a pair for each policy
+    with a problem."""
+    if not policies:
+        return []
+    view = await read_platform(platform, {f.user for p in policies for f in p.followers})
+    return [(p, found) for p in policies if (found := view.problems(p))]

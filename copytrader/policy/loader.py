@@ -32,7 +32,7 @@ class LoadedPolicies:
     ``invalid_files`` the paths with a problem; ``invalid_masters`` the masters those files
     name, whose followers must be left alone (a file that does not parse names the master of
     its one top-level ``master:`` line, if it has one); ``files`` maps every file read to the
-    SHA-256 of its bytes.
+    SHA-256 of its bytes; ``masters`` maps each file to the master it names, where known.
     """
 
     policies: tuple[Policy, ...] = ()
@@ -40,6 +40,7 @@ class LoadedPolicies:
     invalid_files: tuple[str, ...] = ()
     invalid_masters: frozenset[str] = frozenset()
     files: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    masters: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,12 @@ def _read(path: Path) -> _Read:
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         return _Read(None, [Problem(file, f"cannot read the file: {reason}", (), 1, 1)], None, "")
+    return _parse(file, data, sha, size)
+
+
+def _parse(file: str, data: bytes, sha: str, size: int) -> _Read:
+    """One policy document's bytes (at most one byte over the limit; ``size`` the whole
+    file's) read as the file ``file``."""
     if size > yamltree.MAX_BYTES:
         message = f"file is {size} bytes, larger than the limit of {yamltree.MAX_BYTES} bytes"
         return _Read(None, [Problem(file, message, (), 1, 1)], None, sha)
@@ -154,14 +161,23 @@ def load_file(path: Path) -> tuple[Policy | None, list[Problem]]:
     return read.policy, read.problems
 
 
-def locate(problems: list[Problem], path: Path) -> list[Problem]:
-    """``problems`` with line and column filled in from the file at ``path``.
+def load_bytes(file: str, data: bytes) -> tuple[Policy | None, list[Problem]]:
+    """:func:`load_file` of ``data`` as the content of the file named ``file`` (the policy
+    a file would hold before it is written: ``copytrader follower`` checks its result so)."""
+    read = _parse(file, data[: yamltree.MAX_BYTES + 1], hashlib.sha256(data).hexdigest(), len(data))
+    return read.policy, read.problems
+
+
+def locate(problems: list[Problem], path: Path, data: bytes | None = None) -> list[Problem]:
+    """``problems`` with line and column filled in from the file at ``path`` (or from
+    ``data``, that file's content to be).
 
     Problems that already have a line keep it. A document path that does not resolve takes
     the position of its nearest existing ancestor; an unreadable file leaves line 0.
     """
     try:
-        root = yamltree.compose(yamltree.decode(_bytes(path)[0]))
+        raw = _bytes(path)[0] if data is None else data[: yamltree.MAX_BYTES + 1]
+        root = yamltree.compose(yamltree.decode(raw))
     except (OSError, yamltree.Refusal):
         root = None
     located: list[Problem] = []
@@ -226,4 +242,7 @@ def load_dir(directory: Path) -> LoadedPolicies:
         invalid_files=tuple(invalid),
         invalid_masters=frozenset(m for f in invalid if (m := reads[f].master) is not None),
         files=MappingProxyType({file: read.sha256 for file, read in reads.items()}),
+        masters=MappingProxyType(
+            {file: read.master for file, read in reads.items() if read.master is not None}
+        ),
     )

@@ -213,3 +213,24 @@ def find(root: Node, at: tuple[str | int, ...]) -> tuple[int, int]:
     if key is None or (isinstance(node, ScalarNode) and parent not in _SETTING_MAPS):
         return position(node)
     return position(key)
+
+
+def read_scalar(text: str) -> Scalar:
+    """``text`` read as one YAML scalar, exactly as a value in a policy file is read (``3600``
+    a number, ``Price`` a string, ``true`` a boolean, ``"3600"`` a string). Raises
+    :class:`Refusal` when it is not a single scalar (a list, a mapping, a tag, an alias,
+    more than one line)."""
+    if "\n" in text or "\r" in text:
+        raise Refusal("a value must fit on one line")
+    text = text.strip()
+    node = compose(text)
+    if node is None:
+        return None
+    if not isinstance(node, ScalarNode) or node.tag not in SCALAR_TAGS:
+        raise Refusal(f"{text!r} is not a single YAML value")
+    if node.end_mark.index != len(text):  # a comment after it: "abc #1" would be "abc"
+        raise Refusal(f"{text!r} is not a single YAML value (quote it)")
+    try:
+        return scalar(node)
+    except BadScalar as exc:
+        raise Refusal(str(exc)) from exc

@@ -1,6 +1,6 @@
-"""What a pass saw, as records: snapshots of every master and clone, and each follower's
-difference from its desired state (``copytrader drift``). Pure functions of a pass's reading,
-plan and results."""
+"""What a pass saw, as records: snapshots of every master and clone, each policy master's
+settings and script, and each follower's difference from its desired state
+(``copytrader drift``). Pure functions of a pass's reading, plan and results."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from copytrader.core import diff as diff_mod
-from copytrader.core.model import Bot
+from copytrader.core.model import Bot, Catalogue
 from copytrader.core.plan import Plan, World
 from copytrader.core.policy import Policy
-from copytrader.core.records import BotSnapshot, Link
+from copytrader.core.records import BotSnapshot, Link, MasterState
 from copytrader.reconcile.executor import FollowerResult
 
 
@@ -139,3 +139,19 @@ def unread(
         for f in pol.followers
         if f.user in accounts
     ]
+
+
+def master_states(
+    policies: Sequence[Policy], masters: Mapping[str, Bot], catalogue: Catalogue
+) -> list[MasterState]:
+    """Each valid policy's master bot as this pass read it, with its script (masters missing
+    from the platform or of an unknown type are left out)."""
+    now = datetime.now(UTC)
+    out: list[MasterState] = []
+    for pol in policies:
+        bot = masters.get(pol.master)
+        script = catalogue.script(bot.type) if bot is not None else None
+        if bot is None or script is None:
+            continue
+        out.append(MasterState(pol.master, bot.type, bot.status, bot.settings, script, now))
+    return out

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import threading
 from collections.abc import AsyncGenerator, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -93,17 +94,21 @@ class PolicyCache:
 
     _files: dict[str, str] | None = None
     _loaded: loader.LoadedPolicies | None = None
+    # The daemon's dashboard shares this cache from its own threads: one load at a time, so
+    # no reader ever pairs one load's fingerprint with another load's policies.
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def load(self, directory: Path) -> loader.LoadedPolicies:
         """``loader.load_dir(directory)``, or the cached result when no file changed.
 
         Blocking (file reads): call it in a thread. Raises ConfigError as ``load_dir`` does.
         """
-        if self._loaded is not None and self._files == loader.fingerprint(directory):
-            return self._loaded
-        loaded = loader.load_dir(directory)
-        self._files, self._loaded = dict(loaded.files), loaded
-        return loaded
+        with self._lock:
+            if self._loaded is not None and self._files == loader.fingerprint(directory):
+                return self._loaded
+            loaded = loader.load_dir(directory)
+            self._files, self._loaded = dict(loaded.files), loaded
+            return loaded
 
 
 def check_policies(
@@ -189,7 +194,7 @@ async def read_head(
         wanted = {f.user for p in loaded.policies for f in p.followers}
         known = await users.covering(platform, wanted) if wanted else {}
         valid, problems, invalid = check_policies(loaded, head.bots, catalogue, known)
-        named = {p.source.path: p.master for p in loaded.policies if p.source.path in invalid}
+        named = {path: m for path, m in loaded.masters.items() if path in invalid}
         if last_good is not None:
             valid = keep_last_good(valid, invalid, last_good)
         links = await store.links()

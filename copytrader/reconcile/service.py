@@ -136,6 +136,7 @@ class Reconciler:
         self._reported_invalid: dict[str, str] = {}
         self.standing = Standing(store)
         self.last_result: PassResult | None = None
+        self._masters_seen: dict[str, object] = {}
         self.episodes = episodes.Episodes(store)
         self._last_good: dict[str, Policy] | None = {} if keep_last_good else None
 
@@ -272,6 +273,7 @@ class Reconciler:
             observed.snapshots(run_id, r.policies, run.bots, results)
             + observed.unread(run_id, r.policies, r.links, unread)
         )
+        await self._record_masters(r)
         failed = bool(unread) or any(res.failed for res in results if res.plan.actions)
         return PassResult(
             run_id,
@@ -285,6 +287,19 @@ class Reconciler:
             unread=unread,
             fenced=run.fenced,
         )
+
+    async def _record_masters(self, r: reading.Reading) -> None:
+        """Record each policy master's settings and script when they differ from what this
+        process recorded last (the dashboard computes desired settings from them)."""
+        found = observed.master_states(r.policies, r.masters, r.world.catalogue)
+        changed = [
+            s for s in found
+            if self._masters_seen.get(s.master) != (s.status, dict(s.settings), s.script)
+        ]
+        if changed:
+            await self.store.save_master_states(changed)
+            for s in changed:
+                self._masters_seen[s.master] = (s.status, dict(s.settings), s.script)
 
     async def _report_invalid(self, run_id: str, trail: Audit, r: reading.Reading) -> None:
         """One ``policy_invalid`` event per invalid file version (not one per pass)."""

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Select, and_, case, func, select
 
-from copytrader.store import conditions, tables, trades
+from copytrader.store import auditlog, conditions, tables, trades
 from copytrader.store.masters import DISTINCT_SQL as _MASTERS_SQL
 from copytrader.store.repo import SqlStore
 
@@ -37,15 +37,28 @@ HISTORY_COLUMNS = (
 )
 #: Averaged over the passes of a bucket.
 _AVERAGED = HISTORY_COLUMNS[3:]
-_CLONE_COLUMNS = ("bot_id", "status", "roi", "in_sync", "drifted", "failed", "paused")
+_EXISTS = and_(tables.snapshots.c.bot_id.is_not(None), tables.snapshots.c.status.is_not(None))
+
+
+def _count(condition: Any) -> Any:
+    return func.sum(case((condition, 1), else_=0))
+
+
+#: A pass's clone rows of one master, counted: a clone exists when it has a bot and a status.
+_CLONE_COUNTS = (
+    _count(_EXISTS).label("clones"),
+    _count(and_(_EXISTS, tables.snapshots.c.in_sync.is_(True))).label("in_sync"),
+    _count(tables.snapshots.c.drifted.is_(True)).label("drifted"),
+    _count(tables.snapshots.c.failed.is_(True)).label("failed"),
+    _count(tables.snapshots.c.paused.is_(True)).label("paused"),
+    func.avg(case((_EXISTS, tables.snapshots.c.roi))).label("roi_mean"),
+)
 _SPAN = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
 
 
 
-def iso(ts: datetime) -> str:
-    """``ts`` as ISO 8601 UTC with a ``Z``."""
-    return ts.astimezone(UTC).isoformat().replace("+00:00", "Z")
+iso = auditlog.iso
 
 
 def parse_span(text_: str) -> timedelta:
@@ -87,6 +100,12 @@ def _diff(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None else a - b
 
 
+async def masters(store: SqlStore) -> list[str]:
+    """Every master with a snapshot, sorted."""
+    async with store.transaction("masters") as conn:
+        return [row[0] for row in (await conn.execute(_MASTERS_SQL)).all()]
+
+
 async def latest_clones(store: SqlStore) -> list[dict[str, Any]]:
     """The clone rows of the newest pass (every master is snapshotted in each pass), by
     master and follower: ``{master, follower, bot_id, status, roi, in_sync, paused, failed,
@@ -112,12 +131,15 @@ async def latest_clones(store: SqlStore) -> list[dict[str, Any]]:
         return [dict(r) for r in (await conn.execute(stmt)).mappings().all()]
 
 
-async def status(store: SqlStore) -> dict[str, Any]:
+async def status(store: SqlStore, only: str | None = None) -> dict[str, Any]:
     """``{"masters": [...], "risk_stops": [...]}``: each master's latest pass by master id;
-    held items from the standing conditions; risk-stopped clones (each with why)."""
+    held items from the standing conditions; risk-stopped clones (each with why). With
+    ``only``: that master's entry and risk stops alone (none when no pass recorded it)."""
     t, out = tables.snapshots, []
     async with store.transaction("status") as conn:
         masters = [row[0] for row in (await conn.execute(_MASTERS_SQL)).all()]
+        if only is not None:
+            masters = [m for m in masters if m == only]
         held = await conditions.counts(conn)
         stops = await conditions.risk_stops(conn)
         for master in masters:
@@ -141,30 +163,35 @@ async def status(store: SqlStore) -> dict[str, Any]:
                     )
                 ).scalar_one()
                 head = (run_id, None, None, 0)
-            clones = (
+            # Counted in the database: a master of 10,000 followers is one row back, not
+            # 10,000 (the dashboard asks for this on every page).
+            counts = (
                 await conn.execute(
-                    select(*(t.c[k] for k in _CLONE_COLUMNS)).where(
+                    select(*_CLONE_COUNTS).where(
                         t.c.run_id == head[0], t.c.master == master, t.c.follower.is_not(None)
                     )
                 )
-            ).all()
-            existing = [c for c in clones if c.bot_id is not None and c.status is not None]
+            ).one()
             out.append(
                 {
                     "master": master,
                     "master_status": head[1],
                     "master_roi": head[2],
                     "followers": int(head[3] or 0),
-                    "clones": len(existing),
-                    "in_sync": sum(1 for c in existing if c.in_sync),
-                    "drifted": sum(1 for c in clones if c.drifted),
-                    "failed": sum(1 for c in clones if c.failed),
-                    "paused": sum(1 for c in clones if c.paused),
-                    "follower_roi_mean": _mean([c.roi for c in existing]),
+                    "clones": int(counts.clones or 0),
+                    "in_sync": int(counts.in_sync or 0),
+                    "drifted": int(counts.drifted or 0),
+                    "failed": int(counts.failed or 0),
+                    "paused": int(counts.paused or 0),
+                    "follower_roi_mean": (
+                        None if counts.roi_mean is None else float(counts.roi_mean)
+                    ),
                     **conditions.of(held, master),
                     "risk_stopped": sum(1 for s in stops if s["master"] == master),
                 }
             )
+    if only is not None:
+        stops = [s for s in stops if s["master"] == only]
     return {"masters": out, "risk_stops": stops}
 
 
@@ -185,41 +212,14 @@ async def audit(
     layers and detail.
     """
     t = tables.audit_events
-    stmt = select(t)
-    if master is not None:
-        stmt = stmt.where(t.c.master == master)
-    if follower is not None:
-        stmt = stmt.where(t.c.follower == follower)
-    if action is not None:
-        stmt = stmt.where(t.c.action == action)
-    if since is not None:
-        stmt = stmt.where(t.c.ts >= since)
-    if until is not None:
-        stmt = stmt.where(t.c.ts <= until)
+    stmt = auditlog.where(select(t), auditlog.Filters(master, follower, action, since, until))
     if limit is not None:
         stmt = stmt.order_by(t.c.ts.desc(), t.c.id.desc()).limit(limit)
     else:
         stmt = stmt.order_by(t.c.ts, t.c.id)
     async with store.transaction("audit") as conn:
         rows = (await conn.execute(stmt)).mappings().all()
-    result = [
-        {
-            "ts": iso(r["ts"]),
-            "run_id": r["run_id"],
-            "action": r["action"],
-            "master": r["master"],
-            "follower": r["follower"],
-            "bot": r["bot"],
-            "changes": {k: list(v) for k, v in (r["changes"] or {}).items()},
-            "outcome": r["outcome"],
-            "error": r["error"],
-            "policy_file": r["policy_file"],
-            "policy_sha256": r["policy_sha256"],
-            "layers": dict(r["layers"] or {}),
-            "detail": r["detail"],
-        }
-        for r in rows
-    ]
+    result = [auditlog.as_dict(r) for r in rows]
     if limit is not None:
         result.reverse()
     return result

@@ -35,6 +35,7 @@ from copytrader.store.base import chunks, describe_error, event_row
 from copytrader.store.episodes import EpisodeStore
 from copytrader.store.outbox import OutboxStore
 from copytrader.store.risk import RiskStore
+from copytrader.store.states import MasterStateStore
 
 __all__ = ["INTERRUPTED", "MasterFile", "SqlStore", "describe_error", "event_row", "snapshot_row"]
 
@@ -88,7 +89,7 @@ INTERRUPTED = (
 )
 
 
-class SqlStore(RiskStore, EpisodeStore, OutboxStore):
+class SqlStore(RiskStore, EpisodeStore, OutboxStore, MasterStateStore):
     """The store on an AsyncEngine whose schema is at head (see ``engine.open_store``).
 
     ``notify``: which audit events get a notification in the outbox (None: none).

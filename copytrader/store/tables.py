@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Dialect, Index, Integer, Table
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Dialect, Index, Integer, Table, text
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -106,6 +106,16 @@ class SnapshotRow(SQLModel, table=True):
         Index("ix_snapshots_run_master", "run_id", "master"),
         # retention: prune by age
         Index("ix_snapshots_ts", "ts"),
+        # the master rows alone (one per master and pass), newest first or sampled over
+        # time: the dashboard's master ROI series and a master's latest pass. Partial, so it
+        # costs nothing for the clone rows (all but one of each pass's rows).
+        Index(
+            "ix_snapshots_master_rows",
+            "master",
+            "ts",
+            sqlite_where=text("follower IS NULL"),
+            postgresql_where=text("follower IS NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, sa_column=_big_id())
@@ -169,6 +179,21 @@ class StandingRow(SQLModel, table=True):
     follower: str | None = None
     bot: str | None = None
     since: datetime = Field(sa_type=UTCDateTime)
+
+
+class MasterStateRow(SQLModel, table=True):
+    """A policy's master bot as last seen (see ``copytrader.core.records.MasterState``):
+    its settings and its script's setting specs, rewritten only when they change."""
+
+    __tablename__ = "master_states"
+
+    master: str = Field(primary_key=True)
+    name: str = ""  # for display: the bot's name, or its script and market
+    bot_type: str
+    status: str
+    settings: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    script: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    seen_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class LeaseRow(SQLModel, table=True):
@@ -292,6 +317,15 @@ class TradeRow(SQLModel, table=True):
     received_at: datetime = Field(sa_type=UTCDateTime)
 
 
+def unindexed(column: Any) -> Any:
+    """``column`` as an expression no index can serve (``column || ''``, a text column).
+
+    SQLite plans without statistics, so between two indexes that both fit a query it may pick
+    the one that reads a whole master's rows; leaving a term to filter the rows instead
+    steers it to the index the query is written for. Harmless on PostgreSQL."""
+    return column.concat("")
+
+
 def _table(model: type[SQLModel]) -> Table:
     return cast(Table, model.__table__)  # type: ignore[attr-defined]
 
@@ -307,5 +341,6 @@ risk_states = _table(RiskStateRow)
 episodes = _table(EpisodeRow)
 notifications = _table(NotificationRow)
 deliveries = _table(DeliveryRow)
+master_states = _table(MasterStateRow)
 trades = _table(TradeRow)
 metadata = SQLModel.metadata

@@ -76,6 +76,16 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
         {"investmentAmount": (1000, Source.MASTER)},
     ),
     (
+        "a locked key is the master's value",
+        {"locked": frozenset({"symbol"})},
+        {"symbol": ("BITMEXSPOT_ETH_USDT_", Source.LOCKED)},
+    ),
+    (
+        "a locked key is still clamped by its limit",
+        {"locked": frozenset({"investmentAmount"}), "limits": {"investmentAmount": Limit(max=800)}},
+        {"investmentAmount": (800, Source.LOCKED)},
+    ),
+    (
         "float noise of scale is rounded away",
         {"f": follower("u", scale={"investmentAmount": 0.3})},
         {"investmentAmount": (300, Source.SCALE)},

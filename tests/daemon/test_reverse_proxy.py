@@ -22,8 +22,9 @@ __all__ = ["open_server"]  # the fixture, used below
 
 def _readme_config() -> str:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    blocks = re.findall(r"```nginx\n(.*?)```", text, flags=re.S)
-    assert len(blocks) == 1, "the README should show one nginx configuration"
+    blocks = [b for b in re.findall(r"```nginx\n(.*?)```", text, flags=re.S)
+              if "location /webhooks/botprimex/" in b]
+    assert len(blocks) == 1, "the README should show one nginx configuration for webhooks"
     return blocks[0]
 
 

@@ -163,6 +163,41 @@ async def echo_url() -> AsyncIterator[str]:
         await runner.cleanup()
 
 
+async def test_canaries_never_leak_from_the_strategy_managers_tools(
+    sim: SimServer, policy_dir: Path, tmp_path: Path
+) -> None:
+    user = await _create_secret_user(sim.url)
+    grid = write_policy(
+        policy_dir, "grid.yaml", f"master: {GRID}\nfollowers:\n  - user: {F1}\n  - user: {user}\n"
+    )
+    env = subprocess_env(
+        COPYTRADER_API_URL=sim.url,
+        COPYTRADER_API_KEY=KEY,
+        COPYTRADER_DATABASE_URL=f"sqlite:///{tmp_path / 'ct.db'}",
+        COPYTRADER_POLICY_DIR=str(policy_dir),
+        COPYTRADER_RATE_LIMIT_PER_MINUTE="6000",
+    )
+    runs = {
+        "explain": ("explain", GRID, user, "--json"),
+        "backtest": ("policy", "backtest", str(grid), "--json"),
+        "follower pause": ("follower", "pause", str(grid), user),
+        "follower refused": ("follower", "add", str(grid), "no-such-user"),
+        "explain, key refused": ("explain", GRID, user),
+    }
+    outputs = {}
+    for name, args in runs.items():
+        changes = {"COPYTRADER_API_KEY": WRONG_KEY} if "refused" in name and "key" in name else {}
+        outputs[name] = await run_cli(*args, env={**env, **changes})
+    codes = {name: code for name, (code, _, _) in outputs.items()}
+    assert codes == {"explain": 0, "backtest": 0, "follower pause": 0, "follower refused": 2,
+                     "explain, key refused": 1}, outputs
+    for name, (_, out, err) in outputs.items():
+        _clean(f"{name} stdout", out)
+        _clean(f"{name} stderr", err)
+        assert "Traceback" not in err, (name, err)
+    _clean("the edited policy file", grid.read_bytes())
+
+
 async def test_exception_messages_never_carry_secrets(echo_url: str) -> None:
     async with PlatformClient(echo_url, Secret(KEY), max_attempts=1) as client:
         calls = [
@@ -222,10 +257,17 @@ async def test_non_loopback_endpoint_needs_a_token(
     await daemon.start()
     try:
         await daemon.wait_listening(token=token)
-        for path in ("/healthz", "/metrics"):
+        for path in ("/healthz", "/metrics", "/api/masters", "/api/audit", "/api/events"):
             assert (await daemon.get(path))[0] == 401
             assert (await daemon.get(path, token="wrong-token"))[0] == 401
+        for path in ("/healthz", "/metrics"):
             assert (await daemon.get(path, token=token))[0] in (200, 503)
+        # the dashboard: a page without the token is the login form, with it the page
+        status, body = await daemon.get("/audit")
+        assert status == 200 and 'action="/login"' in body and "Audit trail" not in body
+        for path in ("/", "/audit", "/api/masters", "/api/audit"):
+            status, body = await daemon.get(path, token=token)
+            assert status == 200 and token not in body, path
     finally:
         assert await daemon.terminate() == 0, daemon.tail()
     assert token not in daemon.log.read_text()

@@ -71,7 +71,8 @@ async def test_logs_positions_and_position_orders(
 async def test_backtest_lifecycle(api: Api, state: SimState) -> None:
     ids = seed_demo(state)
     body = {"userId": ids.spot_owner, "type": "spot_grid", "exchangeId": "BITMEXSPOT",
-            "settings": {"symbol": "BITMEXSPOT_ETH_USDT_", "investmentAmount": 100},
+            "settings": {"symbol": "BITMEXSPOT_ETH_USDT_", "investmentAmount": 100,
+                         "lowerLimit": 3000, "upperLimit": 4000, "gridCount": 10},
             "startUnix": 1704067200, "endUnix": 1706745600}
     started = await api.data("/bots/backtest", body)
     assert set(started) == {"backtestId", "serviceId", "message"}
@@ -79,11 +80,13 @@ async def test_backtest_lifecycle(api: Api, state: SimState) -> None:
     env = (await api.get(base + "/results"))[1]
     assert env["isSuccess"] is False  # not completed yet
     states = []
-    for _ in range(5):
+    for _ in range(7):
         status = await api.data(base + "/status", ...)
         assert set(status) == {"backtestId", "state", "progress", "message", "serviceId"}
-        states.append(status["state"])
-    assert states == ["loading_script", "loading_data", "executing", "completed", "completed"]
+        states.append((status["state"], status["progress"]))
+    assert states == [("loading_script", 0), ("loading_data", 0), ("executing", 25),
+                      ("executing", 50), ("executing", 75), ("completed", 100),
+                      ("completed", 100)]
     results = await api.data(base + "/results", ...)
     assert {"summary", "performance", "orders", "positions", "logs"} <= set(results)
     assert len(results["logs"]) <= 50

@@ -50,7 +50,7 @@ def _for_people(actions: Sequence[Action], docs: Sequence[dict[str, Any]]) -> li
             own = {
                 k: v
                 for k, v in doc["changes"].items()
-                if action.changes[k].layer not in (None, Source.MASTER)
+                if action.changes[k].layer not in (None, Source.MASTER, Source.LOCKED)
             }
             same = len(doc["changes"]) - len(own)
             if same:

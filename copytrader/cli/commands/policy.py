@@ -7,6 +7,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from copytrader.cli import EXIT_OK, EXIT_USAGE
+from copytrader.cli.commands import backtest
 
 if TYPE_CHECKING:
     from copytrader.settings import Settings
@@ -17,6 +18,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     policy_sub = policy.add_subparsers(dest="policy_command", required=True, metavar="SUBCOMMAND")
     check = policy_sub.add_parser("check", help="validate every policy file against the platform")
     check.set_defaults(handler=check_command, needs_platform=True)
+    backtest.register(policy_sub)
 
 
 async def check_command(args: argparse.Namespace, s: Settings) -> int:

@@ -1,7 +1,7 @@
 """Closed trades of masters and clones, from the platform's webhooks (ROI, tracking error).
 
 Revision ID: 0004
-Revises: 0005 (made beside it; re-chained after it at the merge)
+Revises: 0006 (made beside 0005 and 0006; re-chained after them at the merges)
 Create Date: 2026-12-05 00:00:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0004"
-down_revision: str | None = "0005"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

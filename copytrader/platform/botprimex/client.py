@@ -31,6 +31,7 @@ from copytrader.platform.backoff import Backoff
 from copytrader.platform.botprimex import parse
 from copytrader.platform.botprimex.account import Account
 from copytrader.platform.botprimex.catalogue import CATALOGUE, CREATE_FIELDS
+from copytrader.platform.capabilities import Capability
 from copytrader.platform.ratelimit import Clock, Sleep
 from copytrader.platform.transport import RequestObserver
 from copytrader.settings import PlatformSettings, Secret
@@ -46,7 +47,12 @@ POOL = 100
 
 
 class BotPrimeXClient:
-    """Talks to BotPrimeX with the master account's key and each follower account's."""
+    """Talks to BotPrimeX with the master account's key and each follower account's.
+
+    BotPrimeX has no backtests: it declares no capability beyond the reconcile port."""
+
+    name = "botprimex"
+    capabilities: frozenset[Capability] = frozenset()
 
     def __init__(
         self,

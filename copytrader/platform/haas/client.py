@@ -26,7 +26,9 @@ from copytrader.core.model import (
 )
 from copytrader.errors import MalformedResponseError
 from copytrader.platform.backoff import Backoff
+from copytrader.platform.capabilities import Capability
 from copytrader.platform.haas import parse
+from copytrader.platform.haas.backtests import HaasBacktests
 from copytrader.platform.haas.envelope import Envelope
 from copytrader.platform.haas.routes import ROUTES, Route
 from copytrader.platform.ratelimit import Clock, RateLimiter, Sleep
@@ -48,7 +50,13 @@ RATE_WINDOW_MARGIN = 0.5
 
 
 class PlatformClient:
-    """Talks to the partner API: reads, writes, pagination, retries and rate limiting."""
+    """Talks to the partner API: reads, writes, pagination, retries and rate limiting.
+
+    Beyond the reconcile port it offers backtests (``backtests``), declared in
+    ``capabilities``."""
+
+    name = "haas"
+    capabilities = frozenset({Capability.BACKTESTS})
 
     def __init__(
         self,
@@ -93,6 +101,7 @@ class PlatformClient:
         )
         self._transport.write_timeout = write_timeout
         self.catalogue_ttl = catalogue_ttl
+        self.backtests = HaasBacktests(self)
         self._catalogue: tuple[float, Catalogue] | None = None
         self._catalogue_lock = asyncio.Lock()
 

@@ -1,19 +1,22 @@
 """Handlers of the backtest and signal endpoints.
 
-A backtest moves one stage per status poll (loading_script, loading_data, executing 50%,
-completed), or completes after ``BACKTEST_SECONDS`` of real time, whichever comes first, so
-clients can exercise polling without waiting. Results are deterministic for equal requests.
+A backtest moves one stage per status poll (loading_script, loading_data, executing at 25,
+50 and 75 %, completed), or completes after ``BACKTEST_SECONDS`` of real time, whichever
+comes first, so clients can exercise polling without waiting. Its results come from the
+simulated history (:mod:`copytrader.sim.haas.history`): deterministic and driven by the
+settings. Fault injection (:class:`~copytrader.sim.haas.records.BacktestRule`, control API
+``/_sim/backtest-rules``) makes chosen backtests slow (progress by the clock) or fail.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import random
 import time
 import uuid
 from typing import Any
 
+from copytrader.sim.haas import history
+from copytrader.sim.haas.records import BacktestRule
 from copytrader.sim.haas.state import SimState
 from copytrader.sim.haas.validation import (
     check_settings,
@@ -28,7 +31,10 @@ Body = dict[str, Any]
 Params = dict[str, str]
 BACKTEST_SECONDS = 2.0
 STAGES = [("loading_script", 0, "Loading script"), ("loading_data", 0, "Loading price data"),
-          ("executing", 50, "Processing historical data..."), ("completed", 100, "Completed")]
+          ("executing", 25, "Processing historical data..."),
+          ("executing", 50, "Processing historical data..."),
+          ("executing", 75, "Processing historical data..."), ("completed", 100, "Completed")]
+TERMINAL = frozenset({"completed", "failed", "cancelled"})
 SIGNAL_ACTIONS = frozenset({"buy", "sell", "enter_long", "exit_long", "enter_short",
                             "exit_short"})
 
@@ -38,6 +44,18 @@ def _int(body: Body, key: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool):
         raise invalid(f"{key} must be an integer")
     return value
+
+
+def _rule(state: SimState, settings: Body) -> BacktestRule | None:
+    """The first rule matching ``settings``, with one of its uses taken."""
+    for rule in list(state.backtest_rules):
+        if rule.matches(settings):
+            if rule.times > 0:
+                rule.times -= 1
+                if rule.times == 0:
+                    state.backtest_rules.remove(rule)
+            return rule
+    return None
 
 
 def backtest_run(state: SimState, body: Body, _: Params) -> Body:
@@ -53,9 +71,9 @@ def backtest_run(state: SimState, body: Body, _: Params) -> Body:
         raise invalid("endUnix must be after startUnix")
     backtest_id = str(uuid.UUID(bytes=os.urandom(16), version=4))
     state.backtests[backtest_id] = {
-        "created": time.monotonic(), "polls": 0, "cancelled": False, "type": bot_type,
+        "created": time.monotonic(), "polls": 0, "type": bot_type, "userId": user["userId"],
         "exchangeId": exchange, "settings": settings, "startUnix": start, "endUnix": end,
-        "executionStart": state.now(),
+        "executionStart": state.now(), "rule": _rule(state, settings), "final": None,
     }
     return {"backtestId": backtest_id, "serviceId": "script-execution-01",
             "message": "Backtest started successfully. "
@@ -71,12 +89,28 @@ def _find(state: SimState, params: Params) -> tuple[str, Body]:
 
 
 def _stage(bt: Body) -> tuple[str, int, str]:
-    if bt["cancelled"]:
-        return "cancelled", int(bt.get("cancelled_at", 0)), "Backtest was cancelled"
-    if time.monotonic() - bt["created"] >= BACKTEST_SECONDS:
-        return STAGES[-1]
-    polls: int = bt["polls"]
-    return STAGES[min(polls, len(STAGES) - 1)]
+    """Where the backtest stands now; a terminal stage is final."""
+    if bt["final"] is not None:
+        final: tuple[str, int, str] = bt["final"]
+        return final
+    rule: BacktestRule | None = bt["rule"]
+    elapsed = time.monotonic() - bt["created"]
+    if rule is not None and rule.seconds is not None:
+        share = elapsed / rule.seconds if rule.seconds else 1.0
+        if share < 0.05:
+            return STAGES[0]
+        if share < 0.1:
+            return STAGES[1]
+        stage = (("executing", int(share * 100), STAGES[2][2]) if share < 1 else STAGES[-1])
+    elif elapsed >= BACKTEST_SECONDS:
+        stage = STAGES[-1]
+    else:
+        stage = STAGES[min(bt["polls"], len(STAGES) - 1)]
+    if stage[0] == "completed" and rule is not None and rule.fail is not None:
+        stage = ("failed", stage[1], rule.fail)
+    if stage[0] in TERMINAL:
+        bt["final"] = stage
+    return stage
 
 
 def backtest_status(state: SimState, _: Body, params: Params) -> Body:
@@ -88,90 +122,101 @@ def backtest_status(state: SimState, _: Body, params: Params) -> Body:
             "message": message, "serviceId": "script-execution-01"}
 
 
-def _completed(state: SimState, params: Params) -> tuple[str, Body, random.Random]:
+def _completed(state: SimState, params: Params) -> tuple[str, Body, history.Run]:
     backtest_id, bt = _find(state, params)
-    if _stage(bt)[0] != "completed":
-        raise conflict(f"backtest {backtest_id} is not completed")
-    key = json.dumps([bt["type"], bt["settings"], bt["startUnix"], bt["endUnix"]],
-                     sort_keys=True)
-    return backtest_id, bt, random.Random(key)
+    stage = _stage(bt)[0]
+    if stage != "completed":
+        raise conflict(f"backtest {backtest_id} is {stage}, not completed")
+    if "run" not in bt:
+        bt["run"] = history.backtest(bt["type"], bt["settings"], bt["startUnix"], bt["endUnix"])
+    return backtest_id, bt, bt["run"]
 
 
-def _log_lines(bt: Body, rng: random.Random) -> list[Body]:
-    start, end = bt["startUnix"], bt["endUnix"]
+def _log_lines(bt: Body, run: history.Run) -> list[Body]:
+    start = bt["startUnix"]
     lines = [(start, "info", "Backtest started")]
-    for i in range(rng.randint(4, 60)):
-        ts = start + (end - start) * (i + 1) // 61
-        lines.append((ts, "trade", f"Placed {'BUY' if i % 2 == 0 else 'SELL'} order #{i}"))
-    lines.append((end, "info", "Backtest finished"))
+    lines += [(start + hour * history.HOUR, "trade", message) for hour, message in run.log]
+    lines.append((bt["endUnix"], "info", "Backtest finished"))
     return [{"lineNumber": n, "timestamp": ts, "severity": sev, "color": None, "message": msg}
             for n, (ts, sev, msg) in enumerate(lines)]
 
 
+def _r(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
 def backtest_results(state: SimState, _: Body, params: Params) -> Body:
     """GET /bots/backtest/{id}/results: summary, performance, orders, positions, 50 logs."""
-    backtest_id, bt, rng = _completed(state, params)
-    roi = round(rng.uniform(-15, 30), 2)
-    invest = float(bt["settings"].get("investmentAmount") or 1000)
-    profit = round(invest * roi / 100, 2)
-    closed = rng.randint(10, 100)
-    wins = rng.randint(0, closed)
-    logs = _log_lines(bt, rng)[:50]
+    backtest_id, bt, run = _completed(state, params)
+    m = run.metrics()
+    closed = m["closed"]
+    logs = _log_lines(bt, run)[:50]
+    prices = history.prices(str(bt["settings"].get("symbol", "")),
+                            max(1, (bt["endUnix"] - bt["startUnix"]) // history.HOUR))
     return {
         "backtestId": backtest_id, "startUnix": bt["startUnix"], "endUnix": bt["endUnix"],
         "executionStart": bt["executionStart"], "executionEnd": bt["executionStart"] + 2,
         "market": f"{bt['exchangeId']}:{bt['settings'].get('symbol', '')}",
-        "summary": {"realizedProfit": profit, "profitCurrency": "USDT", "roi": roi,
-                    "feeCosts": round(abs(profit) * 0.05, 2), "grossProfit": profit,
-                    "priceChange": round(rng.uniform(-20, 20), 2)},
-        "performance": {"profitFactor": round(rng.uniform(0.5, 3), 2),
-                        "sharpeRatio": round(rng.uniform(-1, 3), 2),
-                        "sortinoRatio": round(rng.uniform(-1, 3), 2),
-                        "maxDrawdown": round(-abs(profit) * 0.3, 2),
-                        "maxDrawdownPercent": round(-abs(roi) * 0.3, 2),
-                        "winPercentage": round(wins / closed, 2),
-                        "biggestWin": round(abs(profit) * 0.2, 2),
-                        "biggestLoss": round(-abs(profit) * 0.1, 2),
-                        "highestProfit": round(max(profit, 0) * 1.2, 2),
-                        "lowestProfit": round(min(profit, 0) * 1.2, 2)},
-        "orders": {"total": closed * 2, "filled": closed * 2, "partiallyFilled": 0,
-                   "averageOpenTime": 3600},
-        "positions": {"closedPositions": closed, "winningPositions": wins,
-                      "losingPositions": closed - wins,
-                      "averageProfit": round(profit / closed, 2), "averageMargin": 100},
+        "summary": {"realizedProfit": _r(m["realized"]), "profitCurrency": "USDT",
+                    "roi": _r(m["roi"]), "feeCosts": _r(run.fees),
+                    "grossProfit": _r(m["realized"] + run.fees),
+                    "priceChange": _r((prices[-1] / prices[0] - 1) * 100)},
+        "performance": {"profitFactor": _r(m["profit_factor"]), "sharpeRatio": 0,
+                        "sortinoRatio": 0, "maxDrawdown": _r(-m["drawdown"]),
+                        "maxDrawdownPercent": _r(-m["drawdown_pct"]),
+                        "winPercentage": _r(m["win_rate"]),
+                        "biggestWin": _r(m["biggest_win"]), "biggestLoss": _r(m["biggest_loss"]),
+                        "highestProfit": _r(max(run.equity, default=0.0)),
+                        "lowestProfit": _r(min(run.equity, default=0.0))},
+        "orders": {"total": run.orders + run.skipped, "filled": run.orders,
+                   "partiallyFilled": 0, "averageOpenTime": 3600},
+        "positions": {"closedPositions": closed, "winningPositions": m["wins"],
+                      "losingPositions": closed - m["wins"],
+                      "averageProfit": _r(m["realized"] / closed if closed else 0.0),
+                      "averageMargin": 100},
         "logs": [f"{e['timestamp']} ||| 0 ||| {e['message']}" for e in logs],
     }
 
 
 def backtest_logs(state: SimState, _: Body, params: Params) -> list[Body]:
     """GET /bots/backtest/{id}/logs: every log line of a completed backtest."""
-    return _log_lines(*_completed(state, params)[1:])
+    bt, run = _completed(state, params)[1:]
+    return _log_lines(bt, run)
 
 
 def backtest_positions(state: SimState, _: Body, params: Params) -> list[Body]:
-    """GET /bots/backtest/{id}/positions: the positions of a completed backtest (short keys)."""
-    bt, rng = _completed(state, params)[1:]
-    out = []
-    for i in range(rng.randint(1, 5)):
-        enter = round(rng.uniform(100, 1000), 2)
-        exit_ = round(enter * rng.uniform(0.97, 1.04), 2)
-        out.append({"pg": f"pos{i}", "g": f"g{i}", "ac": "sim", "ma": bt["settings"].get(
-            "symbol", ""), "le": 1, "d": 0, "mt": 1500, "pl": "USDT", "al": "units",
-            "pd": 2, "ad": 4, "ot": bt["startUnix"], "ct": bt["endUnix"], "ic": True,
-            "ap": enter, "t": 0, "av": 1, "io": 0, "eno": [], "exo": [], "cp": exit_,
-            "fe": 0, "rp": round(exit_ - enter, 2), "up": 0,
-            "roi": round((exit_ / enter - 1) * 100, 2), "hpip": 0, "lpip": 0})
-    return out
+    """GET /bots/backtest/{id}/positions: the closed positions of a completed backtest (the
+    reference's short keys)."""
+    bt, run = _completed(state, params)[1:]
+    symbol = bt["settings"].get("symbol", "")
+    return [{"pg": f"pos{i}", "g": f"g{i}", "ac": "sim", "ma": symbol, "le": 1, "d": 0,
+             "mt": 1500, "pl": "USDT", "al": "units", "pd": 2, "ad": 4, "ot": bt["startUnix"],
+             "ct": bt["endUnix"], "ic": True, "ap": 0, "t": 0, "av": 1, "io": 0, "eno": [],
+             "exo": [], "cp": 0, "fe": 0, "rp": round(pnl, 2), "up": 0,
+             "roi": round(pnl / run.invest * 100, 4) if run.invest else 0, "hpip": 0, "lpip": 0}
+            for i, pnl in enumerate(run.trades)]
 
 
 def backtest_cancel(state: SimState, _: Body, params: Params) -> bool:
-    """POST /bots/backtest/{id}/cancel: cancel a backtest that has not completed."""
+    """POST /bots/backtest/{id}/cancel: cancel a backtest that has not finished."""
     backtest_id, bt = _find(state, params)
     stage, progress, _msg = _stage(bt)
-    if stage in ("completed", "failed"):
+    if stage in TERMINAL:
         raise conflict(f"backtest {backtest_id} is already {stage}")
-    bt["cancelled"], bt["cancelled_at"] = True, progress
+    bt["final"] = ("cancelled", progress, "Backtest was cancelled")
     return True
+
+
+def listing(state: SimState) -> list[Body]:
+    """Every backtest with where it stands (the control API's ``GET /_sim/backtests``)."""
+    out = []
+    for backtest_id, bt in state.backtests.items():
+        stage, progress, message = _stage(bt)
+        out.append({"backtestId": backtest_id, "state": stage, "progress": progress,
+                    "message": message, "type": bt["type"], "userId": bt["userId"],
+                    "settings": bt["settings"], "startUnix": bt["startUnix"],
+                    "endUnix": bt["endUnix"], "polls": bt["polls"]})
+    return out
 
 
 def signals_send(state: SimState, body: Body, _: Params) -> bool:

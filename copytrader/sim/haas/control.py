@@ -3,6 +3,9 @@
 - ``POST /_sim/faults``: body = :class:`Fault` fields (or a list of them); adds the rules.
 - ``GET /_sim/faults``: the active rules.  ``DELETE /_sim/faults``: removes every rule.
 - ``GET /_sim/requests``: the request log.  ``POST /_sim/reset-requests``: empties it.
+- ``POST /_sim/backtest-rules``: body = :class:`BacktestRule` fields (or a list): slow or
+  failing backtests.  ``DELETE /_sim/backtest-rules``: removes every rule.
+- ``GET /_sim/backtests``: every backtest and where it stands (cancelled ones included).
 - ``POST /_sim/roi``: ``{"botId": ID, "roi": PERCENT}`` pins the ROI the bot reports (its
   profit follows); ``"roi": null`` lets the price walk drive it again.
 
@@ -18,7 +21,9 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from copytrader.sim.faults import Fault
+from copytrader.sim.haas import backtests
 from copytrader.sim.haas.envelope import error, respond
+from copytrader.sim.haas.records import BacktestRule
 
 if TYPE_CHECKING:
     from copytrader.sim.haas.state import SimState
@@ -54,6 +59,20 @@ async def handle(request: web.Request, state: SimState, authorised: bool) -> web
     if route == ("POST", "/_sim/reset-requests"):
         state.requests.clear()
         return respond(True)
+    if route == ("POST", "/_sim/backtest-rules"):
+        try:
+            body = await _json(request)
+            items = body if isinstance(body, list) else [body]
+            rules = [BacktestRule.from_json(item) for item in items]
+        except (ValueError, TypeError) as exc:
+            return error(400, 400, f"bad backtest rule: {exc}")
+        state.backtest_rules.extend(rules)
+        return respond(len(rules))
+    if route == ("DELETE", "/_sim/backtest-rules"):
+        state.backtest_rules.clear()
+        return respond(True)
+    if route == ("GET", "/_sim/backtests"):
+        return respond(backtests.listing(state))
     if route == ("POST", "/_sim/roi"):
         body = await _json(request)
         if not isinstance(body, dict):

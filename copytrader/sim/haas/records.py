@@ -94,3 +94,39 @@ class UserRecord:
             "botsStarted": self.bots_started,
             "botsActive": self.bots_active,
         }
+
+
+@dataclass
+class BacktestRule:
+    """Fault injection for backtests: the next ``times`` backtests (-1: every one) whose
+    settings hold every key and value of ``match`` take ``seconds`` of real time to run
+    (progress by the clock, not by polls) and/or end ``failed`` with ``fail`` as message."""
+
+    match: dict[str, Any] = field(default_factory=dict)
+    fail: str | None = None
+    seconds: float | None = None
+    times: int = -1
+
+    @classmethod
+    def from_json(cls, data: object) -> BacktestRule:
+        """A rule from the control API's body; ValueError naming what is wrong."""
+        if not isinstance(data, dict):
+            raise ValueError("a backtest rule is an object")
+        unknown = set(data) - {"match", "fail", "seconds", "times"}
+        if unknown:
+            raise ValueError(f"unknown backtest rule fields: {sorted(unknown)}")
+        rule = cls(**data)
+        if not isinstance(rule.match, dict):
+            raise ValueError("match must be an object of setting values")
+        if rule.fail is not None and not isinstance(rule.fail, str):
+            raise ValueError("fail must be a message")
+        if rule.seconds is not None and (
+            not isinstance(rule.seconds, int | float) or rule.seconds < 0
+        ):
+            raise ValueError("seconds must be a number, 0 or more")
+        if not isinstance(rule.times, int) or rule.times == 0 or rule.times < -1:
+            raise ValueError("times must be -1 or positive")
+        return rule
+
+    def matches(self, settings: dict[str, Any]) -> bool:
+        return all(settings.get(k) == v for k, v in self.match.items())

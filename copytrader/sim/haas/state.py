@@ -19,7 +19,7 @@ from copytrader.sim.faults import Fault, FaultPlan, RequestRecord
 from copytrader.sim.haas import catalogue
 from copytrader.sim.haas.market import PriceWalk
 from copytrader.sim.haas.paging import Pager
-from copytrader.sim.haas.records import BotRecord, UserRecord
+from copytrader.sim.haas.records import BacktestRule, BotRecord, UserRecord
 from copytrader.sim.haas.validation import (
     SimError,
     check_settings,
@@ -66,6 +66,7 @@ class SimState:
         self._window: deque[float] = deque()
         # Storage for the activity endpoints (logic in activity.py).
         self.backtests: dict[str, dict[str, Any]] = {}
+        self.backtest_rules: list[BacktestRule] = []
         self.signals: dict[str, dict[str, Any]] = {}
 
     # -- ids and time -------------------------------------------------------------------------
