@@ -4,6 +4,7 @@ Every error copytrader raises on purpose is a :class:`CopytraderError`::
 
     CopytraderError
     ├── ConfigError                 bad setting value; CLI exit 2, one line naming the variable
+    ├── UsageError                  a bad command-line argument; CLI exit 2, one line naming it
     ├── PolicyError                 a policy file is invalid (carries every Problem found)
     ├── EventError                  an inbound webhook body is not a valid event (HTTP 400)
     ├── PolicyEditError             ``copytrader follower`` could not finish an edit safely
@@ -42,6 +43,11 @@ class ConfigError(CopytraderError):
 class EventError(CopytraderError):
     """An inbound webhook body is not a valid event. The message names the field and the
     problem, never the value (the daemon answers it with HTTP 400)."""
+
+
+class UsageError(CopytraderError):
+    """A command-line argument is wrong (a bad time, an unknown action, an ambiguous id
+    prefix). The message names the option."""
 
 
 class PolicyEditError(CopytraderError):

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from copytrader.core import notices
+from copytrader.core import audit_actions
 from copytrader.errors import ConfigError
 
 PREFIX = "COPYTRADER_"
@@ -99,7 +99,7 @@ class NotifySettings:
     urls: tuple[Secret, ...] = ()  # Apprise URLs
     webhook_url: Secret = field(default_factory=lambda: Secret(""))
     webhook_secret: Secret = field(default_factory=lambda: Secret(""))
-    events: frozenset[str] = frozenset(notices.DEFAULT_EVENTS)
+    events: frozenset[str] = frozenset(audit_actions.NOTIFY_DEFAULT)
 
     @property
     def enabled(self) -> bool:
@@ -118,7 +118,10 @@ class Settings:
 
     platform: PlatformSettings = field(default_factory=PlatformSettings)
     daemon: DaemonSettings = field(default_factory=DaemonSettings)
-    database_url: str = "sqlite:///copytrader.db"
+    database_url: str = field(default_factory=lambda: f"sqlite:///{default_database(os.environ)}")
+    #: True when ``database_url`` is the default (the XDG state folder), whose folder
+    #: copytrader creates (0700); a folder the user named must exist.
+    database_is_default: bool = False
     policy_dir: Path = Path("policies")
     log_format: Literal["json", "console"] = "json"
     log_file: Path | None = None
@@ -253,8 +256,28 @@ def _webhook_token(
     return Secret(token)
 
 
-def _database_url(raw: object) -> str:
-    url = str(raw) if raw is not None else "sqlite:///copytrader.db"
+def default_database(env: Mapping[str, str]) -> Path:
+    """``$XDG_STATE_HOME/copytrader/copytrader.db``, or ``~/.local/state/...`` when that is
+    unset or not absolute (the XDG rule); never a path relative to the current folder."""
+    state = env.get("XDG_STATE_HOME", "")
+    if state and Path(state).is_absolute():
+        return Path(state) / "copytrader" / "copytrader.db"
+    home = env.get("HOME") or ""
+    if not home:
+        try:
+            home = str(Path.home())
+        except RuntimeError:
+            home = ""
+    if not home or not Path(home).is_absolute():
+        raise ConfigError(
+            "COPYTRADER_DATABASE_URL: not set, and there is no home folder for the default "
+            "(~/.local/state/copytrader/copytrader.db): set it"
+        )
+    return Path(home) / ".local" / "state" / "copytrader" / "copytrader.db"
+
+
+def _database_url(raw: object, env: Mapping[str, str]) -> str:
+    url = str(raw) if raw is not None else f"sqlite:///{default_database(env)}"
     scheme = url.split(":", 1)[0].split("+", 1)[0]
     if scheme not in ("sqlite", "postgresql", "postgres"):
         raise ConfigError(
@@ -313,6 +336,7 @@ def load(
     token_raw = _source(env, file_values, "http_token")
     log_file_raw = _source(env, file_values, "log_file")
     lease_seconds, write_timeout = _lease(env, file_values)
+    database_raw = _source(env, file_values, "database_url")
 
     return Settings(
         platform=PlatformSettings(
@@ -348,7 +372,8 @@ def load(
             ),
             webhook_token=_webhook_token(env, file_values, kind),
         ),
-        database_url=_database_url(_source(env, file_values, "database_url")),
+        database_url=_database_url(database_raw, env),
+        database_is_default=database_raw is None,
         policy_dir=Path(str(_source(env, file_values, "policy_dir") or "policies")),
         log_format=log_format,
         log_file=Path(str(log_file_raw)) if log_file_raw is not None else None,
@@ -386,6 +411,10 @@ def _notify(env: Mapping[str, str], file_values: Mapping[str, object]) -> Notify
             f"{MIN_WEBHOOK_SECRET} random characters"
         )
     raw_events = _source(env, file_values, "notify_events")
+    if raw_events is None:
+        return NotifySettings(tuple(urls), Secret(hook), Secret(key))
+    from copytrader.core import notices  # only to read a list of events
+
     try:
         events = notices.parse(None if raw_events is None else str(raw_events))
     except ValueError as exc:

@@ -13,8 +13,9 @@ BASE = {"COPYTRADER_API_URL": "http://127.0.0.1:8780", "COPYTRADER_API_KEY": "k"
 
 
 def test_defaults_match_the_contract() -> None:
-    s = settings.load(BASE, stderr_is_tty=False)
-    assert s.database_url == "sqlite:///copytrader.db"
+    s = settings.load({**BASE, "HOME": "/home/ann"}, stderr_is_tty=False)
+    assert s.database_url == "sqlite:////home/ann/.local/state/copytrader/copytrader.db"
+    assert s.database_is_default
     assert s.policy_dir == Path("policies")
     assert s.daemon.interval_seconds == 60
     assert s.platform.rate_limit_per_minute == 100
@@ -22,6 +23,39 @@ def test_defaults_match_the_contract() -> None:
     assert s.log_format == "json"
     assert s.daemon.http_listen == ("127.0.0.1", 8737)
     assert settings.load(BASE, stderr_is_tty=True).log_format == "console"
+
+
+@pytest.mark.parametrize(
+    ("env", "url", "default"),
+    [
+        ({"HOME": "/home/ann"}, "sqlite:////home/ann/.local/state/copytrader/copytrader.db", True),
+        (
+            {"HOME": "/home/ann", "XDG_STATE_HOME": "/var/state/ann"},
+            "sqlite:////var/state/ann/copytrader/copytrader.db",
+            True,
+        ),
+        (  # a relative XDG_STATE_HOME is ignored, as the XDG rule says
+            {"HOME": "/home/ann", "XDG_STATE_HOME": "state"},
+            "sqlite:////home/ann/.local/state/copytrader/copytrader.db",
+            True,
+        ),
+        (
+            {"HOME": "/home/ann", "COPYTRADER_DATABASE_URL": "sqlite:///rel.db"},
+            "sqlite:///rel.db",
+            False,
+        ),
+    ],
+)
+def test_the_database_default_is_the_xdg_state_folder_never_the_current_one(
+    env: dict[str, str], url: str, default: bool
+) -> None:
+    s = settings.load({**BASE, **env}, stderr_is_tty=False)
+    assert (s.database_url, s.database_is_default) == (url, default)
+
+
+def test_no_home_and_no_database_url_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigError, match="COPYTRADER_DATABASE_URL: not set, and there is no "):
+        settings.load({**BASE, "HOME": "relative"}, stderr_is_tty=False)
 
 
 def test_environment_wins_over_the_file(tmp_path: Path) -> None:

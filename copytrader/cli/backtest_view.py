@@ -9,9 +9,9 @@ from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextColumn
-from rich.table import Table
 from rich.text import Text
 
+from copytrader.cli.grid import Column, Grid
 from copytrader.core import backtest as core
 
 
@@ -83,29 +83,30 @@ def _cell(text: str, diff: float | None = None, *, scale: float = 1.0, first: bo
     return cell
 
 
-def table(doc: dict[str, Any]) -> Table:
+def table(doc: dict[str, Any]) -> Grid:
     """The figures of a ``policy backtest --json`` document: the master's own first, then
     each follower with its difference from the master's figure in brackets (ROI, drawdown
-    and win rate in percentage points)."""
-    t = Table(
-        title=f"{doc['file']}: {doc['days']} days to {doc['end'][:16]} UTC "
+    and win rate in percentage points); short ids, fitted to the terminal."""
+    grid = Grid(
+        f"{doc['file']}: {doc['days']} days to {doc['end'][:16]} UTC "
         "(in brackets: the difference from the master)",
+        [
+            Column("follower", "id"),
+            Column("ROI", justify="right"),
+            Column("max drawdown", justify="right"),
+            Column("profit factor", justify="right", optional=True, drop=1),
+            Column("win rate", justify="right", optional=True, drop=2),
+            Column("backtest", "text"),
+        ],
     )
-    for name, justify in (
-        ("follower", "left"),
-        ("ROI", "right"),
-        ("max drawdown", "right"),
-        ("profit factor", "right"),
-        ("win rate", "right"),
-        ("backtest", "left"),
-    ):
-        t.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
     m = doc["master_result"]
-    t.add_row(Text("master (own settings)", style="bold"), *_figures(m, None), _state(m))
+    grid.add_row(Text("master (own settings)", style="bold"), *_figures(m, None), _state(m))
     for f in doc["followers"]:
-        name = f["follower"] + (" (paused)" if f["paused"] else "")
-        t.add_row(name, *_figures(f, f["diff"] or {}), _state(f))
-    return t
+        state = _state(f)
+        if f["paused"]:
+            state.append(" (paused)")
+        grid.add_row(f["follower"], *_figures(f, f["diff"] or {}), state)
+    return grid
 
 
 def _figures(r: dict[str, Any], diff: dict[str, Any] | None) -> tuple[Text, Text, Text, Text]:

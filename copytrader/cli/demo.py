@@ -31,6 +31,7 @@ from rich.live import Live
 from copytrader import settings as settings_mod
 from copytrader.cli import demo_view, demo_worlds
 from copytrader.cli.demo_worlds import Running, World
+from copytrader.core import words
 from copytrader.daemon.app import Daemon
 from copytrader.daemon.sdnotify import Notifier
 from copytrader.observe import logging as obs_logging
@@ -51,27 +52,62 @@ def run(args: argparse.Namespace) -> int:
     world = demo_worlds.world(args.platform)
     folder = Path(args.dir)
     folder.mkdir(parents=True, exist_ok=True)
-    write_policies(folder / "policies", world.policies)
+    for line in write_policies(folder / "policies", world.policies, reset=args.reset_policies):
+        print(f"copytrader demo: {line}", file=sys.stderr)
     fresh_database(folder / "copytrader.db")
     log_file = None if args.headless else folder / "copytrader.log"
     obs_logging.configure(base.log_format, log_file)
     return asyncio.run(_main(args, base, world, folder, log_file))
 
 
-def write_policies(folder: Path, package: str = "copytrader.demo_policies") -> list[Path]:
-    """Copy the packaged example policies of ``package`` into ``folder`` (the folder's other
-    policy files, such as another platform's examples, are removed)."""
+def _examples(package: str) -> dict[str, str]:
+    """File name -> text of the example policies of ``package``."""
+    return {
+        item.name: item.read_text(encoding="utf-8")
+        for item in resources.files(package).iterdir()
+        if item.name.endswith((".yaml", ".yml"))
+    }
+
+
+def write_policies(
+    folder: Path, package: str = "copytrader.demo_policies", *, reset: bool = False
+) -> list[str]:
+    """Write the example policies of ``package`` into ``folder``: the missing ones, and
+    those still as shipped. A person's edit is kept, as is a policy file that is none of
+    these examples (unless ``reset``: then the examples replace the edits, and the other
+    files go); an unedited example of another demo (the other platform's) is removed.
+    Returns one line per file kept, replaced or removed for a person's sake."""
     folder.mkdir(parents=True, exist_ok=True)
-    for stale in folder.iterdir():
-        if stale.suffix in (".yaml", ".yml") and stale.is_file():
-            stale.unlink()
-    written = []
-    for item in sorted(resources.files(package).iterdir(), key=lambda i: i.name):
-        if item.name.endswith((".yaml", ".yml")):
-            target = folder / item.name
-            target.write_text(item.read_text(encoding="utf-8"), encoding="utf-8")
-            written.append(target)
-    return written
+    mine = _examples(package)
+    shipped = {text for p in demo_worlds.POLICY_PACKAGES for text in _examples(p).values()}
+    said = []
+    for path in sorted(folder.iterdir()):
+        if path.suffix not in (".yaml", ".yml") or not path.is_file() or path.name in mine:
+            continue
+        if path.read_text(encoding="utf-8", errors="replace") in shipped:
+            path.unlink()  # another demo's example, as shipped
+        elif reset:
+            path.unlink()
+            said.append(f"removed {path}: not one of this demo's examples (--reset-policies)")
+        else:
+            said.append(f"keeping {path}: not one of this demo's examples, it is applied too "
+                        "(--reset-policies removes it)")
+    for name, example in sorted(mine.items()):
+        target = folder / name
+        if target.exists():
+            text = target.read_text(encoding="utf-8", errors="replace")
+            if text == example:
+                continue
+            if text in shipped:  # the other demo's example of the same name, as shipped
+                target.write_text(example, encoding="utf-8")
+                continue
+            if not reset:
+                said.append(f"keeping your edited {target} (--reset-policies restores the "
+                            "example)")
+                continue
+            said.append(f"replaced your edited {target} with the example (--reset-policies)")
+        target.write_text(example, encoding="utf-8")
+    return said
 
 
 def fresh_database(path: Path) -> None:
@@ -213,13 +249,14 @@ async def _summary(s: Settings, seconds: float, edited: bool, headless: bool,
             sys.stdout.write(json.dumps(line) + "\n")
         return
     out = Console()
-    out.print(f"[bold]copytrader demo[/]: {doc['passes']} passes, {doc['actions_ok']} actions "
-              f"ok, {doc['actions_failed']} failed, in {doc['seconds']} s")
+    out.print(f"[bold]copytrader demo[/]: {words.plural(doc['passes'], 'pass', 'passes')}, "
+              f"{words.plural(doc['actions_ok'], 'action')} ok, {doc['actions_failed']} failed, "
+              f"in {doc['seconds']} s")
     if webhook_events:
         out.print(f"  {webhook_events} webhook events from the platform, {recorded} closed "
                   "trades recorded (copytrader history shows their ROI)")
     for m in lines[1:]:
-        out.print(f"  {m['name']}: {m['in_sync']}/{m['followers']} followers in sync, "
-                  f"{m['clones']} clones")
+        out.print(f"  {m['name']}: {m['in_sync']}/{words.plural(m['followers'], 'follower')} "
+                  f"in sync, {words.plural(m['clones'], 'clone')}")
     out.print(f"Look around: COPYTRADER_DATABASE_URL={s.database_url} copytrader audit")
     out.print(f"or in a browser: COPYTRADER_DATABASE_URL={s.database_url} copytrader web")

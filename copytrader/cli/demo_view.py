@@ -15,6 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from copytrader.cli import tables
+from copytrader.core import words
 from copytrader.store import queries
 from copytrader.store.repo import SqlStore
 
@@ -53,7 +54,10 @@ async def fetch(store: SqlStore, header: str, names: dict[str, str]) -> Frame:
 
 
 def _changes(changes: dict[str, list[Any]]) -> str:
-    parts = [f"{k} {'∅' if v[0] is None else v[0]}→{v[1]}" for k, v in changes.items()]
+    parts = [
+        f"{k} {'∅' if v[0] is None else words.show(v[0])}→{words.show(v[1])}"
+        for k, v in changes.items()
+    ]
     text = ", ".join(parts)
     return text if len(text) <= 70 else text[:69] + "…"
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from copytrader.core import words
 from copytrader.settings import PlatformSettings, Secret
 
 
@@ -85,7 +86,7 @@ class Haas:
         async with PlatformClient(running.url, running.platform.api_key,
                                   rate_limit_per_minute=None) as manager:
             await manager.edit_bot(self.demo.spot_owner, self.demo.spot_grid_master, self.edit)
-        changes = ", ".join(f"{k}={v}" for k, v in self.edit.items())
+        changes = ", ".join(f"{k}: {words.show(v)}" for k, v in self.edit.items())
         return f"the strategy manager edited the ETH spot grid master ({changes})"
 
     def connect_webhooks(self, running: Running, url: str) -> None:
@@ -133,7 +134,7 @@ class BotPrimeX:
         async with BotPrimeXClient(running.url, running.platform.api_key, {},
                                    rate_limit_per_minute=None) as manager:
             await manager.master.edit(self.demo.eth_grid, self.edit)
-        changes = ", ".join(f"{k}={v}" for k, v in self.edit.items())
+        changes = ", ".join(f"{k}: {words.show(v)}" for k, v in self.edit.items())
         return f"the strategy manager edited the ETH grid master ({changes})"
 
     def connect_webhooks(self, running: Running, url: str) -> None:
@@ -151,6 +152,10 @@ def write_accounts(path: Path, keys: dict[str, str]) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(text)
+
+
+#: The packages of every demo's example policies.
+POLICY_PACKAGES = ("copytrader.demo_policies", "copytrader.demo_policies.botprimex")
 
 
 def world(platform: str) -> World:

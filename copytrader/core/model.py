@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from types import MappingProxyType
 
+from copytrader.core import words
+
 #: A setting value as the platform carries it.
 Scalar = str | int | float | bool | None
 Settings = Mapping[str, Scalar]
@@ -115,14 +117,14 @@ class Bounds:
     def refusal(self, key: str, value: float | int) -> str | None:
         """Why ``value`` is out of bounds for ``key``, or None when it is in."""
         if self.whole and not float(value).is_integer():
-            return f"{key}: must be a whole number, got {value!r}"
+            return f"{key}: must be a whole number, got {words.show(value)}"
         low, high = self.low, self.high
         if low is not None and (value < low or (self.low_open and value == low)):
             side = "above" if self.low_open else "at least"
-            return f"{key}: must be {side} {low:g}, got {value!r}"
+            return f"{key}: must be {side} {low:g}, got {words.show(value)}"
         if high is not None and (value > high or (self.high_open and value == high)):
             side = "below" if self.high_open else "at most"
-            return f"{key}: must be {side} {high:g}, got {value!r}"
+            return f"{key}: must be {side} {high:g}, got {words.show(value)}"
         return None
 
 

@@ -14,60 +14,18 @@ from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
 
+from copytrader.core import audit_actions
 from copytrader.core.records import AuditEvent
 
 #: ``COPYTRADER_NOTIFY_EVENTS`` when it is not set.
-DEFAULT_EVENTS = (
-    "risk_stop",
-    "risk_breach",
-    "duplicate_suspected",
-    "policy_invalid",
-    "lease_acquired",
-    "lease_lost",
-    "write_failing",
-    "platform_down",
-)
+DEFAULT_EVENTS = audit_actions.NOTIFY_DEFAULT
 
 #: Episodes: audited once when they begin, and ``recovered`` (naming them) when they end.
 EPISODES = ("write_failing", "platform_down")
 
-#: Every audit action copytrader writes (what ``COPYTRADER_NOTIFY_EVENTS`` may name).
-AUDIT_ACTIONS = frozenset(
-    {
-        # platform writes, and the decisions that take or leave a bot without one
-        "clone",
-        "edit",
-        "start",
-        "stop",
-        "delete",
-        "adopt",
-        "release",
-        # notes of a pass
-        "drift",
-        "policy_invalid",
-        "pass_aborted",
-        "sweep_suspicious",
-        "immutable_flagged",
-        "master_missing",
-        "clone_missing",
-        "clone_pending",
-        "clone_unseen",
-        "status_unknown",
-        "adopt_candidate",
-        "duplicate_suspected",
-        # the writer lease
-        "lease_acquired",
-        "lease_lost",
-        "lease_released",
-        # risk guards
-        "risk_stop",
-        "risk_breach",
-        "risk_resume",
-        # episodes
-        *EPISODES,
-        "recovered",
-    }
-)
+#: Every audit action copytrader writes (what ``COPYTRADER_NOTIFY_EVENTS`` may name): the
+#: audit trail's vocabulary, :mod:`copytrader.core.audit_actions`.
+AUDIT_ACTIONS = frozenset(audit_actions.ACTIONS)
 
 #: The longest human message (chat sinks cut or refuse long ones), and the longest free
 #: text (a detail, an error) in it.

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from copytrader.core import words
 from copytrader.core.model import Bot, Bounds, Scalar, Script, SettingType, User
 
 #: A position in a policy document: mapping keys and sequence indexes from the root.
@@ -213,24 +214,37 @@ def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
+def unknown_setting(script: Script, key: str) -> str:
+    """``unknown setting 'stopValeu' for bot type spot_grid; did you mean 'stopValue'?``
+    followed by the settings the bot type has."""
+    keys = [s.key for s in script.settings]
+    return (
+        f"unknown setting {key!r} for bot type {script.type}{words.did_you_mean(key, keys)} "
+        f"(its settings: {', '.join(sorted(keys, key=str.lower))})"
+    )
+
+
 def check_value(script: Script, key: str, value: Scalar) -> str | None:
-    """Why ``value`` is not a legal value of setting ``key`` of ``script``, or None if it is."""
+    """Why ``value`` is not a legal value of setting ``key`` of ``script``, or None if it is.
+    Values are written as a policy file writes them (``true``, ``null``, ``'Price'``)."""
     spec = script.spec(key)
     if spec is None:
-        return f"unknown setting {key!r} for bot type {script.type}"
+        return unknown_setting(script, key)
+    shown = words.quoted(value)
     if spec.type is SettingType.NUMBER:
         if not _is_number(value):
-            return f"{key}: expected a number, got {value!r}"
+            return f"{key}: expected a number, got {shown}"
     elif spec.type is SettingType.BOOLEAN:
         if not isinstance(value, bool):
-            return f"{key}: expected true or false, got {value!r}"
+            return f"{key}: expected true or false, got {shown}"
     elif spec.type is SettingType.OPTION:
         if not isinstance(value, str) or (spec.options and value not in spec.options):
-            return f"{key}: {value!r} is not one of {', '.join(spec.options)}"
+            hint = words.did_you_mean(value, spec.options) if isinstance(value, str) else ""
+            return f"{key}: {shown} is not one of {', '.join(spec.options)}{hint}"
     elif not isinstance(value, str):
-        return f"{key}: expected a string, got {value!r}"
+        return f"{key}: expected a string, got {shown}"
     if key == "investmentAmount" and _is_number(value) and float(value) <= 0:  # type: ignore[arg-type]
-        return f"{key}: must be above zero, got {value!r}"
+        return f"{key}: must be above zero, got {shown}"
     if spec.bounds is not None and _is_number(value):
         return spec.bounds.refusal(key, value)  # type: ignore[arg-type]
     return None
@@ -285,9 +299,7 @@ def _check_layer(
         elif _fixed(script, key):
             problems.append(Problem(file, f"{key} follows the master: it cannot be scaled", where))
         elif spec is None:
-            problems.append(
-                Problem(file, f"unknown setting {key!r} for bot type {script.type}", where)
-            )
+            problems.append(Problem(file, unknown_setting(script, key), where))
         elif spec.type is not SettingType.NUMBER:
             problems.append(
                 Problem(
@@ -298,7 +310,11 @@ def _check_layer(
             )
         elif not _is_number(factor) or factor <= 0:
             problems.append(
-                Problem(file, f"scale of {key} must be a number above zero, got {factor!r}", where)
+                Problem(
+                    file,
+                    f"scale of {key} must be a number above zero, got {words.show(factor)}",
+                    where,
+                )
             )
 
 
@@ -338,20 +354,12 @@ def validate(
     problems: list[Problem] = []
     for key in sorted(policy.locked):
         if script.spec(key) is None:
-            problems.append(
-                Problem(
-                    file, f"unknown setting {key!r} for bot type {script.type}", ("locked", key)
-                )
-            )
+            problems.append(Problem(file, unknown_setting(script, key), ("locked", key)))
     _check_layer(policy, script, policy.defaults, ("defaults",), problems)
     for key, limit in policy.limits.items():
         spec = script.spec(key)
         if spec is None:
-            problems.append(
-                Problem(
-                    file, f"unknown setting {key!r} for bot type {script.type}", ("limits", key)
-                )
-            )
+            problems.append(Problem(file, unknown_setting(script, key), ("limits", key)))
         elif spec.type is not SettingType.NUMBER:
             problems.append(
                 Problem(

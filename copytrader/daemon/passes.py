@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import structlog
 
+from copytrader.core import words
 from copytrader.reconcile.service import PassResult, Reconciler
 
 log = structlog.get_logger("copytrader.daemon")
@@ -178,10 +179,10 @@ class PassRunner:
                     f"{wait:.0f} s): {_short(r.error)}")
         failed = sum(1 for o in r.outcomes if not o.ok)
         invalid = len({p.file for p in r.problems})
-        text = (f"last pass {r.state} at {at}: {len(r.outcomes)} actions, {failed} failed, "
-                f"{r.requests} requests, {f.seconds:.1f} s")
+        text = (f"last pass {r.state} at {at}: {words.plural(len(r.outcomes), 'action')}, "
+                f"{failed} failed, {words.plural(r.requests, 'request')}, {f.seconds:.1f} s")
         if invalid:
-            text += f", {invalid} invalid policy file(s)"
+            text += f", {words.plural(invalid, 'invalid policy file')}"
         return text
 
 

@@ -33,17 +33,29 @@ class PlatformReader(Protocol):
 async def check(directory: Path, platform: PlatformReader) -> list[Problem]:
     """Every problem of every policy file in ``directory``, sorted by file, line and column.
 
-    Structurally invalid files report their structural problems; each valid one is checked
-    against the platform (:func:`copytrader.core.policy.validate`). An empty list means
-    every file is valid. Raises ConfigError for a missing folder and PlatformError when a
+    Each file is checked structurally and, as far as its structure allows (what is valid of
+    a file with problems too), against the platform
+    (:func:`copytrader.core.policy.validate`): a file's every problem in one run. An empty
+    list means every file is valid. Raises ConfigError for a missing folder and PlatformError when a
     read fails (a check that could not read the platform proves nothing).
     """
     loaded = await asyncio.to_thread(loader.load_dir, directory)
     problems = list(loaded.problems)
-    for policy, found in await against_platform(loaded.policies, platform):
+    # what is valid of a file with problems too: its every problem in one run
+    checked = (*loaded.policies, *loaded.partials)
+    for policy, found in await against_platform(checked, platform):
         path = Path(policy.source.path)
         problems.extend(await asyncio.to_thread(loader.locate, found, path))
-    return sorted(problems, key=lambda p: (p.file, p.line, p.col, p.message))
+    return unique(problems)
+
+
+def unique(problems: list[Problem]) -> list[Problem]:
+    """``problems`` sorted by file, line, column and message, each reported once (the
+    structural and the platform checks both see a key overridden and scaled at once)."""
+    seen: dict[tuple[str, int, int, str], Problem] = {}
+    for p in problems:
+        seen.setdefault((p.file, p.line, p.col, p.message), p)
+    return [seen[k] for k in sorted(seen)]
 
 
 @dataclass(frozen=True)

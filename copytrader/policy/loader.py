@@ -28,7 +28,9 @@ SUFFIXES = (".yaml", ".yml")
 class LoadedPolicies:
     """What the policy folder holds.
 
-    ``policies`` are the structurally valid ones; ``problems`` every problem found;
+    ``policies`` are the structurally valid ones; ``partials`` what is valid of the files
+    with a problem (checked against the platform too, so that a file's every problem is
+    reported in one run; never applied); ``problems`` every problem found;
     ``invalid_files`` the paths with a problem; ``invalid_masters`` the masters those files
     name, whose followers must be left alone (a file that does not parse names the master of
     its one top-level ``master:`` line, if it has one); ``files`` maps every file read to the
@@ -37,6 +39,7 @@ class LoadedPolicies:
 
     policies: tuple[Policy, ...] = ()
     problems: tuple[Problem, ...] = ()
+    partials: tuple[Policy, ...] = ()
     invalid_files: tuple[str, ...] = ()
     invalid_masters: frozenset[str] = frozenset()
     files: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
@@ -50,6 +53,7 @@ class _Read:
     master: str | None  # the master named, even by an invalid file, when it could be read
     sha256: str
     master_at: tuple[int, int] = (1, 1)
+    partial: Policy | None = None  # the valid parts of a file with problems
 
 
 def _bytes(path: Path) -> tuple[bytes, str, int]:
@@ -146,7 +150,10 @@ def _parse(file: str, data: bytes, sha: str, size: int) -> _Read:
     problems = sorted([*problems, *reader.problems], key=lambda p: (p.line, p.col))
     master_at = yamltree.find(root, ("master",))
     if problems or policy is None:
-        return _Read(None, problems, reader.master, sha, master_at)
+        partial = reader.partial
+        if partial is not None:
+            partial = dataclasses.replace(partial, source=PolicySource(path=file, sha256=sha))
+        return _Read(None, problems, reader.master, sha, master_at, partial)
     policy = dataclasses.replace(policy, source=PolicySource(path=file, sha256=sha))
     return _Read(policy, [], policy.master, sha, master_at)
 
@@ -230,6 +237,7 @@ def load_dir(directory: Path) -> LoadedPolicies:
             reads[file] = dataclasses.replace(
                 read,
                 policy=None,
+                partial=read.policy or read.partial,
                 problems=sorted(
                     [*read.problems, Problem(file, message, ("master",), *read.master_at)],
                     key=lambda p: (p.line, p.col),
@@ -239,6 +247,7 @@ def load_dir(directory: Path) -> LoadedPolicies:
     return LoadedPolicies(
         policies=tuple(r.policy for r in reads.values() if r.policy is not None),
         problems=tuple(p for r in reads.values() for p in r.problems),
+        partials=tuple(r.partial for r in reads.values() if r.partial is not None),
         invalid_files=tuple(invalid),
         invalid_masters=frozenset(m for f in invalid if (m := reads[f].master) is not None),
         files=MappingProxyType({file: read.sha256 for file, read in reads.items()}),

@@ -17,9 +17,11 @@ from typing import TypeVar
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from copytrader.core import policy as core
+from copytrader.core import words
 from copytrader.core.model import Scalar
 from copytrader.core.policy import DocPath, FollowerPolicy, Layer, Limit, Policy, Problem
 from copytrader.policy import yamltree
+from copytrader.policy.wording import NO_SPACE, colon_hint, describe, unknown_key
 from copytrader.policy.yamltree import position
 
 TOP_KEYS = (
@@ -44,30 +46,9 @@ LIMIT_KEYS = ("min", "max")
 
 E = TypeVar("E", bound=enum.StrEnum)
 Pairs = list[tuple[str, ScalarNode, Node]]
-
-
 def _reported(node: Node, value: Scalar | Node) -> bool:
     """True for a scalar whose text did not fit its explicit tag (already reported)."""
     return isinstance(node, ScalarNode) and isinstance(value, Node)
-
-
-def describe(node: Node) -> str:
-    """A short description of what a node holds, for messages."""
-    if isinstance(node, MappingNode):
-        return "a mapping"
-    if isinstance(node, SequenceNode):
-        return "a list"
-    try:
-        value = yamltree.scalar(node)  # type: ignore[arg-type]
-    except yamltree.BadScalar:
-        return repr(node.value)
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return f"the string {value!r}"
-    return f"the number {value!r}"
 
 
 class Reader:
@@ -78,6 +59,9 @@ class Reader:
         self.problems: list[Problem] = []
         self.master: str | None = None
         self.root: Node | None = None
+        #: The valid parts of a document that has problems (None when even its master is
+        #: unknown): checked against the platform too, never applied.
+        self.partial: Policy | None = None
 
     def problem(self, node: Node, message: str, at: DocPath) -> None:
         line, col = position(node)
@@ -106,7 +90,8 @@ class Reader:
         if isinstance(node, ScalarNode) and node.tag == yamltree.NULL:
             return []
         if not isinstance(node, MappingNode):
-            self.problem(node, f"{what} must be a mapping, got {describe(node)}", at)
+            hint = colon_hint(node)
+            self.problem(node, f"{what} must be a mapping, got {describe(node)}{hint}", at)
             return None
         pairs: Pairs = []
         seen: dict[str, ScalarNode] = {}
@@ -121,17 +106,23 @@ class Reader:
                     at,
                 )
                 continue
+            if isinstance(value_node, ScalarNode) and value_node.tag == yamltree.NULL:
+                fused = NO_SPACE.match(key)
+                if fused is not None:
+                    self.problem(
+                        key_node,
+                        f"{key!r} has no space after the colon, so YAML reads it as one key "
+                        f"with no value: write '{fused.group(1)}: {fused.group(2)}'",
+                        (*at, key),
+                    )
+                    continue
             if key in seen:
                 line, _ = position(seen[key])
                 self.problem(
                     key_node, f"duplicate key {key!r} in {what} (first at line {line})", (*at, key)
                 )
             elif allowed is not None and key not in allowed:
-                self.problem(
-                    key_node,
-                    f"unknown key {key!r} in {what}; expected one of {', '.join(allowed)}",
-                    (*at, key),
-                )
+                self.problem(key_node, unknown_key(key, what, allowed), (*at, key))
             seen.setdefault(key, key_node)
             pairs.append((key, key_node, value_node))
         return pairs
@@ -160,8 +151,11 @@ class Reader:
             if value == member.value and isinstance(value, str):
                 return member
         if not _reported(node, value):
-            names = " | ".join(m.value for m in kind)
-            self.problem(node, f"{what} must be one of {names}, got {describe(node)}", at)
+            names = [m.value for m in kind]
+            hint = words.did_you_mean(value, names) if isinstance(value, str) else ""
+            self.problem(
+                node, f"{what} must be one of {' | '.join(names)}, got {describe(node)}{hint}", at
+            )
         return None
 
     # -- the policy's parts ---------------------------------------------------------------
@@ -185,6 +179,7 @@ class Reader:
                 continue
             if key == "investmentAmount" and yamltree.is_number(value) and value <= 0:
                 self.problem(value_node, f"investmentAmount must be above zero, got {value}", where)
+                continue  # left out of what is valid of the file (reported once)
             result[key] = value
         return result
 
@@ -262,7 +257,12 @@ class Reader:
         if isinstance(node, ScalarNode) and node.tag == yamltree.NULL:
             return ()
         if not isinstance(node, SequenceNode):
-            self.problem(node, f"followers must be a list, got {describe(node)}", at)
+            hint = colon_hint(node)
+            if isinstance(node, MappingNode) and any(
+                isinstance(k, ScalarNode) and str(k.value).startswith("-") for k, _ in node.value
+            ):
+                hint = "; a list item needs a space after its dash: '- user: ...'"
+            self.problem(node, f"followers must be a list, got {describe(node)}{hint}", at)
             return ()
         result: list[FollowerPolicy] = []
         first: dict[str, Node] = {}
@@ -317,13 +317,14 @@ class Reader:
     # -- the document ---------------------------------------------------------------------
 
     def policy(self, root: Node) -> Policy | None:
-        """The policy of a document, or None when it has a problem (see ``problems``)."""
+        """The policy of a document, or None when it has a problem (see ``problems``, and
+        ``partial`` for the parts of it that are valid)."""
         self.root = root
         if not isinstance(root, MappingNode):
             self.problem(
                 root,
                 f"the top level must be a mapping (master: ..., followers: ...), "
-                f"got {describe(root)}",
+                f"got {describe(root)}{colon_hint(root)}",
                 (),
             )
             return None
@@ -351,9 +352,9 @@ class Reader:
         propagation = self._enum(fields, "propagation", core.Propagation)
         duplicate = self._enum(fields, "on_duplicate", core.OnDuplicate)
         existing = self._enum(fields, "on_existing", core.OnExisting)
-        if self.problems or self.master is None:
+        if self.master is None:
             return None
-        return Policy(
+        policy = Policy(
             master=self.master,
             followers=followers,
             defaults=defaults,
@@ -366,6 +367,12 @@ class Reader:
             on_duplicate=duplicate or core.OnDuplicate.REPORT,
             on_existing=existing or core.OnExisting.HOLD,
         )
+        if self.problems:
+            # What was valid of the file, so that its platform checks can be reported in
+            # the same run; never applied.
+            self.partial = policy
+            return None
+        return policy
 
     def _enum(self, fields: dict[str, Node], key: str, kind: type[E]) -> E | None:
         return self.choice(fields[key], (key,), key, kind) if key in fields else None

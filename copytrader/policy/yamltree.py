@@ -94,11 +94,9 @@ def compose(text: str) -> Node | None:
         loader = _Loader(text)  # the reader checks for unprintable characters right here
         return loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        detail = exc.problem or exc.context or "invalid YAML"
-        if exc.context and exc.problem:  # PyYAML reads context, then problem
-            detail = f"{exc.context}: {exc.problem}"
-        raise Refusal(f"YAML syntax error: {detail}", *_mark(mark)) from exc
+        from copytrader.policy import yamlerrors
+
+        raise Refusal(*yamlerrors.explain(exc, text)) from exc
     except yaml.reader.ReaderError as exc:
         position = exc.position if isinstance(exc.position, int) else 0
         code = exc.character if isinstance(exc.character, int) else 0
@@ -110,10 +108,6 @@ def compose(text: str) -> Node | None:
     finally:
         if loader is not None:
             loader.dispose()
-
-
-def _mark(mark: yaml.Mark | None) -> tuple[int, int]:
-    return (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
 
 
 def position(node: Node) -> tuple[int, int]:

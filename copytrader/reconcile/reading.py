@@ -30,7 +30,7 @@ from copytrader.core import policy as policy_mod
 from copytrader.core.model import Bot, Catalogue, SweepPart, User
 from copytrader.core.policy import Policy, Problem
 from copytrader.core.records import Link
-from copytrader.policy import loader
+from copytrader.policy import check, loader
 from copytrader.reconcile.ports import Platform, Store
 
 
@@ -117,9 +117,18 @@ def check_policies(
     catalogue: Catalogue,
     users: dict[str, User],
 ) -> tuple[list[Policy], list[Problem], dict[str, str]]:
-    """Split the loaded policies into valid ones and problems (with positions)."""
+    """Split the loaded policies into valid ones and problems (with positions). What is valid
+    of an invalid file is checked against the platform too, so that the file's every
+    problem is reported at once; it stays invalid."""
     problems = list(loaded.problems)
     invalid = {f: loaded.files.get(f, "") for f in loaded.invalid_files}
+    for p in loaded.partials:
+        master = bots.get(p.master)
+        if master is not None:
+            found = policy_mod.validate(
+                p, master=master, script=catalogue.script(master.type), users=users
+            )
+            problems.extend(loader.locate(found, Path(p.source.path)))
     valid: list[Policy] = []
     for p in loaded.policies:
         master = bots.get(p.master)
@@ -136,7 +145,7 @@ def check_policies(
             invalid[p.source.path] = p.source.sha256
         else:
             valid.append(p)
-    return valid, problems, invalid
+    return valid, check.unique(problems), invalid
 
 
 def keep_last_good(
@@ -191,7 +200,7 @@ async def read_head(
     sweep = platform.sweep()
     try:
         head = await anext(sweep)
-        wanted = {f.user for p in loaded.policies for f in p.followers}
+        wanted = {f.user for p in (*loaded.policies, *loaded.partials) for f in p.followers}
         known = await users.covering(platform, wanted) if wanted else {}
         valid, problems, invalid = check_policies(loaded, head.bots, catalogue, known)
         named = {path: m for path, m in loaded.masters.items() if path in invalid}

@@ -1,10 +1,12 @@
 """Command-line options of the simulators, shared by ``python -m copytrader.sim`` and the
-CLI: ``--platform haas`` (the default, or ``$COPYTRADER_PLATFORM``) or ``botprimex``."""
+CLI: ``--platform haas`` (the default, or ``$COPYTRADER_PLATFORM``) or ``botprimex``.
+
+The servers (aiohttp) and asyncio are imported only when a simulator runs, so that
+``copytrader --help`` and the other commands do not pay for them."""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
 from pathlib import Path
@@ -36,11 +38,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "or sim-key)")
     parser.add_argument("--seed-demo", action="store_true",
                         help="create the demo users and master bots")
-    parser.add_argument("--seed", type=int, default=0, help="random seed of ids and prices")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="random seed of ids and prices (default: 0)")
     parser.add_argument("--rate-limit", type=_positive_int, default=None,
                         help="requests per minute before answering 429 (default: no limit)")
     parser.add_argument("--latency", type=_non_negative_float, default=0.0,
-                        help="seconds added to every response")
+                        help="seconds added to every response (default: 0)")
     parser.add_argument("--platform", choices=("haas", "botprimex"),
                         default=os.environ.get("COPYTRADER_PLATFORM") or "haas",
                         help="which API to simulate (default: $COPYTRADER_PLATFORM or haas)")
@@ -75,6 +78,8 @@ def write_accounts(path: Path, keys: dict[str, str]) -> None:
 
 def run_from_args(args: argparse.Namespace) -> int:
     """Run the simulator with parsed options until SIGINT/SIGTERM; returns the exit code."""
+    import asyncio
+
     from copytrader.errors import ConfigError
 
     api_key = args.api_key or os.environ.get("COPYTRADER_API_KEY") or "sim-key"

@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import Select, and_, or_, select, text
 from sqlalchemy.engine import RowMapping
 
-from copytrader.store import tables
-from copytrader.store.repo import SqlStore
+from copytrader.store import readside as tables
+from copytrader.store.database import Reader
 
 # Loose index scan over (action, ts): the distinct actions without reading every event.
 _ACTIONS_SQL = text("""
@@ -104,7 +104,7 @@ def parse_cursor(raw: str) -> tuple[datetime, int]:
 
 
 async def page(
-    store: SqlStore, f: Filters, *, limit: int = 100, before: str | None = None
+    store: Reader, f: Filters, *, limit: int = 100, before: str | None = None
 ) -> Page:
     """Up to ``limit`` events matching ``f``, newest first, older than ``before`` (a cursor
     from an earlier page; ValueError when it is not one)."""
@@ -122,7 +122,7 @@ async def page(
     return Page([as_dict(r) for r in found], nxt)
 
 
-async def actions(store: SqlStore) -> list[str]:
+async def actions(store: Reader) -> list[str]:
     """Every action name the trail holds, sorted."""
     async with store.transaction("audit actions") as conn:
         return [row[0] for row in (await conn.execute(_ACTIONS_SQL)).all()]

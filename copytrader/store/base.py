@@ -9,30 +9,22 @@ transaction).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Table, insert
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from copytrader.core.notices import Filter
 from copytrader.core.records import AuditEvent
-from copytrader.errors import StoreError
 from copytrader.store import outbox_rows, tables
+from copytrader.store.database import Database, describe_error
+
+__all__ = ["CHUNK", "StoreBase", "chunks", "describe_error", "event_row"]
 
 # Rows per executemany: big enough to amortise round trips, small enough to bound memory.
 CHUNK = 10_000
-
-
-def describe_error(exc: BaseException) -> str:
-    """The first line of a database error, without SQL or parameters (no secrets leak)."""
-    orig = getattr(exc, "orig", None)
-    message = str(orig if orig is not None else exc)
-    first = message.splitlines()[0] if message else ""
-    return first or type(exc).__name__
 
 
 def event_row(event: AuditEvent) -> dict[str, Any]:
@@ -45,31 +37,19 @@ def chunks(rows: Sequence[dict[str, Any]]) -> Iterable[Sequence[dict[str, Any]]]
         yield rows[start : start + CHUNK]
 
 
-class StoreBase:
-    """The engine and the shared building blocks of the store's parts.
+class StoreBase(Database):
+    """The engine and the shared building blocks of the store's parts (the engine, its
+    dialect and one transaction at a time are :class:`Database`'s, which the read-side
+    queries use alone).
 
     ``notify``: which audit events get a notification in the outbox (None: this process
     has no notification sink configured, so none is written).
     """
 
     def __init__(self, engine: AsyncEngine, *, notify: Filter | None = None) -> None:
-        self.engine = engine
+        super().__init__(engine)
         self.notify = notify
         self._upserts: dict[tuple[str, tuple[str, ...], tuple[str, ...]], Any] = {}
-
-    @property
-    def dialect(self) -> str:
-        """``sqlite`` or ``postgresql``."""
-        return self.engine.dialect.name
-
-    @asynccontextmanager
-    async def transaction(self, what: str) -> AsyncIterator[AsyncConnection]:
-        """One transaction, committed on success; a database failure becomes StoreError."""
-        try:
-            async with self.engine.begin() as conn:
-                yield conn
-        except (SQLAlchemyError, OSError) as exc:
-            raise StoreError(f"database: {what} failed: {describe_error(exc)}") from exc
 
     def _upsert(self, table: Table, keys: Sequence[str], update_cols: Sequence[str]) -> Any:
         """An insert-or-update statement taking its row as parameters; built once per shape

@@ -11,17 +11,15 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from copytrader.core.policy import OnBreach
-from copytrader.store import tables
-from copytrader.store.risk import state_of
+from copytrader.store import readside as tables
+from copytrader.store.database import Conn
 
 #: ``status --json`` field -> the standing condition (note action) it counts.
 COUNTED = {"suspected_duplicates": "duplicate_suspected", "adopt_candidates": "adopt_candidate"}
 
 
-async def counts(conn: AsyncConnection) -> dict[str, dict[str, int]]:
+async def counts(conn: Conn) -> dict[str, dict[str, int]]:
     """Per master, each :data:`COUNTED` field with its number of standing conditions (every
     field present, zeros included, for the masters that have any)."""
     t = tables.standing_conditions
@@ -42,13 +40,18 @@ def of(found: dict[str, dict[str, int]], master: str) -> dict[str, int]:
     return found.get(master) or dict.fromkeys(COUNTED, 0)
 
 
-async def risk_stops(conn: AsyncConnection) -> list[dict[str, Any]]:
+async def risk_stops(conn: Conn) -> list[dict[str, Any]]:
     """Every clone held stopped by a risk guard: master, follower, the rule with its measured
     value and threshold, since when, and why in words (oldest hold first)."""
     t = tables.risk_states
-    stmt = select(t).where(t.c.hold_mode == OnBreach.STOP.value).order_by(t.c.hold_since)
+    stmt = select(t).where(t.c.hold_mode == tables.HOLD_STOP).order_by(t.c.hold_since)
+    rows = (await conn.execute(stmt)).mappings().all()
+    if not rows:
+        return []
+    from copytrader.store.risk_rows import state_of  # the core's risk values, when needed
+
     out = []
-    for row in (await conn.execute(stmt)).mappings().all():
+    for row in rows:
         state = state_of(row)
         hold = state.hold
         assert hold is not None

@@ -1,27 +1,34 @@
 """Opening the database: URL normalisation, SQLite hardening, migrations on first use.
 
 The Alembic scripts live in the package (``copytrader/migrations``, shipped as package data),
-so a source checkout, an editable install and a wheel all find them the same way.
+so a source checkout, an editable install and a wheel all find them the same way. Opening a
+database that is already at the newest revision costs one query and never loads Alembic:
+the revision shipped is read from the scripts' own ``revision =`` lines
+(:func:`shipped_head`), and Alembic is imported only when there is something to migrate.
 """
 
 from __future__ import annotations
 
+import functools
 import os
+import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import event, make_url, text
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from copytrader.core import notices
-from copytrader.errors import StoreError
-from copytrader.store.repo import SqlStore, describe_error
+from copytrader.errors import ConfigError, StoreError
+from copytrader.store.database import Database, Reader, SyncReader, describe_error
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from copytrader.core import notices
+    from copytrader.store.repo import SqlStore
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 _ASYNC_DRIVERS = {
@@ -31,6 +38,8 @@ _ASYNC_DRIVERS = {
 }
 # Any constant: serialises concurrent first-use migrations on one PostgreSQL database.
 _PG_MIGRATION_LOCK = 7_331_873_001
+_REVISION = re.compile(r"""^revision\s*(?::[^=]*)?=\s*["']([^"']+)["']""", re.M)
+_DOWN = re.compile(r"""^down_revision\s*(?::[^=]*)?=\s*(?:["']([^"']+)["']|None)""", re.M)
 
 
 def async_url(url: str) -> str:
@@ -55,21 +64,49 @@ def safe_url(url: str) -> str:
 
 def alembic_config() -> Config:
     """An Alembic config pointing at the packaged migration scripts."""
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     return cfg
 
 
 def head_revision() -> str | None:
-    """The newest migration revision shipped with this copytrader."""
+    """The newest migration revision shipped with this copytrader (as Alembic sees it)."""
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
+@functools.cache
+def shipped_head() -> str | None:
+    """The newest revision shipped, read from the scripts' ``revision``/``down_revision``
+    lines without loading Alembic: the one revision no other revises. None when that is not
+    exactly one (then Alembic decides)."""
+    revisions: set[str] = set()
+    revised: set[str] = set()
+    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        found = _REVISION.search(source)
+        if found is None:
+            continue
+        revisions.add(found.group(1))
+        down = _DOWN.search(source)
+        if down is not None and down.group(1):
+            revised.add(down.group(1))
+    heads = revisions - revised
+    return heads.pop() if len(heads) == 1 else None
+
+
 def _current_revision(conn: Connection) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     return MigrationContext.configure(conn).get_current_revision()
 
 
 def _upgrade(conn: Connection) -> None:
+    from alembic import command
+
     # Take the database's write lock before looking at the revision, so two processes
     # starting on a new database take turns: the second finds the schema at head.
     if conn.dialect.name == "postgresql":
@@ -83,28 +120,60 @@ def _upgrade(conn: Connection) -> None:
     command.upgrade(cfg, "head")
 
 
+async def stored_revision(engine: AsyncEngine) -> str | None:
+    """The revision the database is at (one query); None when it has none yet."""
+    try:
+        async with engine.connect() as conn:
+            found = await conn.execute(text("SELECT version_num FROM alembic_version"))
+            rows = found.all()
+    except SQLAlchemyError as exc:
+        if "alembic_version" in str(exc):  # no such table: a new database
+            return None
+        raise
+    return str(rows[0][0]) if len(rows) == 1 else None
+
+
 async def upgrade_schema(engine: AsyncEngine) -> None:
-    """Upgrade the database behind ``engine`` to the newest revision (no-op when there)."""
-    async with engine.connect() as conn:
-        current = await conn.run_sync(_current_revision)
-    if current == head_revision():
+    """Upgrade the database behind ``engine`` to the newest revision (no-op when there; then
+    it costs one query and Alembic is not loaded)."""
+    current = await stored_revision(engine)
+    if current is not None and current == shipped_head():
         return
     async with engine.begin() as conn:
         await conn.run_sync(_upgrade)
 
 
-def _prepare_sqlite_file(database: str | None) -> None:
-    """Create the database file 0600 (and its folder) before SQLite does, and tighten it."""
+def _prepare_sqlite_file(database: str | None, create_folder: bool) -> None:
+    """Create the database file 0600 before SQLite does, and tighten it. Its folder must
+    exist, unless ``create_folder`` (copytrader's default folder), which is made 0700."""
     if not database or database == ":memory:" or database.startswith("file:"):
         return
     path = Path(database).expanduser()
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if not path.parent.is_dir():
+        if not create_folder:
+            what = "is not a folder" if path.parent.exists() else "does not exist"
+            raise ConfigError(
+                f"COPYTRADER_DATABASE_URL: the folder of the database file, {path.parent}, "
+                f"{what}; create it first (copytrader creates only its default folder)"
+            )
+        _make_private_folders(path.parent)
     fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
     os.close(fd)
     # SQLite gives its -wal and -shm files the database file's mode.
     for candidate in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         if candidate.exists():
             os.chmod(candidate, 0o600)
+
+
+def _make_private_folders(folder: Path) -> None:
+    """Create ``folder`` and any missing parent 0700 (the XDG rule for state folders)."""
+    missing = []
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    for each in reversed(missing):
+        each.mkdir(mode=0o700)
+        os.chmod(each, 0o700)  # mkdir's mode is masked by the umask
 
 
 def _sqlite_pragmas(dbapi_conn: object, _record: ConnectionPoolEntry) -> None:
@@ -131,8 +200,11 @@ _PG_SERVER_SETTINGS = {
 }
 
 
-def make_engine(url: str) -> AsyncEngine:
-    """An AsyncEngine for ``url``; for SQLite the file is made 0600 and pragmas set."""
+def make_engine(url: str, *, create_folder: bool = False) -> AsyncEngine:
+    """An AsyncEngine for ``url``; for SQLite the file is made 0600 and pragmas set, and
+    ConfigError names its folder when that is missing (``create_folder``: make it)."""
+    from sqlalchemy.ext.asyncio import create_async_engine
+
     full = async_url(url)
     try:
         parsed = make_url(full)
@@ -140,7 +212,7 @@ def make_engine(url: str) -> AsyncEngine:
         raise StoreError(f"invalid database URL {safe_url(url)}: {exc}") from exc
     if parsed.get_backend_name() == "sqlite":
         try:
-            _prepare_sqlite_file(parsed.database)
+            _prepare_sqlite_file(parsed.database, create_folder)
         except OSError as exc:
             raise StoreError(
                 f"cannot create database file {parsed.database}: {exc.strerror}"
@@ -157,15 +229,79 @@ def make_engine(url: str) -> AsyncEngine:
 
 
 async def open_store(
-    url: str, *, migrate: bool = True, notify: notices.Filter | None = None
+    url: str,
+    *,
+    migrate: bool = True,
+    notify: notices.Filter | None = None,
+    create_folder: bool = False,
 ) -> SqlStore:
     """Open the store at ``url`` (``sqlite:///PATH`` or ``postgresql://...``).
 
     With ``migrate`` the schema is brought to the newest revision first. ``notify``: the
     audit events that get a notification in the outbox (None: none). Raises StoreError
-    (never showing a password) when the database cannot be reached or migrated.
+    (never showing a password) when the database cannot be reached or migrated, and
+    ConfigError when a SQLite file's folder is missing (``create_folder``: make it 0700).
     """
-    engine = make_engine(url)
+    from copytrader.store.repo import SqlStore
+
+    engine = await _open(url, migrate=migrate, create_folder=create_folder)
+    return SqlStore(engine, notify=notify)
+
+
+async def open_reader(url: str, *, create_folder: bool = False) -> Reader:
+    """A database the read-side queries can read, opened as cheaply as can be: a SQLite file
+    at the newest revision through a plain SQLite engine (:class:`SyncReader`, no async
+    machinery), anything else through :func:`open_database` (which migrates)."""
+    sync = _sqlite_engine(url, create_folder=create_folder)
+    if sync is not None:
+        head = shipped_head()
+        try:
+            with sync.connect() as conn:
+                at_head = head is not None and _revision_of(conn) == head
+        except SQLAlchemyError:  # not a database, locked...: the async path says why
+            at_head = False
+        if at_head:
+            return SyncReader(sync)
+        sync.dispose()
+    return await open_database(url, create_folder=create_folder)
+
+
+def _sqlite_engine(url: str, *, create_folder: bool) -> Engine | None:
+    """A plain SQLite engine for a ``sqlite:///PATH`` url (None for any other)."""
+    from sqlalchemy import create_engine
+
+    try:
+        parsed = make_url(url)
+    except SQLAlchemyError:
+        return None
+    if parsed.get_backend_name() != "sqlite" or "+" in url.split("://", 1)[0]:
+        return None
+    try:
+        _prepare_sqlite_file(parsed.database, create_folder)
+    except OSError as exc:
+        raise StoreError(f"cannot create database file {parsed.database}: {exc.strerror}") from exc
+    engine = create_engine(url)
+    event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _revision_of(conn: Connection) -> str | None:
+    """The revision a database is at, by one query (None: none yet)."""
+    try:
+        rows = conn.execute(text("SELECT version_num FROM alembic_version")).all()
+    except SQLAlchemyError:
+        return None
+    return str(rows[0][0]) if len(rows) == 1 else None
+
+
+async def open_database(url: str, *, create_folder: bool = False) -> Database:
+    """:func:`open_store`'s database without the store's table models: what the read-side
+    queries need (``status``, ``audit``, ``history``), loaded fast."""
+    return Database(await _open(url, migrate=True, create_folder=create_folder))
+
+
+async def _open(url: str, *, migrate: bool, create_folder: bool) -> AsyncEngine:
+    engine = make_engine(url, create_folder=create_folder)
     try:
         if migrate:
             await upgrade_schema(engine)
@@ -178,4 +314,4 @@ async def open_store(
     except Exception as exc:  # the driver's own errors too (asyncpg, OSError): one StoreError
         await engine.dispose()
         raise StoreError(f"cannot open database {safe_url(url)}: {describe_error(exc)}") from exc
-    return SqlStore(engine, notify=notify)
+    return engine

@@ -9,17 +9,31 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from statistics import fmean
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, select
+from sqlalchemy import Select, and_, case, func, literal, null, select
 
-from copytrader.store import auditlog, conditions, tables, trades
+from copytrader.core import words
+from copytrader.core.spans import parse_span, parse_time
+from copytrader.store import auditlog, conditions, lookup, trade_history
+from copytrader.store import readside as tables
+from copytrader.store.database import Reader
 from copytrader.store.masters import DISTINCT_SQL as _MASTERS_SQL
-from copytrader.store.repo import SqlStore
+
+__all__ = [
+    "audit",
+    "history",
+    "iso",
+    "latest_clones",
+    "masters",
+    "parse_span",
+    "parse_time",
+    "status",
+    "to_csv",
+]
 
 HISTORY_COLUMNS = (
     "ts",
@@ -53,42 +67,10 @@ _CLONE_COUNTS = (
     _count(tables.snapshots.c.paused.is_(True)).label("paused"),
     func.avg(case((_EXISTS, tables.snapshots.c.roi))).label("roi_mean"),
 )
-_SPAN = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
 
 
 
 iso = auditlog.iso
-
-
-def parse_span(text_: str) -> timedelta:
-    """``30s``, ``90m``, ``12h``, ``7d``, ``2w`` as a timedelta; ValueError otherwise."""
-    match = _SPAN.match(text_)
-    if not match or int(match.group(1)) == 0:
-        raise ValueError(
-            f"invalid span {text_!r}: expected a positive number and a unit "
-            "s, m, h, d or w (e.g. 90m, 12h, 7d)"
-        )
-    return timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
-
-
-def parse_time(text_: str, now: datetime) -> datetime:
-    """An ISO 8601 time (naive means UTC) or a span (``7d``: ``now`` minus 7 days), aware UTC.
-
-    Raises ValueError with a message naming both accepted forms.
-    """
-    if _SPAN.match(text_):
-        return now.astimezone(UTC) - parse_span(text_)
-    try:
-        parsed = datetime.fromisoformat(text_.strip())
-    except ValueError:
-        raise ValueError(
-            f"invalid time {text_!r}: expected ISO 8601 (2025-05-01T12:00:00Z) "
-            "or a span like 90m, 12h, 7d"
-        ) from None
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
 
 
 def _mean(values: Sequence[float | None]) -> float | None:
@@ -100,13 +82,13 @@ def _diff(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None else a - b
 
 
-async def masters(store: SqlStore) -> list[str]:
+async def masters(store: Reader) -> list[str]:
     """Every master with a snapshot, sorted."""
     async with store.transaction("masters") as conn:
         return [row[0] for row in (await conn.execute(_MASTERS_SQL)).all()]
 
 
-async def latest_clones(store: SqlStore) -> list[dict[str, Any]]:
+async def latest_clones(store: Reader) -> list[dict[str, Any]]:
     """The clone rows of the newest pass (every master is snapshotted in each pass), by
     master and follower: ``{master, follower, bot_id, status, roi, in_sync, paused, failed,
     drifted}``."""
@@ -131,11 +113,15 @@ async def latest_clones(store: SqlStore) -> list[dict[str, Any]]:
         return [dict(r) for r in (await conn.execute(stmt)).mappings().all()]
 
 
-async def status(store: SqlStore, only: str | None = None) -> dict[str, Any]:
-    """``{"masters": [...], "risk_stops": [...]}``: each master's latest pass by master id;
-    held items from the standing conditions; risk-stopped clones (each with why). With
-    ``only``: that master's entry and risk stops alone (none when no pass recorded it)."""
+async def status(store: Reader, only: str | None = None) -> dict[str, Any]:
+    """``{"masters": [...], "risk_stops": [...], "as_of": {...}}``: each master's latest pass
+    by master id; held items from the standing conditions; risk-stopped clones (each with
+    why). ``as_of`` says which pass the figures come from (the newest one: ``run_id``,
+    ``ts``, ``state``; None before the first pass) and lists as ``older`` the masters whose
+    figures come from an earlier pass (a master no longer in any policy). With ``only``:
+    that master's entry and risk stops alone (none when no pass recorded it)."""
     t, out = tables.snapshots, []
+    heads: dict[str, tuple[str, datetime]] = {}
     async with store.transaction("status") as conn:
         masters = [row[0] for row in (await conn.execute(_MASTERS_SQL)).all()]
         if only is not None:
@@ -145,24 +131,23 @@ async def status(store: SqlStore, only: str | None = None) -> dict[str, Any]:
         for master in masters:
             found = (
                 await conn.execute(
-                    select(t.c.run_id, t.c.status, t.c.roi, t.c.followers)
+                    select(t.c.run_id, t.c.status, t.c.roi, t.c.followers, t.c.ts)
                     .where(t.c.master == master, t.c.follower.is_(None))
                     .order_by(t.c.ts.desc())
                     .limit(1)
                 )
             ).first()
-            if found is not None:
-                head: tuple[str, str | None, float | None, int] = tuple(found)
-            else:  # clone rows only: use the newest pass that has any
-                run_id = (
+            if found is None:  # clone rows only: use the newest pass that has any
+                found = (
                     await conn.execute(
-                        select(t.c.run_id)
+                        select(t.c.run_id, null(), null(), literal(0), t.c.ts)
                         .where(t.c.master == master)
                         .order_by(t.c.ts.desc())
                         .limit(1)
                     )
-                ).scalar_one()
-                head = (run_id, None, None, 0)
+                ).one()
+            head: tuple[str, str | None, float | None, int] = tuple(found)[:4]
+            heads[master] = (found[0], found[4])
             # Counted in the database: a master of 10,000 followers is one row back, not
             # 10,000 (the dashboard asks for this on every page).
             counts = (
@@ -190,13 +175,14 @@ async def status(store: SqlStore, only: str | None = None) -> dict[str, Any]:
                     "risk_stopped": sum(1 for s in stops if s["master"] == master),
                 }
             )
+        as_of = await lookup.as_of(conn, heads)
     if only is not None:
         stops = [s for s in stops if s["master"] == only]
-    return {"masters": out, "risk_stops": stops}
+    return {"masters": out, "risk_stops": stops, "as_of": as_of}
 
 
 async def audit(
-    store: SqlStore,
+    store: Reader,
     *,
     master: str | None = None,
     follower: str | None = None,
@@ -332,7 +318,7 @@ def _bucketed(rows: list[dict[str, Any]], seconds: int) -> list[dict[str, Any]]:
 
 
 async def history(
-    store: SqlStore,
+    store: Reader,
     *,
     master: str | None = None,
     follower: str | None = None,
@@ -345,7 +331,7 @@ async def history(
     With ``follower``: that follower's clone against its master (``master`` narrows it to
     one master). Otherwise per master: ``follower_roi`` is the mean over existing clones and
     ``follower`` is None. ``tracking_error`` is follower ROI minus master ROI; the ``*trade*``
-    columns are the same from recorded trades (``trades.add_realized``). A bucket
+    columns are the same from recorded trades (``trade_history``). A bucket
     averages its passes and is labelled by its start. ValueError for a bad bucket.
     """
     seconds = int(parse_span(bucket).total_seconds()) if bucket is not None else None
@@ -374,12 +360,21 @@ async def history(
                 "tracking_error": _diff(follower_roi, master_roi),
             }
         )
-    await trades.add_realized(store, rows, follower=follower, since=since)
+    await trade_history.add_realized(store, rows, follower=follower, since=since)
     if seconds is not None:
         return _bucketed(rows, seconds)
     for row in rows:
         del row["_ts"]
     return rows
+
+
+def _csv_cell(value: Any) -> str:
+    """A CSV cell: empty for None, numbers without float noise (``0.202975``)."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return words.number(value)
+    return str(value)
 
 
 def to_csv(rows: Sequence[dict[str, Any]]) -> str:
@@ -388,5 +383,5 @@ def to_csv(rows: Sequence[dict[str, Any]]) -> str:
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(HISTORY_COLUMNS)
     for row in rows:
-        writer.writerow(["" if row.get(col) is None else row[col] for col in HISTORY_COLUMNS])
+        writer.writerow([_csv_cell(row.get(col)) for col in HISTORY_COLUMNS])
     return buf.getvalue()

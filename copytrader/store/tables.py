@@ -8,37 +8,25 @@ read back are timezone-aware UTC on SQLite and PostgreSQL alike. The migration i
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Dialect, Index, Integer, Table, text
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy import JSON, BigInteger, Column, Index, Integer, Table, text
 from sqlmodel import Field, SQLModel
 
+from copytrader.store.types import UTCDateTime
 
-class UTCDateTime(TypeDecorator[datetime]):
-    """``DateTime(timezone=True)`` that refuses naive values and always reads back aware UTC.
-
-    SQLite keeps no offset, so values are stored as UTC wall-clock text (which also sorts
-    correctly) and marked UTC again on the way out.
-    """
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError(f"naive datetime {value.isoformat()} given; timestamps must be aware")
-        return value.astimezone(UTC)
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+__all__ = [
+    "UTCDateTime",
+    "audit_events",
+    "links",
+    "masters",
+    "metadata",
+    "runs",
+    "snapshots",
+    "standing_conditions",
+    "writer_lease",
+]
 
 
 def _big_id() -> Column[int]:

@@ -12,11 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, tuple_
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 
 from copytrader.core.events import ClosedTrade
-from copytrader.core.realized import NOTHING, Realized, Series, TradePoint
 from copytrader.store import tables
 from copytrader.store.masters import DISTINCT_SQL
 from copytrader.store.repo import SqlStore
@@ -112,73 +111,3 @@ async def of_bots(store: SqlStore, bot_ids: Sequence[str]) -> list[Mapping[str, 
             select(t).where(t.c.bot_id.in_(list(bot_ids))).order_by(t.c.bot_id, t.c.closed_at)
         )
         return [dict(r) for r in rows.mappings().all()]
-
-
-#: Trades read per round trip while a history is computed (never the whole table at once).
-_PART = 5_000
-
-
-async def add_realized(
-    store: SqlStore,
-    rows: Sequence[dict[str, Any]],
-    *,
-    follower: str | None,
-    since: datetime | None,
-) -> None:
-    """Add ``master_trade_roi``, ``follower_trade_roi`` and ``trade_tracking_error`` to
-    history rows (``{"_ts", "master", "clones", ...}``, oldest first): the realized ROI from
-    recorded trades, one series per master. Per master the followers counted are those whose
-    clones closed a trade; with ``follower`` the rows are that follower's, and its series
-    starts at ``since`` or else at its first row where the clone exists."""
-    for row, value in zip(rows, await realized(store, rows, follower=follower, since=since),
-                          strict=True):
-        row.update(master_trade_roi=value.master, follower_trade_roi=value.follower,
-                   trade_tracking_error=value.tracking_error)
-
-
-async def realized(
-    store: SqlStore,
-    rows: Sequence[Mapping[str, Any]],
-    *,
-    follower: str | None,
-    since: datetime | None,
-) -> list[Realized]:
-    """The realized ROI at each history row (see :func:`add_realized`)."""
-    out: list[Realized] = [NOTHING] * len(rows)
-    groups: dict[str, list[int]] = {}
-    for index, row in enumerate(rows):
-        groups.setdefault(str(row["master"]), []).append(index)
-    series: dict[str, Series] = {}
-    for master, indexes in groups.items():
-        times = [rows[i]["_ts"] for i in indexes]
-        start = since
-        if follower is not None and start is None:
-            existing = [rows[i]["_ts"] for i in indexes if rows[i]["clones"]]
-            if not existing:
-                continue
-            start = existing[0]
-        series[master] = Series(times, start, (follower,) if follower is not None else None)
-    begins = [s.begin for s in series.values() if s.begin is not None]
-    if not begins:
-        return out
-    t = tables.trades
-    stmt = (
-        select(t.c.master, t.c.closed_at, t.c.follower, t.c.profit_pct)
-        .where(
-            t.c.master.in_(list(series)),
-            t.c.closed_at >= min(begins),
-            t.c.closed_at <= max(row["_ts"] for row in rows),
-        )
-        .order_by(t.c.master, t.c.closed_at)
-    )
-    if follower is not None:
-        stmt = stmt.where(or_(t.c.follower.is_(None), t.c.follower == follower))
-    async with store.transaction("trade history") as conn:
-        result = await conn.stream(stmt)
-        async for part in result.partitions(_PART):
-            for master, closed_at, who, pct in part:
-                series[master].feed((TradePoint(closed_at, who, float(pct)),))
-    for master, s in series.items():
-        for i, value in zip(groups[master], s.finish(), strict=True):
-            out[i] = value
-    return out

@@ -16,6 +16,8 @@ from urllib.parse import quote, urlencode
 
 import jinja2
 
+from copytrader.core import words
+
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
@@ -68,6 +70,8 @@ def value(v: object) -> str:
         return "—"
     if isinstance(v, bool):
         return "true" if v else "false"
+    if isinstance(v, float):
+        return words.number(v)  # no float noise (0.30000000000000004)
     return str(v)
 
 

@@ -100,9 +100,9 @@ async def test_adopt_one_bot_by_prefixes_and_the_refusals(sim: SimServer, workdi
 
     code, out, err = await adopt(GRID[:6], F1[:6], grid_of[F2][:10])
     assert code == 2 and out == ""
-    assert err.strip() == f"copytrader: adopt: bot {grid_of[F2]} belongs to user {F2}, not to {F1}"
+    assert err.strip() == f"copytrader adopt: bot {grid_of[F2]} belongs to user {F2}, not to {F1}"
     code, _, err = await adopt(GRID, F1, "")
-    assert code == 2 and "no bot on the platform matches ''" in err
+    assert code == 2 and "no bot on the platform starts with ''" in err
     code, _, err = await adopt(GRID, F1, GRID)
     assert code == 2 and err.strip().endswith(
         f"bot {GRID} belongs to user {sim.state.bot(GRID)['userId']}, not to {F1}"
@@ -110,7 +110,7 @@ async def test_adopt_one_bot_by_prefixes_and_the_refusals(sim: SimServer, workdi
     code, _, err = await adopt(GRID, "nobody")
     assert code == 2 and "give MASTER FOLLOWER BOT, or --all MASTER" in err
     code, _, err = await adopt("zzz", F1, grid_of[F1])
-    assert code == 2 and "no master of a valid policy matches 'zzz'" in err
+    assert code == 2 and "no master of a valid policy starts with 'zzz'" in err
     assert len(err.strip().splitlines()) == 1
 
     code, out, err = await adopt(GRID[:6], F1[:6], grid_of[F1][:10], "--json")

@@ -162,7 +162,7 @@ async def test_ctrl_c_cancels_the_running_backtests_on_the_platform(
     listed = {i: bt["final"] for i, bt in sim.state.backtests.items()}
     assert len(listed) == 3  # the fourth never started
     assert all(s is not None and s[0] == "cancelled" for s in listed.values()), listed
-    assert "cancelled 3 backtest(s) on the platform" in err.decode()
+    assert "cancelled 3 backtests on the platform" in err.decode()
 
 
 async def test_an_invalid_file_is_exit_2_with_its_problems(sim: SimServer, workdir: Path) -> None:
@@ -174,7 +174,7 @@ async def test_an_invalid_file_is_exit_2_with_its_problems(sim: SimServer, workd
     code, out, err = await backtest(sim, workdir, "policies/eth-grid.yaml")
     assert (code, out) == (2, "")
     assert err.strip() == (
-        "copytrader: policy backtest: policies/eth-grid.yaml:3:11: follower user "
+        "copytrader policy backtest: policies/eth-grid.yaml:3:11: follower user "
         "nobody-at-all not found on the platform"
     )
     assert sim.state.backtests == {}
@@ -203,7 +203,7 @@ async def test_a_platform_without_backtests_is_exit_2_with_one_line(
     assert code == 2
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert captured.err == "copytrader: policy backtest: the botprimex platform has no backtests\n"
+    assert captured.err == "copytrader policy backtest: the botprimex platform has no backtests\n"
 
 
 @pytest.mark.parametrize(

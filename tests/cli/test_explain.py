@@ -91,24 +91,28 @@ async def test_explain_shows_what_the_planner_clones_and_what_the_clone_holds(
     assert audit_after == audit_before  # explain records nothing
 
     # the human form: the same facts, the propagation, the difference marked
-    code, out, err = await explain(sim, workdir, GRID[:8], F1[:8])
+    code, out, err = await explain(sim, workdir, GRID[:8], F1[:8], "--wide")
     assert code == 0, err
     assert "propagation copytrader" in out
     line = next(x for x in out.splitlines() if "stopValue" in x)
     assert "override" in line and "3200" in line and "1234 (differs)" in line
     assert "master 0 -> defaults 3500 -> override 3200" in line
-    assert "1 setting(s) differ" in out
+    assert "1 setting differs from the desired value" in out
+    code, narrow, err = await explain(sim, workdir, GRID[:8], F1[:8])  # piped: 80 columns
+    assert code == 0, err
+    assert max(len(x) for x in narrow.splitlines()) <= 80
+    assert "stopValue" in narrow and "1234 (differs)" in narrow
 
 
 async def test_explain_refusals_exit_2_with_one_line(sim: SimServer, workdir: Path) -> None:
     code, out, err = await explain(sim, workdir, "zzz", F1)
     assert (code, out) == (2, "")
-    assert err.strip() == "copytrader: explain: no master of a valid policy matches 'zzz'"
+    assert err.strip() == "copytrader explain: no master of a valid policy starts with 'zzz'"
     code, _, err = await explain(sim, workdir, DCA, F3)  # F3 is not a follower of the DCA
     assert code == 2
-    assert err.strip() == f"copytrader: explain: no follower of {DCA} matches '{F3}'"
+    assert err.strip() == f"copytrader explain: no follower of {DCA} starts with '{F3}'"
     code, _, err = await explain(sim, workdir, "", F1)  # an empty prefix matches nothing
-    assert code == 2 and err.strip().endswith("no master of a valid policy matches ''")
+    assert code == 2 and err.strip().endswith("no master of a valid policy starts with ''")
 
     # an invalid policy file: explain says which file, not "no match"
     (workdir / "policies" / "eth-grid.yaml").write_text(
@@ -117,7 +121,7 @@ async def test_explain_refusals_exit_2_with_one_line(sim: SimServer, workdir: Pa
     code, _, err = await explain(sim, workdir, GRID[:6], F2)
     assert code == 2
     assert err.strip() == (
-        f"copytrader: explain: the policy file {workdir / 'policies' / 'eth-grid.yaml'} of "
+        f"copytrader explain: the policy file {workdir / 'policies' / 'eth-grid.yaml'} of "
         f"master {GRID} is invalid (copytrader policy check says why)"
     )
     assert len(err.strip().splitlines()) == 1
@@ -128,4 +132,4 @@ async def test_explain_refusals_exit_2_with_one_line(sim: SimServer, workdir: Pa
     sim.state.delete_out_of_band(DCA)
     code, _, err = await explain(sim, workdir, DCA, F1)
     assert code == 1
-    assert err.strip() == f"copytrader: explain: master bot {DCA} is not on the platform"
+    assert err.strip() == f"copytrader explain: master bot {DCA} is not on the platform"

@@ -107,7 +107,10 @@ async def test_refusals_exit_2_naming_the_problem_and_leave_the_file(
     for twin in ("twin-1", "twin-2"):
         sim.state.create_user("BITMEXSPOT", user_id=twin)
     cases = [
-        (("add", rel, "twin"), "user on the platform prefix 'twin' is ambiguous: twin-1, twin-2"),
+        (
+            ("add", rel, "twin"),
+            "'twin' is ambiguous: twin-1, twin-2 all start with it; give more of it",
+        ),
         (("add", rel, "no-such-user"), "follower user no-such-user not found on the platform"),
         (("add", rel, F4, "--override", "symbol=BITMEX_ETH_USDT_ETHUSDT"),
          "symbol is locked: it cannot be overridden"),
@@ -118,9 +121,9 @@ async def test_refusals_exit_2_naming_the_problem_and_leave_the_file(
          "--override stopValue is given twice"),
         (("add", rel, F4, "--override", "stopValue=[1, 2]"), "is not a single YAML value"),
         (("add", rel, F2), f"user {F2} is already listed in this file"),
-        (("remove", rel, F4), f"no follower in {rel} matches '{F4}'"),
-        (("pause", rel, F4), f"no follower in {rel} matches '{F4}'"),
-        (("unpause", rel, "zzz"), f"no follower in {rel} matches 'zzz'"),
+        (("remove", rel, F4), f"no follower in {rel} starts with '{F4}'"),
+        (("pause", rel, F4), f"no follower in {rel} starts with '{F4}'"),
+        (("unpause", rel, "zzz"), f"no follower in {rel} starts with 'zzz'"),
         (("add", "policies/missing.yaml", F4), "policies/missing.yaml: no such policy file"),
     ]
     for args, message in cases:

@@ -18,9 +18,9 @@ def test_an_id_or_its_unique_prefix_resolves() -> None:
 @pytest.mark.parametrize(
     ("given", "message"),
     [
-        ("6d", "master prefix '6d' is ambiguous: 6dafad4e, 6dbf0001"),
-        ("ff", "no master matches 'ff'"),
-        ("", "no master matches ''"),
+        ("6d", "'6d' is ambiguous: 6dafad4e, 6dbf0001 all start with it; give more of it"),
+        ("ff", "no master starts with 'ff'"),
+        ("", "no master starts with ''"),
     ],
 )
 def test_no_match_or_an_ambiguous_prefix_is_refused_naming_it(given: str, message: str) -> None:

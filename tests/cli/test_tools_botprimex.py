@@ -22,7 +22,7 @@ async def test_backtest_is_refused_in_one_line(bpx: BpxServer, env: dict[str, st
     policy = Path(env["COPYTRADER_POLICY_DIR"]) / "btc.yaml"
     code, out, err = await run_cli("policy", "backtest", str(policy), env=env)
     assert (code, out) == (2, "")
-    assert err == "copytrader: policy backtest: the botprimex platform has no backtests\n"
+    assert err == "copytrader policy backtest: the botprimex platform has no backtests\n"
     assert bpx.state.writes() == []
 
 

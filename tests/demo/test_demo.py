@@ -72,6 +72,58 @@ async def test_headless_demo_converges_and_fans_out_the_master_edit(tmp_path: Pa
     assert all(m["followers"] == m["clones"] == m["in_sync"] for m in lines[1:]), lines
 
 
+async def test_the_demo_keeps_an_edited_policy(tmp_path: Path) -> None:
+    from importlib import resources
+
+    folder = tmp_path / "demo"
+    (folder / "policies").mkdir(parents=True)
+    example = resources.files("copytrader.demo_policies").joinpath("eth-grid.yaml").read_text()
+    assert "stopValue: 3200" in example
+    edited = example.replace("stopValue: 3200", "stopValue: 3333")
+    (folder / "policies" / "eth-grid.yaml").write_text(edited)
+
+    code, _, err = await demo(folder, 4)
+    assert code == 0, err[-3000:]
+    target = folder / "policies" / "eth-grid.yaml"
+    assert (
+        f"copytrader demo: keeping your edited {target} (--reset-policies restores the example)"
+        in err.splitlines()
+    )
+    assert target.read_text() == edited
+    assert sorted(p.name for p in (folder / "policies").iterdir()) == [
+        "btc-dca.yaml", "eth-futures-grid.yaml", "eth-grid.yaml"]  # the missing ones written
+    clones = rows(folder / "copytrader.db", "SELECT changes FROM audit_events WHERE action = "
+                  f"'clone' AND master = '{GRID}'")
+    assert any(json.loads(c)["stopValue"] == [None, 3333] for (c,) in clones), clones
+
+
+def test_reset_policies_restores_the_examples_and_says_so(tmp_path: Path) -> None:
+    from copytrader.cli import demo as demo_mod
+
+    folder = tmp_path / "policies"
+    assert demo_mod.write_policies(folder) == []
+    (folder / "btc-dca.yaml").write_text("# mine\n")
+    assert demo_mod.write_policies(folder) == [
+        f"keeping your edited {folder / 'btc-dca.yaml'} (--reset-policies restores the example)"
+    ]
+    assert (folder / "btc-dca.yaml").read_text() == "# mine\n"
+    assert demo_mod.write_policies(folder, reset=True) == [
+        f"replaced your edited {folder / 'btc-dca.yaml'} with the example (--reset-policies)"
+    ]
+    assert (folder / "btc-dca.yaml").read_text() != "# mine\n"
+    assert demo_mod.write_policies(folder) == []
+    # another demo's examples: the unedited ones go, an edited one is kept and named
+    bpx = "copytrader.demo_policies.botprimex"
+    (folder / "mine.yaml").write_text("# a file of my own\n")
+    assert demo_mod.write_policies(folder, bpx) == [
+        f"keeping {folder / 'mine.yaml'}: not one of this demo's examples, it is applied too "
+        "(--reset-policies removes it)"
+    ]
+    examples = demo_mod._examples(bpx)
+    assert {p.name for p in folder.iterdir()} == {*examples, "mine.yaml"}
+    assert all((folder / name).read_text() == text for name, text in examples.items())
+
+
 async def test_botprimex_demo_converges_every_account_and_fans_out_the_master_edit(
     tmp_path: Path,
 ) -> None:

@@ -73,7 +73,9 @@ followers:
         "a-missing.yaml:1:9: master bot 0123456789abcdef0123456789abcdef not found on the platform",
         "b-dca.yaml:5:5: direction: 'Sideways' is not one of Long, Short",
         "b-dca.yaml:6:5: symbol is locked: it cannot be overridden",
-        "b-dca.yaml:7:11: unknown setting 'noSuchKey' for bot type spot_dollar_cost_averaging",
+        "b-dca.yaml:7:11: unknown setting 'noSuchKey' for bot type spot_dollar_cost_averaging "
+        "(its settings: direction, investmentAmount, orderCount, priceDeviation, stopLoss, "
+        "symbol, takeProfit, volumeScale)",
         "b-dca.yaml:10:13: direction is of type option, not a number: it cannot be scaled",
         f"b-dca.yaml:11:11: follower user {FUTURES_USERS[0]} is on exchange BITMEX, the master "
         "on BITMEXSPOT",
@@ -81,6 +83,44 @@ followers:
         "platform",
         f"b-dca.yaml:13:11: follower user {SPOT_OWNER} owns the master bot",
         "c-broken.yaml:2:12: followers must be a list, got the string 'nobody'",
+    ]
+
+
+async def test_structure_and_platform_problems_of_one_file_come_in_one_run(
+    tmp_path: Path, write: Write
+) -> None:
+    # Six mistakes: two the structure shows, four only the platform can (a typo in a setting,
+    # an option value, a user on another exchange, one unknown user). One run reports all.
+    write(
+        "eth.yaml",
+        f"""\
+master: {ETH_GRID}
+defaults:
+  overrides: {{stopValeu: 3500, gridMode: arithmetic}}
+folowers: []
+followers:
+  - user: {SPOT_USERS[0]}
+    paused: maybe
+  - user: {FUTURES_USERS[0]}
+  - user: 00000000-0000-0000-0000-000000000000
+""",
+    )
+    problems = await check.check(tmp_path, FakePlatform())
+    assert _lines(problems, tmp_path) == [
+        "eth.yaml:3:15: unknown setting 'stopValeu' for bot type spot_grid; did you mean "
+        "'stopValue'? (its settings: gridCount, gridMode, investmentAmount, investmentAsset, "
+        "lowerLimit, startCondition, startType, startValue, stopCondition, stopExit, stopType, "
+        "stopValue, symbol, tradeToFillGrid, upperLimit)",
+        "eth.yaml:3:32: gridMode: 'arithmetic' is not one of Arithmetic, Geometric; did you "
+        "mean 'Arithmetic'?",
+        "eth.yaml:4:1: unknown key 'folowers' in the policy; did you mean 'followers'? (expected "
+        "one of master, defaults, limits, locked, followers, on_follower_removed, "
+        "on_master_stopped, on_immutable_change, propagation, on_duplicate, on_existing)",
+        "eth.yaml:7:13: paused must be true or false, got the string 'maybe'",
+        f"eth.yaml:8:11: follower user {FUTURES_USERS[0]} is on exchange BITMEX, the master on "
+        "BITMEXSPOT",
+        "eth.yaml:9:11: follower user 00000000-0000-0000-0000-000000000000 not found on the "
+        "platform",
     ]
 
 
@@ -92,7 +132,10 @@ async def test_locked_key_scaled_and_unknown_locked_key(tmp_path: Path, write: W
     )
     problems = await check.check(tmp_path, FakePlatform())
     assert _lines(problems, tmp_path) == [
-        "eth.yaml:2:28: unknown setting 'colour' for bot type spot_grid",
+        "eth.yaml:2:28: unknown setting 'colour' for bot type spot_grid (its settings: gridCount, "
+        "gridMode, investmentAmount, investmentAsset, lowerLimit, startCondition, startType, "
+        "startValue, stopCondition, stopExit, stopType, stopValue, symbol, tradeToFillGrid, "
+        "upperLimit)",
         "eth.yaml:5:13: investmentAmount is locked: it cannot be scaled",
     ]
 
@@ -120,8 +163,7 @@ async def test_only_invalid_files_need_no_platform(tmp_path: Path, write: Write)
     platform = FakePlatform()
     problems = await check.check(tmp_path, platform)
     assert _lines(problems, tmp_path) == [
-        "a.yaml:2:1: YAML syntax error: while parsing a flow node: expected the node content, "
-        "but found '<stream end>'"
+        "a.yaml:2:1: YAML syntax error: the file ends inside a '[' or '{' that is never closed"
     ]
     assert platform.requests_sent == 0
 

@@ -48,7 +48,10 @@ CASES: list[tuple[str, str, list[str]]] = [
     (
         "unknown top-level key",
         M + "folowers: []\n",
-        [f"2:1: unknown key 'folowers' in the policy; expected one of {TOP}"],
+        [
+            f"2:1: unknown key 'folowers' in the policy; did you mean 'followers'? "
+            f"(expected one of {TOP})"
+        ],
     ),
     (
         "duplicate top-level key",
@@ -73,7 +76,10 @@ CASES: list[tuple[str, str, list[str]]] = [
     (
         "unknown key in defaults",
         M + "defaults:\n  overide: {a: 1}\n",
-        ["3:3: unknown key 'overide' in defaults; expected one of overrides, scale, risk"],
+        [
+            "3:3: unknown key 'overide' in defaults; did you mean 'overrides'? "
+            "(expected one of overrides, scale, risk)"
+        ],
     ),
     (
         "overrides not a mapping",
@@ -159,7 +165,7 @@ CASES: list[tuple[str, str, list[str]]] = [
     (
         "limit infinite",
         M + "limits:\n  investmentAmount: {max: .inf}\n",
-        ["3:27: max of investmentAmount must be a number, got the number inf"],
+        ["3:27: max of investmentAmount must be a number, got the number .inf"],
     ),
     (
         "locked a string",
@@ -198,8 +204,8 @@ CASES: list[tuple[str, str, list[str]]] = [
         "unknown key in a follower",
         M + "followers:\n  - user: u1\n    pause: true\n",
         [
-            "4:5: unknown key 'pause' in a follower entry; expected one of user, overrides, scale, "
-            "paused, risk"
+            "4:5: unknown key 'pause' in a follower entry; did you mean 'paused'? "
+            "(expected one of user, overrides, scale, paused, risk)"
         ],
     ),
     (
@@ -245,7 +251,10 @@ CASES: list[tuple[str, str, list[str]]] = [
     (
         "enum is case-sensitive",
         M + "on_master_stopped: Stop\n",
-        ["2:20: on_master_stopped must be one of stop | keep, got the string 'Stop'"],
+        [
+            "2:20: on_master_stopped must be one of stop | keep, got the string 'Stop'; "
+            "did you mean 'stop'?"
+        ],
     ),
     (
         "explicit tag that does not fit",
@@ -255,31 +264,151 @@ CASES: list[tuple[str, str, list[str]]] = [
     (
         "syntax: bad indentation",
         M + "  locked: [a]\n",
-        ["2:9: YAML syntax error: mapping values are not allowed here"],
+        [
+            "2:3: YAML syntax error: this key is indented deeper than the key on line 1, which "
+            "already has a value: line it up with its sibling keys (or, to nest it, end line 1 "
+            "with ':' and no value)"
+        ],
     ),
     (
         "syntax: unclosed flow list",
         M + "locked: [a, b\n",
-        [
-            "3:1: YAML syntax error: while parsing a flow sequence: expected ',' or ']', "
-            "but got '<stream end>'"
-        ],
+        ["2:9: YAML syntax error: a '[' opened here is never closed with ']'"],
     ),
     (
         "syntax: tab indentation",
         M + "defaults:\n\toverrides: {}\n",
         [
-            "3:1: YAML syntax error: while scanning for the next token: found character '\\t' "
-            "that cannot start any token"
+            "3:1: YAML syntax error: a tab character: YAML indents with spaces only; "
+            "replace it with spaces"
         ],
     ),
     (
         "two documents",
         M + "---\n" + M,
+        ["2:1: YAML syntax error: a second document ('---'): a policy file holds exactly one"],
+    ),
+    # -- plain words for what people get wrong (issue 16) --------------------------------
+    (
+        "no space after the colon, block style",
+        M + "defaults:\n  overrides:\n    stopValue:3500\n",
         [
-            "2:1: YAML syntax error: expected a single document in the stream: "
-            "but found another document"
+            "4:5: overrides must be a mapping, got the string 'stopValue:3500'; put a space "
+            "after the colon: 'stopValue: 3500'"
         ],
+    ),
+    (
+        "no space after the colon, flow style",
+        M + "defaults: {overrides: {stopValue:3500}}\n",
+        [
+            "2:24: 'stopValue:3500' has no space after the colon, so YAML reads it as one key "
+            "with no value: write 'stopValue: 3500'"
+        ],
+    ),
+    (
+        "no space after the colon of the master",
+        "master:6dafad4e364449c9906296aab8eff2f7\n",
+        [
+            "1:1: the top level must be a mapping (master: ..., followers: ...), got the string "
+            "'master:6dafad4e364449c9906296aab8eff2f7'; put a space after the colon: "
+            "'master: 6dafad4e364449c9906296aab8eff2f7'"
+        ],
+    ),
+    (
+        "no space after a list dash",
+        M + "followers:\n  -user: u1\n",
+        [
+            "3:3: followers must be a list, got a mapping; a list item needs a space after its "
+            "dash: '- user: ...'"
+        ],
+    ),
+    (
+        "syntax: a follower key indented one space too far",
+        M + "followers:\n  - user: u1\n   paused: true\n",
+        [
+            "4:4: YAML syntax error: bad indentation: this line is indented 3 spaces, but the "
+            "key on line 3 starts at 4 spaces (its '- ' at 2); line it up exactly with the keys "
+            "it belongs with (YAML nests by indentation, spaces only)"
+        ],
+    ),
+    (
+        "syntax: a sibling key indented deeper",
+        M + "defaults:\n  overrides: {}\n   scale: {}\n",
+        [
+            "4:4: YAML syntax error: bad indentation: this line is indented 3 spaces, but the "
+            "key on line 3 starts at 2 spaces; line it up exactly with the keys it belongs with "
+            "(YAML nests by indentation, spaces only)"
+        ],
+    ),
+    (
+        "syntax: a key with no colon",
+        M + "defaults:\n  overrides\n  scale: {}\n",
+        [
+            "3:3: YAML syntax error: line 3 has no ':' after its key, so this line reads as part "
+            "of its value: write 'overrides:'"
+        ],
+    ),
+    (
+        "syntax: a value with ': ' in it",
+        M + "followers:\n  - user: u1: extra\n",
+        [
+            "3:13: YAML syntax error: a second ': ' on one line: a value that contains ': ' must "
+            'be quoted (user: "a: b")'
+        ],
+    ),
+    (
+        "syntax: a tab after a key",
+        "master:\t6dafad4e364449c9906296aab8eff2f7\n",
+        [
+            "1:8: YAML syntax error: a tab character: YAML indents with spaces only; replace it "
+            "with spaces"
+        ],
+    ),
+    (
+        "syntax: an unclosed quote",
+        'master: "6dafad4e364449c9906296aab8eff2f7\nfollowers: []\n',
+        ["1:9: YAML syntax error: a quote opened here is never closed"],
+    ),
+    (
+        "syntax: an unclosed flow mapping",
+        M + "defaults: {overrides: {stopValue: 1}\n",
+        ["2:11: YAML syntax error: a '{' opened here is never closed with '}'"],
+    ),
+    (
+        "syntax: text after a closing quote",
+        M + "followers:\n  - user: 'u1'x\n",
+        ["3:15: YAML syntax error: text right after a closing quote: quote the whole value"],
+    ),
+    (
+        "syntax: a value starting with @",
+        "master: @6dafad4e\n",
+        ["1:9: YAML syntax error: '@' cannot start a value: put the value in quotes ('@...')"],
+    ),
+    (
+        "syntax: an empty list item",
+        M + "locked: [a, , b]\n",
+        ["2:13: YAML syntax error: an empty item between two commas"],
+    ),
+    (
+        "suggestion: an enum value with a typo",
+        M + "on_follower_removed: delet\n",
+        [
+            "2:22: on_follower_removed must be one of stop | delete | keep, got the string "
+            "'delet'; did you mean 'delete'?"
+        ],
+    ),
+    (
+        "suggestion: a key in the wrong case",
+        M + "Followers: []\n",
+        [
+            f"2:1: unknown key 'Followers' in the policy; did you mean 'followers'? "
+            f"(expected one of {TOP})"
+        ],
+    ),
+    (
+        "no suggestion when nothing is close",
+        M + "colour: red\n",
+        [f"2:1: unknown key 'colour' in the policy; expected one of {TOP}"],
     ),
     (
         "every problem, not just the first",
@@ -302,8 +431,8 @@ CASES: list[tuple[str, str, list[str]]] = [
         "unknown risk key",
         M + "defaults:\n  risk: {max_drawdown: 15}\n",
         [
-            "3:10: unknown key 'max_drawdown' in risk; expected one of max_drawdown_pct, "
-            "min_roi_pct, max_tracking_gap_pct, on_breach"
+            "3:10: unknown key 'max_drawdown' in risk; did you mean 'max_drawdown_pct'? "
+            "(expected one of max_drawdown_pct, min_roi_pct, max_tracking_gap_pct, on_breach)"
         ],
     ),
     (

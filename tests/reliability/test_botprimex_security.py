@@ -53,6 +53,7 @@ async def test_every_accounts_key_stays_out_of_every_output(bpx: BpxServer, tmp_
     write_policy(policies, "btc.yaml", POLICY)
     write_policy(policies, "eth.yaml", f"master: {ETH}\nfollowers:\n  - user: {CAROL}\n")
     db = tmp_path / "data" / "ct.db"
+    db.parent.mkdir()
     env = subprocess_env(
         COPYTRADER_PLATFORM="botprimex",
         COPYTRADER_API_URL=bpx.url,

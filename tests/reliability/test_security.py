@@ -73,6 +73,7 @@ async def test_canaries_never_leak(sim: SimServer, policy_dir: Path, tmp_path: P
         policy_dir, "grid.yaml", f"master: {GRID}\nfollowers:\n  - user: {F1}\n  - user: {user}\n"
     )
     db = tmp_path / "data" / "ct.db"
+    db.parent.mkdir()
     env = subprocess_env(
         COPYTRADER_API_URL=sim.url,
         COPYTRADER_API_KEY=KEY,
@@ -277,6 +278,7 @@ async def test_sqlite_file_is_private_even_with_umask_0(
     sim: SimServer, policy_dir: Path, tmp_path: Path
 ) -> None:
     db = tmp_path / "fresh" / "ct.db"
+    db.parent.mkdir()
     env = subprocess_env(
         COPYTRADER_API_URL=sim.url,
         COPYTRADER_API_KEY=KEY,
@@ -316,7 +318,13 @@ async def test_no_setting_key_outside_the_catalogue_is_ever_sent(
     async with wiring.open_writer(make_settings()) as svc:
         first = await svc.reconciler.run_pass()
         assert [(Path(p.file).name, p.message) for p in first.problems] == [
-            ("evil.yaml", "unknown setting 'evilKey' for bot type spot_grid")
+            (
+                "evil.yaml",
+                "unknown setting 'evilKey' for bot type spot_grid (its settings: gridCount, "
+                "gridMode, investmentAmount, investmentAsset, lowerLimit, startCondition, "
+                "startType, startValue, stopCondition, stopExit, stopType, stopValue, symbol, "
+                "tradeToFillGrid, upperLimit)",
+            )
         ]
         for master in (
             "6dafad4e364449c9906296aab8eff2f7",

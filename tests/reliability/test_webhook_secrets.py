@@ -50,6 +50,7 @@ async def test_the_webhook_token_never_leaks(tmp_path: Path) -> None:
 
 async def _leaks_nowhere(api_url: str, tmp_path: Path) -> None:
     db = tmp_path / "data" / "ct.db"
+    db.parent.mkdir()
     port = free_port()
     policy_dir = tmp_path / "policies"
     policy_dir.mkdir()

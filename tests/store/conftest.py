@@ -32,6 +32,7 @@ def postgres_url(postgres_admin: str | None) -> Iterator[str | None]:
 def database_url(request: pytest.FixtureRequest, tmp_path: Path,
                  postgres_url: str | None) -> str:
     if request.param == "sqlite":
+        (tmp_path / "state").mkdir()
         return f"sqlite:///{tmp_path / 'state' / 'copytrader.db'}"
     if postgres_url is None:
         pytest.skip(f"PostgreSQL not reachable ({databases.ENV} unset or server down)")

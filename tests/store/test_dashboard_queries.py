@@ -196,8 +196,13 @@ async def test_status_of_one_master(store: SqlStore) -> None:
     both = await queries.status(store)
     one = await queries.status(store, only="m2")
     assert [m["master"] for m in both["masters"]] == ["m1", "m2"]
-    assert one == {"masters": [both["masters"][1]], "risk_stops": []}
-    assert await queries.status(store, only="nope") == {"masters": [], "risk_stops": []}
+    assert one == {"masters": [both["masters"][1]], "risk_stops": [], "as_of": one["as_of"]}
+    assert one["as_of"]["run_id"] == both["as_of"]["run_id"]
+    assert await queries.status(store, only="nope") == {
+        "masters": [],
+        "risk_stops": [],
+        "as_of": None,
+    }
 
 
 #: Indexes that read a whole master's rows (or every pass of a time): never for these reads.

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from copytrader.errors import StoreError
+from copytrader.errors import ConfigError, StoreError
 from copytrader.store import engine
 
 
@@ -34,7 +34,7 @@ def _mode(path: Path) -> int:
 
 async def test_new_sqlite_file_is_0600_in_a_created_folder_with_wal(tmp_path: Path) -> None:
     path = tmp_path / "deep" / "er" / "ct.db"
-    store = await engine.open_store(f"sqlite:///{path}")
+    store = await engine.open_store(f"sqlite:///{path}", create_folder=True)
     try:
         assert _mode(path) == 0o600
         async with store.engine.connect() as conn:
@@ -47,6 +47,29 @@ async def test_new_sqlite_file_is_0600_in_a_created_folder_with_wal(tmp_path: Pa
             assert _mode(wal) == 0o600
     finally:
         await store.close()
+
+
+async def test_the_default_folder_is_made_0700_even_with_umask_0(tmp_path: Path) -> None:
+    path = tmp_path / "state" / "copytrader" / "ct.db"
+    old = os.umask(0)
+    try:
+        store = await engine.open_store(f"sqlite:///{path}", create_folder=True)
+    finally:
+        os.umask(old)
+    await store.close()
+    assert _mode(tmp_path / "state") == _mode(path.parent) == 0o700
+    assert _mode(path) == 0o600
+
+
+async def test_a_missing_folder_the_user_named_is_refused_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "typo" / "ct.db"
+    with pytest.raises(ConfigError, match=f"the folder of the database file, {path.parent}, "
+                       "does not exist; create it first"):
+        await engine.open_store(f"sqlite:///{path}")
+    assert not path.parent.exists()
+    (tmp_path / "file").touch()
+    with pytest.raises(ConfigError, match="is not a folder"):
+        await engine.open_store(f"sqlite:///{tmp_path / 'file' / 'ct.db'}")
 
 
 async def test_an_existing_loose_sqlite_file_is_tightened(tmp_path: Path) -> None:

@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from copytrader.core.model import Status
-from copytrader.core.records import AuditEvent, BotSnapshot, StandingCondition
-from copytrader.store import queries
+from copytrader.core.records import AuditEvent, BotSnapshot, RunRecord, StandingCondition
+from copytrader.store import lookup, queries
 from copytrader.store.repo import SqlStore
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -53,9 +53,16 @@ async def two_passes(store: SqlStore) -> None:
 
 
 async def test_status_from_the_latest_pass_of_each_master(store: SqlStore) -> None:
-    assert await queries.status(store) == {"masters": [], "risk_stops": []}
+    assert await queries.status(store) == {"masters": [], "risk_stops": [], "as_of": None}
     await two_passes(store)
     doc = await queries.status(store)
+    # which pass the figures come from; m2 was not in the newest pass (no policy names it)
+    assert doc["as_of"] == {
+        "run_id": "r1",
+        "ts": queries.iso(T0 + timedelta(minutes=1)),
+        "state": None,
+        "older": [{"master": "m2", "run_id": "r0", "ts": queries.iso(T0)}],
+    }
     assert [list(m) for m in doc["masters"]] == [STATUS_KEYS, STATUS_KEYS]
     m2, mb = doc["masters"]
     assert m2 == {"master": "m2", "master_status": "running", "master_roi": 0.5, "followers": 1,
@@ -105,6 +112,31 @@ async def test_status_counts_held_items_from_the_standing_conditions(store: SqlS
     await store.save_standing({"mB"}, conditions[2:4])  # the duplicates are gone
     mb = (await queries.status(store))["masters"][1]
     assert (mb["suspected_duplicates"], mb["adopt_candidates"]) == (0, 1)
+
+
+async def test_status_says_the_state_of_its_pass(store: SqlStore) -> None:
+    await two_passes(store)
+    await store.finish_run(
+        RunRecord(run_id="r1", started_at=T0, finished_at=T0, state="ok", actions_ok=2)
+    )
+    assert (await queries.status(store))["as_of"]["state"] == "ok"
+
+
+async def test_ids_and_actions_are_looked_up_by_prefix(store: SqlStore) -> None:
+    ids = ["aa11" + "0" * 28, "aa22" + "0" * 28, "ab33" + "0" * 28]
+    await store.add_events(
+        [AuditEvent(T0, "r", "edit", master=m, follower=f"f-{m[:4]}") for m in ids]
+        + [AuditEvent(T0, "r", "lease_acquired")]
+    )
+    assert await lookup.starting_with(store, "audit_events", "master", "aa") == ids[:2]
+    assert await lookup.starting_with(store, "audit_events", "master", "aa2") == [ids[1]]
+    assert await lookup.starting_with(store, "audit_events", "master", ids[2]) == [ids[2]]
+    assert await lookup.starting_with(store, "audit_events", "master", "b") == []
+    assert await lookup.starting_with(store, "audit_events", "master", "a", most=2) == ids[:2]
+    assert await lookup.starting_with(store, "audit_events", "follower", "f-ab") == ["f-ab33"]
+    assert await lookup.actions(store) == ["edit", "lease_acquired"]
+    with pytest.raises(ValueError, match=r"no look-up on runs\.state"):
+        await lookup.starting_with(store, "runs", "state", "x")
 
 
 async def audit_events(store: SqlStore) -> list[AuditEvent]:
@@ -244,6 +276,15 @@ def test_to_csv_has_a_header_and_empty_cells_for_none() -> None:
                       ["2025-03-01T12:00:00Z", "m1", "", "2", "1", "1", "0.1", "", "", "",
                        "", ""]]
     assert queries.to_csv([]) == ",".join(queries.HISTORY_COLUMNS) + "\n"
+
+
+def test_to_csv_rounds_away_float_noise() -> None:
+    rows = [{"ts": "2025-03-01T12:00:00Z", "master": "m1", "follower": None, "followers": 2.5,
+             "clones": 1.6666666666666667, "in_sync": 1, "master_roi": 0.20297500000000002,
+             "follower_roi": 0.1 + 0.2, "tracking_error": 3.0}]
+    parsed = list(csv.reader(io.StringIO(queries.to_csv(rows))))
+    assert parsed[1] == ["2025-03-01T12:00:00Z", "m1", "", "2.5", "1.666666667", "1",
+                         "0.202975", "0.3", "3", "", "", ""]
 
 
 async def test_history_of_a_master_in_a_window_matches_the_unwindowed_rows(

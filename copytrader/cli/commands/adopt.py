@@ -12,27 +12,56 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from copytrader.cli import EXIT_OK, EXIT_USAGE, context
+from copytrader.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, context, parsers
 
 if TYPE_CHECKING:
     from copytrader.reconcile.adoption import Adoption, Desk
     from copytrader.settings import Settings
 
 
+_ADOPT = """\
+Makes an existing bot a follower's clone: an adopt candidate the plan holds (a follower with
+no clone yet that already has a bot with the master's type, exchange and market: a lost
+database, an older install), or any such look-alike bot of a follower with no clone. Reads
+the platform and the policies (read requests only), checks the bot (the follower's, of the
+master's type, exchange and market, nobody's clone), and records the link with an 'adopt'
+audit event; nothing is written to the platform. The next pass converges the adopted clone
+like any other (edits, start or stop; never a new clone). Every id accepts a unique prefix."""
+
+
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser(
+    p = parsers.command(
+        sub,
         "adopt",
-        help="make an existing bot a follower's clone (adopt MASTER FOLLOWER BOT | --all MASTER)",
+        summary="make an existing bot a follower's clone (adopt MASTER FOLLOWER BOT | --all "
+        "MASTER)",
+        description=_ADOPT,
+        env=(*parsers.READ_PLATFORM, *parsers.NOTIFY, *parsers.TABLES),
+        exits={
+            EXIT_OK: "adopted (with --all: each follower with exactly one candidate; the "
+            "others are named on stderr)",
+            EXIT_FAILED: "the platform or the database could not be read",
+            EXIT_USAGE: "the bot cannot be adopted, or an id matches nothing or several "
+            "(one line naming why)",
+        },
+        examples=[
+            "copytrader adopt 6dafad4e f873b314 1a2b3c4d",
+            "copytrader adopt --all 6dafad4e",
+        ],
     )
     p.add_argument("master", metavar="MASTER", help="the master bot id (or a unique prefix)")
-    p.add_argument("follower", metavar="FOLLOWER", nargs="?", help="the follower user id")
-    p.add_argument("bot", metavar="BOT", nargs="?", help="the bot to adopt as its clone")
+    p.add_argument(
+        "follower", metavar="FOLLOWER", nargs="?", help="the follower user id (or a prefix)"
+    )
+    p.add_argument(
+        "bot", metavar="BOT", nargs="?", help="the bot to adopt as its clone (or a prefix)"
+    )
     p.add_argument(
         "--all",
         action="store_true",
         help="adopt for every held follower of MASTER with exactly one candidate",
     )
-    p.add_argument("--json", action="store_true", help="print the JSON document")
+    parsers.table_options(p)
     p.set_defaults(handler=adopt, needs_platform=True)
 
 
@@ -55,21 +84,21 @@ async def adopt(args: argparse.Namespace, s: Settings) -> int:
 
     named = (args.follower, args.bot)
     if (args.all and named != (None, None)) or (not args.all and None in named):
-        print("copytrader: adopt: give MASTER FOLLOWER BOT, or --all MASTER", file=sys.stderr)
+        print("copytrader adopt: give MASTER FOLLOWER BOT, or --all MASTER", file=sys.stderr)
         return EXIT_USAGE
     async with wiring.open_service(s) as svc:
         desk = adoption.desk(await svc.reconciler.read())
         try:
             chosen, several = _chosen(args, desk)
         except (adoption.Refused, ValueError) as exc:
-            print(f"copytrader: adopt: {exc}", file=sys.stderr)
+            print(f"copytrader adopt: {exc}", file=sys.stderr)
             return EXIT_USAGE
         run_id = new_run_id()
         trail = AuditTrail(svc.store, run_id)
         await adoption.record(svc.store, trail, run_id, chosen)
     for follower in several:
         print(
-            f"copytrader: adopt: {follower} has several candidates; name one: "
+            f"copytrader adopt: {follower} has several candidates; name one: "
             f"copytrader adopt {args.master} {follower} BOT",
             file=sys.stderr,
         )
@@ -77,5 +106,5 @@ async def adopt(args: argparse.Namespace, s: Settings) -> int:
     if args.json:
         context.print_json({"adopted": adopted, "several": several})
     else:
-        tables.render_adopted(context.out(), adopted)
+        tables.render_adopted(context.out(args.wide), adopted, wide=args.wide)
     return EXIT_OK

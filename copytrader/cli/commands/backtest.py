@@ -13,14 +13,12 @@ quits at once, naming the backtests that may still run).
 from __future__ import annotations
 
 import argparse
-import asyncio
-import signal
 import sys
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from copytrader.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, context
+from copytrader.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, context, parsers
+from copytrader.core import words
 
 if TYPE_CHECKING:
     from copytrader.backtest.ports import Backtester, Platform
@@ -29,13 +27,34 @@ if TYPE_CHECKING:
 
 EXIT_INTERRUPTED = 130
 MAX_DAYS = 366
-WHERE = "copytrader: policy backtest"
+WHERE = "copytrader policy backtest"
+
+
+_BACKTEST = """\
+Runs the platform's backtest (/bots/backtest, HaasOnline) of each distinct desired settings
+of the file's followers over the last N days, beside the master's own, and prints ROI, max
+drawdown, profit factor and win rate per follower, each with its difference from the
+master's. Progress goes to stderr (a bar per backtest), the figures to stdout. Read-only on
+bots: the only writes are the backtests themselves (and their cancellation). Ctrl-C cancels
+the running backtests on the platform (a second Ctrl-C quits at once)."""
 
 
 def register(policy_sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = policy_sub.add_parser(
+    p = parsers.command(
+        policy_sub,
         "backtest",
-        help="backtest the file's followers' settings beside the master's own (read-only on bots)",
+        summary="backtest the file's followers' settings beside the master's own (read-only "
+        "on bots)",
+        description=_BACKTEST,
+        env=(*parsers.CONFIG, *parsers.PLATFORM, *parsers.LOGS, *parsers.TABLES),
+        exits={
+            EXIT_OK: "every backtest completed",
+            EXIT_FAILED: "a backtest failed or was cancelled on the platform (the others are "
+            "still shown)",
+            EXIT_USAGE: "the file is invalid, or the platform has no backtests",
+            EXIT_INTERRUPTED: "Ctrl-C, once the running backtests are cancelled",
+        },
+        examples=["copytrader policy backtest policies/eth-grid.yaml --days 7"],
     )
     p.add_argument("file", metavar="FILE", type=Path, help="the policy file")
     p.add_argument(
@@ -51,7 +70,7 @@ def register(policy_sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="cancel a backtest on the platform when it has not finished within MINUTES "
         "(default 60); it is then reported as cancelled",
     )
-    p.add_argument("--json", action="store_true", help="print the JSON document")
+    parsers.table_options(p)
     p.set_defaults(handler=backtest, needs_platform=True)
 
 
@@ -86,6 +105,8 @@ async def run(args: argparse.Namespace, platform: Platform, *, rate_limit: int |
         print(f"{WHERE}: the {platform.name} platform has no backtests", file=sys.stderr)
         return EXIT_USAGE
     try:
+        import time
+
         plan = await prepare.prepare(args.file, platform, days=args.days, now_unix=time.time())
     except prepare.Refused as refused:
         for line in refused.lines:
@@ -97,6 +118,9 @@ async def run(args: argparse.Namespace, platform: Platform, *, rate_limit: int |
 async def _execute(
     args: argparse.Namespace, backtester: Backtester, plan: Plan, poll: float
 ) -> int:
+    import asyncio
+    import signal
+
     from copytrader.backtest.runner import Runner
     from copytrader.cli import backtest_view
 
@@ -137,7 +161,8 @@ async def _execute(
         loop.remove_signal_handler(signal.SIGINT)
     if stop.is_set():
         left = runner.still_running
-        print(f"{WHERE}: cancelled {len(runner.cancelled)} backtest(s) on the platform"
+        print(f"{WHERE}: cancelled {words.plural(len(runner.cancelled), 'backtest')} on the "
+              "platform"
               + (f"; these may still run: {', '.join(left)}" if left else ""), file=sys.stderr)
         return EXIT_INTERRUPTED
     report = plan.report(outcomes)
@@ -145,7 +170,8 @@ async def _execute(
     if args.json:
         context.print_json(doc)
     else:
-        context.out().print(backtest_view.table(doc))
+        wide = getattr(args, "wide", False)
+        backtest_view.table(doc).render(context.out(wide), wide=wide)
     for o in report.failed:
         print(f"{WHERE}: {o.variant.label}: backtest {o.state.value}: {o.error}", file=sys.stderr)
     return EXIT_FAILED if report.failed else EXIT_OK

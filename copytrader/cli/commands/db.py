@@ -6,16 +6,30 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from copytrader.cli import EXIT_OK
+from copytrader.cli import EXIT_FAILED, EXIT_OK, parsers
 
 if TYPE_CHECKING:
     from copytrader.settings import Settings
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    db = sub.add_parser("db", help="database commands")
-    db_sub = db.add_subparsers(dest="db_command", required=True, metavar="SUBCOMMAND")
-    upgrade = db_sub.add_parser("upgrade", help="apply database migrations")
+    db_sub = parsers.group(
+        sub, "db", summary="database commands (db upgrade)", dest="db_command"
+    )
+    upgrade = parsers.command(
+        db_sub,
+        "upgrade",
+        summary="apply database migrations",
+        description="Brings the database schema to the newest revision this copytrader "
+        "ships (the other commands do so on first use too). Safe to run while a daemon "
+        "runs: concurrent upgrades take turns.",
+        env=(*parsers.CONFIG, *parsers.DATABASE),
+        exits={
+            EXIT_OK: "the database is at the newest revision",
+            EXIT_FAILED: "the database could not be reached or migrated",
+            **parsers.USAGE,
+        },
+    )
     upgrade.set_defaults(handler=upgrade_command, needs_platform=False)
 
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from copytrader.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, context
+from copytrader.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, context, parsers
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -24,15 +24,37 @@ if TYPE_CHECKING:
     from copytrader.settings import Settings
 
 
+_EXPLAIN = """\
+Why a follower's clone has each value: every desired setting with its value, the layer that
+produced it (the last step that applied to the key: master, defaults, override, scale,
+limit, or locked), the value after each step, and the clone's actual value read from the
+platform now, beside it; then the desired and actual status and who carries the master's
+edits (propagation). Reads the policies, the platform (one sweep, read requests only) and
+the database's links, as plan does; writes nothing. MASTER and FOLLOWER take unique
+prefixes."""
+
+
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser(
+    p = parsers.command(
+        sub,
         "explain",
-        help="every desired setting of a follower's clone, the layer that set it, and the "
+        summary="every desired setting of a follower's clone, the layer that set it, and the "
         "clone's actual value (read-only)",
+        description=_EXPLAIN,
+        env=(*parsers.READ_PLATFORM, *parsers.TABLES),
+        exits={
+            EXIT_OK: "explained",
+            EXIT_FAILED: "the master bot is not on the platform (nothing to explain), or the "
+            "platform or the database could not be read",
+            EXIT_USAGE: "MASTER or FOLLOWER names nothing or several, or the master's policy "
+            "file is invalid",
+        },
+        examples=["copytrader explain 6dafad4e f873b314", "copytrader explain 6dafad4e "
+                  "f873b314 --json | jq '.settings[] | select(.layer != \"master\")'"],
     )
     p.add_argument("master", metavar="MASTER", help="the master bot id (or a unique prefix)")
     p.add_argument("follower", metavar="FOLLOWER", help="the follower user id (or a prefix)")
-    p.add_argument("--json", action="store_true", help="print the JSON document")
+    parsers.table_options(p)
     p.set_defaults(handler=explain, needs_platform=True)
 
 
@@ -71,7 +93,7 @@ async def explain(args: argparse.Namespace, s: Settings) -> int:
     try:
         master_id, user = _pick(args, r)
     except (_Refused, ValueError) as exc:
-        print(f"copytrader: explain: {exc}", file=sys.stderr)
+        print(f"copytrader explain: {exc}", file=sys.stderr)
         return EXIT_USAGE
     policy = next(p for p in r.policies if p.master == master_id)
     follower = policy.follower(user)
@@ -79,7 +101,7 @@ async def explain(args: argparse.Namespace, s: Settings) -> int:
     script = r.world.catalogue.script(master.type) if master is not None else None
     if follower is None or master is None or script is None:
         why = "is not on the platform" if master is None else "has a type not in the catalogue"
-        print(f"copytrader: explain: master bot {master_id} {why}", file=sys.stderr)
+        print(f"copytrader explain: master bot {master_id} {why}", file=sys.stderr)
         return EXIT_FAILED
     # The clone the planner would converge (a lost answer's bot included).
     planned = plan_mod.build([policy], r.world)
@@ -89,22 +111,17 @@ async def explain(args: argparse.Namespace, s: Settings) -> int:
     if args.json:
         context.print_json(found.to_json())
     else:
-        render(context.out(), found)
+        render(context.out(args.wide), found, wide=args.wide)
     return EXIT_OK
 
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def render(console: Console, found: Explanation) -> None:
-    """The human form: a heading with the clone and its propagation, then one row per key."""
-    from rich.table import Table
+def render(console: Console, found: Explanation, *, wide: bool = False) -> None:
+    """The human form: a heading with the clone and its propagation, then one row per key
+    (values in the policy's own words; no key split, whatever the width)."""
     from rich.text import Text
+
+    from copytrader.cli.grid import Column, Grid
+    from copytrader.core import words
 
     status = found.status.value if found.status else "left as it is"
     if found.held:
@@ -114,22 +131,36 @@ def render(console: Console, found: Explanation) -> None:
     if found.bot is not None and found.clone_propagation is not found.propagation:
         now = found.clone_propagation.value if found.clone_propagation else "another bot"
         carried += f" (the clone as it is: {now}; a new clone changes it)"
-    console.print(f"master   {found.master}")
-    console.print(f"follower {found.follower}" + ("  (paused)" if found.paused else ""))
-    console.print(f"clone    {found.bot or '- (none yet)'}")
-    console.print(f"status   desired {status}, actual {have}")
-    console.print(f"propagation {carried}")
-    table = Table()
-    for name in ("setting", "value", "layer", "steps", "actual"):
-        table.add_column(name, overflow="fold")
+    for line in (
+        f"master   {found.master}",
+        f"follower {found.follower}" + ("  (paused)" if found.paused else ""),
+        f"clone    {found.bot or '- (none yet)'}",
+        f"status   desired {status}, actual {have}",
+        f"propagation {carried}",
+    ):
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
+    grid = Grid(
+        None,
+        [
+            Column("setting"),
+            Column("value", "text"),
+            Column("layer"),
+            Column("steps", "text", optional=True),
+            Column("actual", "text"),
+        ],
+    )
     for s in found.settings:
-        steps = " -> ".join(f"{layer.value} {_cell(value)}" for layer, value in s.steps)
-        actual = Text(_cell(s.actual))
+        steps = " -> ".join(f"{layer.value} {words.show(value)}" for layer, value in s.steps)
+        actual = Text("-" if s.actual is None else words.show(s.actual))
         if s.in_sync is False:
             actual.stylize("red")
             actual.append(" (differs)")
         layer = Text(s.layer.value, style="" if s.layer.value == "master" else "bold")
-        table.add_row(s.key, _cell(s.value), layer, steps, actual)
-    console.print(table)
+        grid.add_row(s.key, Text(words.show(s.value)), layer, Text(steps), actual)
+    grid.render(console, wide=wide)
     if found.differing:
-        console.print(f"{len(found.differing)} setting(s) differ from the desired value")
+        console.print(
+            f"{words.plural(len(found.differing), 'setting')} differ from the desired value"
+            if len(found.differing) > 1
+            else "1 setting differs from the desired value"
+        )

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from copytrader.cli import EXIT_OK, EXIT_USAGE, context
+from copytrader.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, context, parsers
 
 if TYPE_CHECKING:
     from copytrader.policy.check import PlatformReader
@@ -25,16 +25,61 @@ _DONE = {"add": "added", "remove": "removed", "pause": "paused", "unpause": "unp
 _ALREADY = {"pause": "already paused", "unpause": "not paused"}
 
 
+_FOLLOWER = """\
+Edits one policy file in place, as a person would: only that follower's lines change (every
+other line, comments and layout included, stays byte for byte). The result is checked first
+as policy check checks it, the platform included (read requests only); when it is invalid
+nothing is written. The file is replaced atomically."""
+
+_OPS = {
+    "add": (
+        "add USER to the policy FILE",
+        "Adds USER (a user id, or a unique prefix of one the platform knows) to FILE's "
+        "followers, with its own overrides, scale and paused state if given.",
+    ),
+    "remove": (
+        "remove USER's entry from the policy FILE",
+        "Removes USER's entry (a unique prefix of a follower in FILE will do); the policy's "
+        "on_follower_removed says what happens to its clone at the next pass.",
+    ),
+    "pause": (
+        "pause USER (the clone is kept stopped)",
+        "Sets paused: true on USER's entry: the clone exists but is kept stopped.",
+    ),
+    "unpause": ("unpause USER", "Removes USER's paused: true; the clone follows the master."),
+}
+
+
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("follower", help="add, remove, pause or unpause a follower in a policy file")
-    ops = p.add_subparsers(dest="follower_command", required=True, metavar="SUBCOMMAND")
-    for name, text in (
-        ("add", "add USER to the policy FILE"),
-        ("remove", "remove USER's entry from the policy FILE"),
-        ("pause", "pause USER (the clone is kept stopped)"),
-        ("unpause", "unpause USER"),
-    ):
-        op = ops.add_parser(name, help=text)
+    ops = parsers.group(
+        sub,
+        "follower",
+        summary="add, remove, pause or unpause a follower in a policy file",
+        description=_FOLLOWER,
+        dest="follower_command",
+    )
+    exits = {
+        EXIT_OK: "the file says what was asked (written, or already so)",
+        EXIT_FAILED: "the platform could not be read, or the file changed during the edit",
+        EXIT_USAGE: "the change or its result is invalid (one line per problem), or USER is "
+        "not listed; nothing written",
+    }
+    for name, (summary, text) in _OPS.items():
+        op = parsers.command(
+            ops,
+            name,
+            summary=summary,
+            description=f"{text}\n\n{_FOLLOWER}",
+            env=(*parsers.CONFIG, *parsers.PLATFORM, *parsers.LOGS),
+            exits=exits,
+            examples={
+                "add": ["copytrader follower add policies/eth-grid.yaml 3f1315cb --override "
+                        "stopValue=3600 --scale investmentAmount=0.5"],
+                "remove": ["copytrader follower remove policies/eth-grid.yaml f873b314"],
+                "pause": ["copytrader follower pause policies/eth-grid.yaml f873b314"],
+                "unpause": ["copytrader follower unpause policies/eth-grid.yaml f873b314"],
+            }[name],
+        )
         op.add_argument("file", metavar="FILE", type=Path, help="the policy file to edit")
         op.add_argument("user", metavar="USER", help="the follower's user id (or a unique prefix)")
         if name == "add":
@@ -44,14 +89,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                 default=[],
                 metavar="K=V",
                 help="the follower's own value of setting K (V read as YAML: 3600 a number, "
-                "Price a string); repeatable",
+                "Price a string); repeatable (default: none)",
             )
             op.add_argument(
                 "--scale",
                 action="append",
                 default=[],
                 metavar="K=F",
-                help="multiply the master's number K by F; repeatable",
+                help="multiply the master's number K by F; repeatable (default: none)",
             )
             op.add_argument(
                 "--paused", action="store_true", help="add it paused (its clone kept stopped)"
@@ -113,7 +158,7 @@ async def follower(args: argparse.Namespace, s: Settings) -> int:
     from copytrader.policy import followers
 
     op = args.follower_command
-    where = f"copytrader: follower {op}"
+    where = f"copytrader follower {op}"
     async with adapters.from_settings(s.platform) as platform:
         try:
             user = await _user(args, platform)

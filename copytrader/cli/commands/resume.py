@@ -13,19 +13,38 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from copytrader.cli import EXIT_OK, EXIT_USAGE, context
+from copytrader.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, context, parsers
 
 if TYPE_CHECKING:
     from copytrader.settings import Settings
 
 
+_RESUME = """\
+Lets a clone that a risk guard stopped run again: the hold is lifted and audited
+'risk_resume' in one transaction (database only, no platform request); the next pass starts
+the clone when its desired status is running, and the risk rules apply again from that
+start (a clone still below min_roi_pct is stopped again). Changing that follower's risk
+values in its policy lifts the hold too. MASTER and FOLLOWER take unique prefixes."""
+
+
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser(
-        "resume", help="let a clone stopped by a risk guard run again (resume MASTER FOLLOWER)"
+    p = parsers.command(
+        sub,
+        "resume",
+        summary="let a clone stopped by a risk guard run again (resume MASTER FOLLOWER)",
+        description=_RESUME,
+        env=(*parsers.READ_DATABASE, *parsers.NOTIFY),
+        exits={
+            EXIT_OK: "the hold is lifted",
+            EXIT_FAILED: "the database could not be read or written",
+            EXIT_USAGE: "that follower is not held, or an id matches no id or several",
+        },
+        examples=["copytrader status   # below the table: the clones held, and why",
+                  "copytrader resume 6dafad4e f873b314"],
     )
     p.add_argument("master", metavar="MASTER", help="the master bot id (or a unique prefix)")
     p.add_argument("follower", metavar="FOLLOWER", help="the follower user (or a unique prefix)")
-    p.add_argument("--json", action="store_true", help="print the JSON document")
+    p.add_argument("--json", action="store_true", help="print the JSON document instead")
     p.set_defaults(handler=resume, needs_platform=False)
 
 
@@ -48,13 +67,13 @@ async def resume(args: argparse.Namespace, s: Settings) -> int:
                 f"follower of {master}", args.follower, {f for m, f in pairs if m == master}
             )
         except ValueError as exc:
-            print(f"copytrader: resume: {exc}", file=sys.stderr)
+            print(f"copytrader resume: {exc}", file=sys.stderr)
             return EXIT_USAGE
         state = states.get((master, follower))
         hold = state.hold if state is not None and state.stopped else None
         if hold is None:
             print(
-                f"copytrader: resume: follower {follower} of master {master} is not held by a "
+                f"copytrader resume: follower {follower} of master {master} is not held by a "
                 "risk guard (nothing to resume)",
                 file=sys.stderr,
             )
@@ -75,7 +94,7 @@ async def resume(args: argparse.Namespace, s: Settings) -> int:
         )
         if await store.resume_risk(master, follower, trail.mask(event)) is None:
             print(
-                f"copytrader: resume: follower {follower} of master {master} is no longer "
+                f"copytrader resume: follower {follower} of master {master} is no longer "
                 "held (resumed meanwhile)",
                 file=sys.stderr,
             )

@@ -11,13 +11,44 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
+from copytrader.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, parsers
+
 if TYPE_CHECKING:
     from copytrader.settings import Settings
 
 
+_WEB = """\
+The web dashboard from the database alone: every master (status, ROI, counts), one master's
+followers' clones with a chart of ROI over time, one follower's desired settings by layer and
+its audit events, and the audit trail with the audit filters; open pages update when a pass
+ends. The same pages and JSON (/api/) as the daemon's listener, read-only: it never talks to
+the platform and never writes. Off loopback it needs COPYTRADER_HTTP_TOKEN (a login form sets
+a cookie; the bearer header works too). Runs until SIGTERM or Ctrl-C; its URL goes to
+stderr."""
+
+
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    web = sub.add_parser(
-        "web", help="the dashboard from the database alone (read-only, no platform)"
+    web = parsers.command(
+        sub,
+        "web",
+        summary="the dashboard from the database alone (read-only, no platform)",
+        description=_WEB,
+        env=(
+            *parsers.CONFIG,
+            *parsers.DATABASE,
+            *parsers.POLICIES,
+            "COPYTRADER_HTTP_LISTEN",
+            "COPYTRADER_HTTP_TOKEN",
+            *parsers.LOGS,
+        ),
+        exits={
+            EXIT_OK: "a clean stop (SIGTERM, Ctrl-C)",
+            EXIT_FAILED: "the database could not be opened",
+            EXIT_USAGE: "a bad, busy or unprotected address (off loopback without "
+            "COPYTRADER_HTTP_TOKEN), one line naming it",
+        },
+        examples=["copytrader web", "COPYTRADER_HTTP_TOKEN=... copytrader web --listen "
+                  "0.0.0.0:8740"],
     )
     web.add_argument(
         "--listen",
@@ -34,7 +65,6 @@ async def serve(args: argparse.Namespace, s: Settings) -> int:
     import structlog
 
     from copytrader import settings as settings_mod
-    from copytrader.cli import EXIT_OK
     from copytrader.daemon.http import HttpEndpoint
     from copytrader.daemon.signals import SignalHandlers
     from copytrader.observe import redact
