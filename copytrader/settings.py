@@ -10,7 +10,6 @@ error message can show it.
 from __future__ import annotations
 
 import os
-import re
 import sys
 import tomllib
 from collections.abc import Mapping
@@ -18,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from copytrader import webhook_token
 from copytrader.core import audit_actions
 from copytrader.errors import ConfigError
 
@@ -210,52 +210,6 @@ def _api_key(env: Mapping[str, str], file_values: Mapping[str, object]) -> Secre
         raise ConfigError(f"COPYTRADER_API_KEY_FILE: {key_file} is not UTF-8 text") from None
 
 
-#: A webhook token is a URL path segment: unreserved characters only, long enough not to be guessed.
-_WEBHOOK_TOKEN = re.compile(r"[A-Za-z0-9._~-]{16,256}")
-
-
-def _webhook_token(
-    env: Mapping[str, str], file_values: Mapping[str, object], kind: str
-) -> Secret:
-    """``COPYTRADER_WEBHOOK_TOKEN``, else the file ``COPYTRADER_WEBHOOK_TOKEN_FILE`` names,
-    else the systemd credential ``copytrader-webhook-token``; empty means webhooks off.
-    Only BotPrimeX sends webhooks: a token for another platform is a mistake.
-
-    The value is never put in a message: a bad one is described, not shown.
-    """
-    var = "COPYTRADER_WEBHOOK_TOKEN"
-    raw = _source(env, file_values, "webhook_token")
-    if raw is None:
-        path = _source(env, file_values, "webhook_token_file")
-        if path is not None:
-            var = "COPYTRADER_WEBHOOK_TOKEN_FILE"
-        else:
-            cred_dir = env.get("CREDENTIALS_DIRECTORY")
-            candidate = Path(cred_dir) / "copytrader-webhook-token" if cred_dir else None
-            if candidate is None or not candidate.is_file():
-                return Secret("")
-            path = str(candidate)
-            var = "COPYTRADER_WEBHOOK_TOKEN (systemd credential copytrader-webhook-token)"
-        try:
-            raw = Path(str(path)).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(f"{var}: cannot read {path}: {exc.strerror}") from None
-        except UnicodeDecodeError:
-            raise ConfigError(f"{var}: {path} is not UTF-8 text") from None
-    token = str(raw).strip()
-    if token and not _WEBHOOK_TOKEN.fullmatch(token):
-        raise ConfigError(
-            f"{var}: the webhook token must be 16 to 256 characters, each a letter, a digit or "
-            "one of - _ . ~ (it is a URL path segment; e.g. the output of openssl rand -hex 32)"
-        )
-    if token and kind != "botprimex":
-        raise ConfigError(
-            f"{var}: inbound webhooks are BotPrimeX's; this deployment drives {kind} "
-            "(set COPYTRADER_PLATFORM=botprimex, or leave the token out)"
-        )
-    return Secret(token)
-
-
 def default_database(env: Mapping[str, str]) -> Path:
     """``$XDG_STATE_HOME/copytrader/copytrader.db``, or ``~/.local/state/...`` when that is
     unset or not absolute (the XDG rule); never a path relative to the current folder."""
@@ -370,7 +324,10 @@ def load(
                 _source(env, file_values, "shutdown_timeout_seconds"),
                 30.0,
             ),
-            webhook_token=_webhook_token(env, file_values, kind),
+            webhook_token=Secret(webhook_token.read(
+                _source(env, file_values, "webhook_token"),
+                _source(env, file_values, "webhook_token_file"),
+                env.get("CREDENTIALS_DIRECTORY"), kind)),
         ),
         database_url=_database_url(database_raw, env),
         database_is_default=database_raw is None,
@@ -470,3 +427,4 @@ def _platform(
     from copytrader import accounts
 
     return kind, path, accounts.load(path, api_key)
+
