@@ -94,3 +94,18 @@ risk_states = table(
     column("hold_mode", String),
     column("updated_at", UTCDateTime),
 )
+
+trades = table(
+    "trades",
+    column("bot_id", String),
+    column("trade_id", String),
+    column("master", String),
+    column("follower", String),
+    column("event", String),
+    column("pair", String),
+    column("side", String),
+    column("profit_pct", Float),
+    column("profit_usd", Float),
+    column("closed_at", UTCDateTime),
+    column("received_at", UTCDateTime),
+)

@@ -274,7 +274,8 @@ def test_to_csv_has_a_header_and_empty_cells_for_none() -> None:
     text = queries.to_csv(rows)
     parsed = list(csv.reader(io.StringIO(text)))
     assert parsed == [list(queries.HISTORY_COLUMNS),
-                      ["2025-03-01T12:00:00Z", "m1", "", "2", "1", "1", "0.1", "", ""]]
+                      ["2025-03-01T12:00:00Z", "m1", "", "2", "1", "1", "0.1", "", "", "",
+                       "", ""]]
     assert queries.to_csv([]) == ",".join(queries.HISTORY_COLUMNS) + "\n"
 
 
@@ -284,7 +285,7 @@ def test_to_csv_rounds_away_float_noise() -> None:
              "follower_roi": 0.1 + 0.2, "tracking_error": 3.0}]
     parsed = list(csv.reader(io.StringIO(queries.to_csv(rows))))
     assert parsed[1] == ["2025-03-01T12:00:00Z", "m1", "", "2.5", "1.666666667", "1",
-                         "0.202975", "0.3", "3"]
+                         "0.202975", "0.3", "3", "", "", ""]
 
 
 async def test_history_of_a_master_in_a_window_matches_the_unwindowed_rows(
