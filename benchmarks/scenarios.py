@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +36,8 @@ class Figures:
     cpu: float = 0.0  # CPU seconds of the copier's thread (the simulator runs in another)
     by_path: dict[str, int] = field(default_factory=dict)
     last_write: float = 0.0  # seconds from the start until the last write was applied
+    first_write: float = 0.0  # seconds from the start until the first write arrived
+    process_cpu: float = 0.0  # CPU seconds of the process but the simulator's thread
     bound: float = 0.0  # the ideal client's seconds (fan-out)
     needed: int = 0  # requests an ideal client sends (fan-out)
     converged: bool = True
@@ -71,14 +74,20 @@ def sweep_pages(w: world_mod.World) -> int:
 async def copytrader_pass(svc: wiring.Service, sim: SimThread) -> Figures:
     """One copytrader pass, measured."""
     start = sim.run(lambda: len(sim.state.requests))
+    s0, p0 = sim.cpu(), time.process_time()
     t0, c0 = time.perf_counter(), time.thread_time()
     result = await svc.reconciler.run_pass()
     seconds, cpu = time.perf_counter() - t0, time.thread_time() - c0
+    # The process's CPU but the simulator's thread: copytrader's own threads (the event
+    # loop's and the SQLite driver's) only.
+    process_cpu = time.process_time() - p0 - (sim.cpu() - s0)
     records = _since(sim, start)
     n, writes, by_path = _count(records)
     edits = [r.ts for r in records if r.path in WRITE_PATHS]
     last = (max(edits) + sim.state.latency - records[0].ts) if edits and records else 0.0
-    return Figures(n, writes, seconds, cpu, by_path, last, converged=result.converged)
+    first = (min(edits) - records[0].ts) if edits and records else 0.0
+    return Figures(n, writes, seconds, cpu, by_path, last, first, process_cpu,
+                   converged=result.converged)
 
 
 def clones_have(sim: SimThread, key: str, value: object, exclude: set[str]) -> bool:
@@ -143,13 +152,19 @@ def _prior(sim: SimThread, start: int, t0: float) -> list[float]:
     return [r.ts - t0 for r in _since(sim, start) if r.ts > t0 - 60.0]
 
 
+PolicyWriter = Callable[[world_mod.World, Path], object]
+
+
 async def copytrader_fanout(n: int, tmp: Path, *, latency: float, rate: int,
-                            concurrency: int) -> tuple[Figures, Figures]:
+                            concurrency: int, edits: int | None = None,
+                            policies: PolicyWriter = world_mod.write_policies,
+                            ) -> tuple[Figures, Figures]:
     """(the first pass, cloning everything with the limit off; the fan-out of a master edit
-    under ``rate``, with its lower bound)."""
+    under ``rate``, with its lower bound). ``edits``: the edits the fan-out needs (default
+    one per follower); ``policies`` writes the policy files."""
     w = world_mod.build(n, latency=latency)
-    folder = tmp / f"fanout-{n}"
-    world_mod.write_policies(w, folder / "policies")
+    folder = tmp / f"fanout-{n}-{policies.__name__}"
+    policies(w, folder / "policies")
     db = folder / "ct.db"
     with SimThread(w.state) as sim:
         async with wiring.open_writer(
@@ -169,8 +184,9 @@ async def copytrader_fanout(n: int, tmp: Path, *, latency: float, rate: int,
             fan = await copytrader_pass(svc, sim)
             fan.converged = fan.converged and clones_have(
                 sim, world_mod.FANOUT_KEY, 2.5, {g.master for g in w.groups})
-    fan.needed = sweep_pages(w) + n
-    fan.bound = bound.ideal_seconds(sweep_pages(w), n, rate=rate, concurrency=concurrency,
+    writes = n if edits is None else edits
+    fan.needed = sweep_pages(w) + writes
+    fan.bound = bound.ideal_seconds(sweep_pages(w), writes, rate=rate, concurrency=concurrency,
                                     latency=latency, prior=prior)
     return first, fan
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import threading
+import time
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any, TypeVar
@@ -67,6 +68,10 @@ class SimThread:
         if self._loop is not None and self._loop.is_running():
             self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join()
+
+    def cpu(self) -> float:
+        """CPU seconds the simulator's thread has used so far."""
+        return self.run(time.thread_time)
 
     def run(self, fn: Callable[[], T]) -> T:
         """Call ``fn`` on the simulator's loop and return its result."""

@@ -6,6 +6,7 @@ Every error copytrader raises on purpose is a :class:`CopytraderError`::
     ├── ConfigError                 bad setting value; CLI exit 2, one line naming the variable
     ├── UsageError                  a bad command-line argument; CLI exit 2, one line naming it
     ├── PolicyError                 a policy file is invalid (carries every Problem found)
+    ├── EventError                  an inbound webhook body is not a valid event (HTTP 400)
     ├── PolicyEditError             ``copytrader follower`` could not finish an edit safely
     ├── StoreError                  the database could not be reached or written
     ├── LeaseError                  the writer lease (one writer at a time)
@@ -37,6 +38,11 @@ class CopytraderError(Exception):
 
 class ConfigError(CopytraderError):
     """A configuration value is missing or invalid. The message names the variable."""
+
+
+class EventError(CopytraderError):
+    """An inbound webhook body is not a valid event. The message names the field and the
+    problem, never the value (the daemon answers it with HTTP 400)."""
 
 
 class UsageError(CopytraderError):

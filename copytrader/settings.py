@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from copytrader import webhook_token
 from copytrader.core import audit_actions
 from copytrader.errors import ConfigError
 
@@ -84,6 +85,8 @@ class DaemonSettings:
     http_token: Secret = field(default_factory=lambda: Secret(""))
     retention_days: int = 90
     shutdown_timeout_seconds: float = 30.0
+    #: The secret path segment of the inbound webhook URL; empty: no webhook route.
+    webhook_token: Secret = field(default_factory=lambda: Secret(""))
 
 
 #: The shortest webhook secret accepted (an HMAC key must not be guessable).
@@ -370,6 +373,10 @@ def load(
                 _source(env, file_values, "shutdown_timeout_seconds"),
                 30.0,
             ),
+            webhook_token=Secret(webhook_token.read(
+                _source(env, file_values, "webhook_token"),
+                _source(env, file_values, "webhook_token_file"),
+                env.get("CREDENTIALS_DIRECTORY"), kind)),
         ),
         database_url=_database_url(database_raw, env),
         database_is_default=database_raw is None,
@@ -471,3 +478,4 @@ def _platform(
     from copytrader import accounts
 
     return kind, path, accounts.load(path, api_key)
+

@@ -217,3 +217,60 @@ def test_botprimex_reads_the_accounts_file_only_where_the_platform_is_needed(
         settings.load(env)
     # the file is only for BotPrimeX: a HaasOnline deployment ignores it
     assert settings.load({**env, "COPYTRADER_PLATFORM": "haas"}).platform.accounts == {}
+
+
+BPX = {**BASE, "COPYTRADER_PLATFORM": "botprimex"}
+
+
+def bpx(env: dict[str, str]) -> settings.Settings:
+    """BotPrimeX settings as a command that does not talk to the platform reads them (no
+    accounts file needed)."""
+    return settings.load(env, require_platform=False)
+
+
+def test_the_webhook_token_from_env_file_or_credential(tmp_path: Path) -> None:
+    token = "wh-0123456789abcdef-XYZ._~"
+    assert not bpx(BPX).daemon.webhook_token  # off by default
+    s = bpx({**BPX, "COPYTRADER_WEBHOOK_TOKEN": token})
+    assert s.daemon.webhook_token.reveal() == token and token not in repr(s)
+    f = tmp_path / "token"
+    f.write_text(f"{token}\n")
+    s = bpx({**BPX, "COPYTRADER_WEBHOOK_TOKEN_FILE": str(f)})
+    assert s.daemon.webhook_token.reveal() == token
+    (tmp_path / "copytrader-webhook-token").write_text(token)
+    s = bpx({**BPX, "CREDENTIALS_DIRECTORY": str(tmp_path)})
+    assert s.daemon.webhook_token.reveal() == token
+    # An empty credential (the template unit's default) means webhooks off.
+    (tmp_path / "copytrader-webhook-token").write_text("\n")
+    assert not bpx({**BPX, "CREDENTIALS_DIRECTORY": str(tmp_path)}).daemon.webhook_token
+    # The environment wins over the file.
+    s = bpx({**BPX, "COPYTRADER_WEBHOOK_TOKEN": token + "2",
+                       "COPYTRADER_WEBHOOK_TOKEN_FILE": str(f)})
+    assert s.daemon.webhook_token.reveal() == token + "2"
+
+
+@pytest.mark.parametrize(("env", "variable"), [
+    ({"COPYTRADER_WEBHOOK_TOKEN": "short-canary"}, "COPYTRADER_WEBHOOK_TOKEN"),
+    ({"COPYTRADER_WEBHOOK_TOKEN": "canary/with/slashes-0123"}, "COPYTRADER_WEBHOOK_TOKEN"),
+    ({"COPYTRADER_WEBHOOK_TOKEN": "canary with spaces 0123"}, "COPYTRADER_WEBHOOK_TOKEN"),
+    ({"COPYTRADER_WEBHOOK_TOKEN": "canary%2Fencoded%2F0123"}, "COPYTRADER_WEBHOOK_TOKEN"),
+    ({"COPYTRADER_WEBHOOK_TOKEN": "canary-" + "x" * 250}, "COPYTRADER_WEBHOOK_TOKEN"),
+    ({"COPYTRADER_WEBHOOK_TOKEN_FILE": "/nonexistent/canary"}, "COPYTRADER_WEBHOOK_TOKEN_FILE"),
+])
+def test_a_bad_webhook_token_is_named_never_shown(env: dict[str, str], variable: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        bpx({**BPX, **env})
+    message = str(err.value)
+    assert message.startswith(variable) and "\n" not in message
+    if variable == "COPYTRADER_WEBHOOK_TOKEN":  # the value is described, never shown
+        assert env[variable] not in message and "canary" not in message, message
+
+
+def test_a_webhook_token_is_botprimex_only() -> None:
+    token = "wh-0123456789abcdef-XYZ"
+    with pytest.raises(ConfigError) as err:
+        settings.load({**BASE, "COPYTRADER_WEBHOOK_TOKEN": token})
+    message = str(err.value)
+    assert message.startswith("COPYTRADER_WEBHOOK_TOKEN: inbound webhooks are BotPrimeX's")
+    assert token not in message and "\n" not in message
+    assert bpx({**BPX, "COPYTRADER_WEBHOOK_TOKEN": token}).daemon.webhook_token

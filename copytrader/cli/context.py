@@ -27,14 +27,15 @@ if TYPE_CHECKING:
 
 def load_settings(args: argparse.Namespace, *, platform: bool, logs: bool = True) -> Settings:
     """The settings of this command (``platform``: it needs the partner API), with the API
-    key, every follower account's key, and the notification URLs and secret registered as
-    secrets, and (``logs``) logging configured. A database-only command logs nothing of its
-    own and skips structlog's set-up (it starts faster); library warnings still reach stderr
-    through the standard logging module."""
+    key, every follower account's key, the webhook token, and the notification URLs and
+    secret registered as secrets, and (``logs``) logging configured. A database-only command
+    logs nothing of its own and skips structlog's set-up (it starts faster); library warnings
+    still reach stderr through the standard logging module."""
     from copytrader import settings as settings_mod
 
     s = settings_mod.load(config_file=args.config, require_platform=platform)
-    secrets = [k.reveal() for k in (s.platform.api_key, *s.platform.accounts.values()) if k]
+    keys = (s.platform.api_key, *s.platform.accounts.values(), s.daemon.webhook_token)
+    secrets = [k.reveal() for k in keys if k]
     secrets += [x for x in s.notify.secrets() if x]  # the notification URLs, webhook secret
     if secrets:
         from copytrader.observe import redact

@@ -38,8 +38,8 @@ from copytrader.daemon.sdnotify import Notifier
 from copytrader.observe import logging as obs_logging
 from copytrader.observe import redact
 from copytrader.reconcile import wiring
-from copytrader.settings import DaemonSettings, PlatformSettings, Settings
-from copytrader.store import queries
+from copytrader.settings import DaemonSettings, PlatformSettings, Secret, Settings
+from copytrader.store import queries, trades
 
 log = structlog.get_logger("copytrader.demo")
 
@@ -119,14 +119,15 @@ def fresh_database(path: Path) -> None:
 
 
 def demo_settings(base: Settings, folder: Path, platform: PlatformSettings,
-                  log_file: Path | None) -> Settings:
+                  log_file: Path | None, webhook_token: Secret | None = None) -> Settings:
     """The daemon's settings for the demo (only the log format comes from ``base``)."""
     return Settings(
         platform=platform,
         daemon=DaemonSettings(interval_seconds=INTERVAL, http_listen=listen(base),
                               http_token=base.daemon.http_token,
                               retention_days=base.daemon.retention_days,
-                              shutdown_timeout_seconds=5.0),
+                              shutdown_timeout_seconds=5.0,
+                              webhook_token=webhook_token or Secret("")),
         database_url=f"sqlite:///{(folder / 'copytrader.db').resolve()}",
         policy_dir=folder / "policies",
         log_format=base.log_format,
@@ -157,7 +158,7 @@ async def _main(args: argparse.Namespace, base: Settings, world: World, folder: 
     async with world.simulator(folder) as sim:
         for secret in sim.secrets:
             redact.register_secret(secret)
-        s = demo_settings(base, folder, sim.platform, log_file)
+        s = demo_settings(base, folder, sim.platform, log_file, sim.webhook_token)
         daemon = Daemon(s, notifier=Notifier(None))
         serving = asyncio.create_task(daemon.serve())
         notes: list[str] = []
@@ -182,13 +183,18 @@ async def _main(args: argparse.Namespace, base: Settings, world: World, folder: 
                 daemon.request_stop("demo ending")
                 await asyncio.gather(serving, return_exceptions=True)
         edited = edit.done() and not edit.cancelled() and edit.exception() is None
-    await _summary(s, time.monotonic() - started, edited, args.headless, world.names)
+    await _summary(s, time.monotonic() - started, edited, args.headless, world.names,
+                   daemon.metrics.webhook_events())
     return code
 
 
 async def _strategy_manager(daemon: Daemon, world: World, sim: Running,
                             notes: list[str]) -> None:
-    """Edit a master through the platform's API a little after the first pass."""
+    """Point the platform's webhooks at the daemon once it listens; edit a master through
+    the platform's API a little after the first pass."""
+    await daemon.ready.wait()
+    assert daemon.endpoint is not None
+    world.connect_webhooks(sim, daemon.endpoint.url)
     await daemon.passed.wait()
     await asyncio.sleep(EDIT_AFTER)
     done = await world.edit_master(sim)
@@ -223,15 +229,17 @@ async def _live(daemon: Daemon, serving: asyncio.Task[int], sim_url: str,
 
 
 async def _summary(s: Settings, seconds: float, edited: bool, headless: bool,
-                   names: dict[str, str]) -> None:
+                   names: dict[str, str], webhook_events: int) -> None:
     async with wiring.open_store_only(s) as store:
         runs = await store.runs()
         status = await queries.status(store)
+        recorded = await trades.count(store)
     doc: dict[str, Any] = {
         "demo": "summary", "seconds": round(seconds, 1), "passes": len(runs),
         "actions_ok": sum(r.actions_ok for r in runs),
         "actions_failed": sum(r.actions_failed for r in runs),
         "master_edit_sent": edited, "database": s.database_url, "policy_dir": str(s.policy_dir),
+        "webhook_events": webhook_events, "trades_recorded": recorded,
     }
     lines = [doc] + [{"master": m["master"], "name": demo_view.name(m["master"], names),
                       **{k: m[k] for k in ("master_status", "followers", "clones", "in_sync",
@@ -245,6 +253,9 @@ async def _summary(s: Settings, seconds: float, edited: bool, headless: bool,
     out.print(f"[bold]copytrader demo[/]: {words.plural(doc['passes'], 'pass', 'passes')}, "
               f"{words.plural(doc['actions_ok'], 'action')} ok, {doc['actions_failed']} failed, "
               f"in {doc['seconds']} s")
+    if webhook_events:
+        out.print(f"  {webhook_events} webhook events from the platform, {recorded} closed "
+                  "trades recorded (copytrader history shows their ROI)")
     for m in lines[1:]:
         out.print(f"  {m['name']}: {m['in_sync']}/{words.plural(m['followers'], 'follower')} "
                   f"in sync, {words.plural(m['clones'], 'clone')}")

@@ -24,6 +24,8 @@ class Running:
     platform: PlatformSettings
     secrets: list[str] = field(default_factory=list)  # keys to keep out of the logs
     state: Any = None
+    #: The secret path segment of the daemon's webhook URL (empty: the platform sends none).
+    webhook_token: Secret = field(default_factory=lambda: Secret(""))
 
 
 class World(Protocol):
@@ -40,6 +42,10 @@ class World(Protocol):
 
     async def edit_master(self, running: Running) -> str:
         """Edit one master through the platform's API; what was done, for people."""
+        ...
+
+    def connect_webhooks(self, running: Running, url: str) -> None:
+        """Give the platform the daemon's webhook URL ``url`` (when it sends webhooks)."""
         ...
 
 
@@ -83,6 +89,9 @@ class Haas:
         changes = ", ".join(f"{k}: {words.show(v)}" for k, v in self.edit.items())
         return f"the strategy manager edited the ETH spot grid master ({changes})"
 
+    def connect_webhooks(self, running: Running, url: str) -> None:
+        """HaasOnline sends no webhooks."""
+
 
 class BotPrimeX:
     """BotPrimeX: the master account with three masters and four follower accounts, each
@@ -114,7 +123,10 @@ class BotPrimeX:
                                         accounts={n: Secret(k) for n, k in keys.items()},
                                         accounts_file=path, rate_limit_per_minute=600,
                                         concurrency=4, timeout_seconds=10.0)
-            yield Running(sim.url, platform, [master, *keys.values()], state)
+            # The daemon's webhook URL: its path's secret, as an operator would set one.
+            token = secrets.token_urlsafe(24)
+            yield Running(sim.url, platform, [master, *keys.values(), token], state,
+                          webhook_token=Secret(token))
 
     async def edit_master(self, running: Running) -> str:
         from copytrader.platform.botprimex.client import BotPrimeXClient
@@ -124,6 +136,13 @@ class BotPrimeX:
             await manager.master.edit(self.demo.eth_grid, self.edit)
         changes = ", ".join(f"{k}: {words.show(v)}" for k, v in self.edit.items())
         return f"the strategy manager edited the ETH grid master ({changes})"
+
+    def connect_webhooks(self, running: Running, url: str) -> None:
+        """Every account delivers its events to the daemon, as set in the platform's
+        dashboard (the simulator's accounts have none until now)."""
+        hook = f"{url}/webhooks/botprimex/{running.webhook_token.reveal()}"
+        for account in running.state.accounts.values():
+            account.webhook_url = hook
 
 
 def write_accounts(path: Path, keys: dict[str, str]) -> None:

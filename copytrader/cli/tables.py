@@ -123,6 +123,7 @@ def status_grid(doc: Mapping[str, Any], now: datetime | None = None) -> Grid:
             Column("ROI", justify="right"),
             Column("followers", justify="right"),
             Column("clones", justify="right"),
+            Column("platform-carried", justify="right", optional=True, drop=0),
             Column("in sync", justify="right"),
             Column("follower ROI", justify="right", optional=True, drop=1),
             Column("needs a look", "text"),
@@ -140,6 +141,7 @@ def status_grid(doc: Mapping[str, Any], now: datetime | None = None) -> Grid:
             percent(m["master_roi"]),
             str(m["followers"]),
             str(m["clones"]),
+            str(m.get("platform_carried", 0)),
             in_sync,
             percent(m["follower_roi_mean"]),
             _attention(m),
@@ -258,9 +260,19 @@ def render_audit(
     audit_grid(rows).render(console, wide=wide)
 
 
+_TRADE_COLUMNS = ("master_trade_roi", "follower_trade_roi", "trade_tracking_error")
+
+
 def history_grid(rows: Sequence[Mapping[str, Any]]) -> Grid:
-    """One row per pass or bucket of a history query."""
+    """One row per pass or bucket of a history query; the realized (trade) columns only
+    when some row has a recorded trade."""
     per_follower = any(r.get("follower") for r in rows)
+    trades = any(r.get(c) is not None for r in rows for c in _TRADE_COLUMNS)
+    realized = [
+        Column("master trade ROI", justify="right", optional=True, drop=3),
+        Column("follower trade ROI", justify="right", optional=True, drop=3),
+        Column("trade tracking error", justify="right", optional=True, drop=3),
+    ]
     grid = Grid(
         "history",
         [
@@ -273,6 +285,7 @@ def history_grid(rows: Sequence[Mapping[str, Any]]) -> Grid:
             Column("master ROI", justify="right"),
             Column("follower ROI", justify="right"),
             Column("tracking error", justify="right"),
+            *(realized if trades else []),
         ],
     )
     for r in rows:
@@ -286,6 +299,7 @@ def history_grid(rows: Sequence[Mapping[str, Any]]) -> Grid:
             percent(r["master_roi"]),
             percent(r["follower_roi"]),
             percent(r["tracking_error"]),
+            *([percent(r.get(c)) for c in _TRADE_COLUMNS] if trades else []),
         )
     return grid
 

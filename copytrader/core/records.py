@@ -6,6 +6,7 @@ tables. Timestamps are timezone-aware UTC datetimes.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -36,6 +37,22 @@ class Link:
     applied: Settings = field(default_factory=lambda: MappingProxyType({}))
     removed: bool = False
     pending_until: datetime | None = None
+
+
+class LinkOp(enum.StrEnum):
+    """What a :class:`LinkChange` does to the link of its master and follower."""
+
+    SAVE = "save"  # insert or replace it with ``link``
+    INTEND = "intend"  # a clone is about to be requested: no bot, ``intent_at``; keep ``applied``
+    DROP = "drop"  # forget it (no error when there is none)
+
+
+@dataclass(frozen=True, slots=True)
+class LinkChange:
+    """One change to a link, written in a batch with the audit events of the same writes."""
+
+    op: LinkOp
+    link: Link
 
 
 @dataclass(frozen=True)
@@ -104,6 +121,7 @@ class BotSnapshot:
     drifted: bool = False
     failed: bool = False
     paused: bool = False
+    carried: bool = False  # a clone made with followUpdates: the platform carries the edits
 
 
 @dataclass(frozen=True)

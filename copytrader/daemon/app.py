@@ -3,8 +3,8 @@
 Start-up: open the database (migrating it) and the platform client, close the runs a crash
 left open, listen on the health/metrics endpoint, then tell systemd READY=1 and start the
 timetable (the first pass at once). While running: a pass every interval (stretched while the
-platform is unreachable), another soon after the policy folder changes or on SIGHUP, never
-two at once; STATUS= after each pass; WATCHDOG=1 while the loop is healthy.
+platform is unreachable), another soon after a policy change, SIGHUP or a webhook's bot
+event, never two at once; STATUS= after each pass; WATCHDOG=1 while the loop is healthy.
 Stop (SIGTERM/SIGINT): STOPPING=1, no new work, the pass in progress starts no new action and
 finishes its writes within ``shutdown_timeout_seconds`` (cancelled and recorded
 ``interrupted`` past that; a second signal cancels it at once), then exit 0.
@@ -21,7 +21,7 @@ from typing import Any
 
 import structlog
 
-from copytrader.daemon import health
+from copytrader.daemon import health, standby, webhooks
 from copytrader.daemon.delivery import DeliveryLoop
 from copytrader.daemon.http import HttpEndpoint, require_token
 from copytrader.daemon.metrics import CONTENT_TYPE, Metrics
@@ -40,7 +40,6 @@ from copytrader.reconcile.leadership import Leadership
 from copytrader.settings import Settings
 from copytrader.store import queries
 from copytrader.store.engine import safe_url
-from copytrader.store.lease import short
 from copytrader.web import live
 from copytrader.web.dashboard import Dashboard
 
@@ -145,6 +144,8 @@ class Daemon:
                 # Passes run only while this process leads (a standby writes nothing).
                 self.runner = PassRunner(svc.reconciler, after=self._after_pass,
                                          stopping=lambda: self.stopping() or not self.leading)
+                self.webhooks = webhooks.build(self.settings, svc.store, self.metrics,
+                                               self.runner, self._spawn)  # None: no route
                 host, port = self.settings.daemon.http_listen
                 # The dashboard reuses the reconciler's load of the policy folder.
                 self.dashboard = Dashboard(svc.store, self.settings.policy_dir, self.token,
@@ -152,7 +153,8 @@ class Daemon:
                 self.endpoint = HttpEndpoint(host, port, self.token, health=self.health,
                                              metrics=self.metrics.render,
                                              content_type=CONTENT_TYPE,
-                                             dashboard=self.dashboard)
+                                             dashboard=self.dashboard,
+                                             extra_routes=webhooks.routes(self.webhooks))
                 await self.endpoint.start()
                 try:
                     await self._run(svc)
@@ -193,6 +195,7 @@ class Daemon:
         self.notifier.stopping(f"stopping ({self._stop_reason}): finishing the current pass")
         self.scheduler.pause()
         timeout = self.settings.daemon.shutdown_timeout_seconds
+        await webhooks.close(self.webhooks, within=min(timeout, 5.0))  # later ones: 503
         if not await self.runner.drain(timeout):
             log.warning("the pass in progress was cancelled at shutdown")
         self.scheduler.shutdown()
@@ -374,32 +377,12 @@ class Daemon:
             assert self.leadership is not None
             doc["epoch"] = self.leadership.lease.epoch
         else:
-            ok, doc = await self._standby_health(db_ok)
+            ok, doc = await standby.health(self.leadership, db_ok=db_ok,
+                                           stopping=self.stopping(), ask_within=PING_TIMEOUT)
         doc["interval_seconds"] = self.interval
         if self.scheduler is not None:
             doc["next_pass_in_seconds"] = self.scheduler.next_run_in()
         return ok, doc
-
-    async def _standby_health(self, db_ok: bool) -> tuple[bool, dict[str, Any]]:
-        """A standby is healthy while it can see the database (and is not stopping)."""
-        doc: dict[str, Any] = {"role": "standby", "status": "ok", "leader": None}
-        if db_ok and self.leadership is not None:
-            try:
-                holding = await asyncio.wait_for(self.leadership.holder(), PING_TIMEOUT)
-            except (CopytraderError, TimeoutError):
-                db_ok = False
-            else:
-                doc["leader"] = short(holding.holder) if holding else None
-                doc["leader_lease_ends_in_seconds"] = (
-                    round(holding.expires_in, 1)
-                    if holding and holding.expires_in is not None
-                    else None
-                )
-        if self.stopping():
-            doc.update(status="unhealthy", reason="stopping")
-        elif not db_ok:
-            doc.update(status="unhealthy", reason="database unreachable")
-        return doc["status"] == "ok", doc
 
 
 async def run(settings: Settings) -> int:

@@ -3,16 +3,21 @@
 Bound to a loopback address it is open; bound anywhere else every request must carry
 ``Authorization: Bearer <COPYTRADER_HTTP_TOKEN>`` (compared in constant time) or the
 dashboard's session cookie, and the daemon refuses to start without a token
-(:mod:`copytrader.web.auth`). There is no access log, so no header reaches a log line.
+(:mod:`copytrader.web.auth`). There is no access log, so no header (and no path: a webhook's
+path holds its secret) reaches a log line. Webhook routes (under ``/webhooks/``) carry their
+own secret in the path (``extra_routes``); a body the handler did not read is never drained
+("lingering"): the connection is closed instead.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from copytrader.errors import ConfigError
 from copytrader.settings import Secret
@@ -25,17 +30,38 @@ __all__ = ["HttpEndpoint", "is_loopback", "require_token"]
 
 HealthCheck = Callable[[], Awaitable[tuple[bool, dict[str, Any]]]]
 Render = Callable[[], bytes]
+AddRoutes = Callable[[web.Application], None]
+
+
+class _NoRequestBytes(logging.Filter):
+    """aiohttp logs a malformed request at error level with its exception, whose text quotes
+    the request line (and a webhook's path holds its secret): keep one warning line with the
+    exception's class, never the bytes. A scanner's garbage is not an error of copytrader's."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError):
+            record.msg = f"malformed HTTP request refused ({type(exc).__name__}): {record.msg}"
+            record.exc_info = None
+            record.exc_text = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+_FILTER = _NoRequestBytes()
 
 
 class HttpEndpoint:
     """The aiohttp server; :meth:`start` returns once it listens, :attr:`url` says where.
 
-    ``metrics`` None serves no ``/metrics``; ``dashboard`` mounts the dashboard at ``/``."""
+    ``metrics`` None serves no ``/metrics``; ``dashboard`` mounts the dashboard at ``/``;
+    ``extra_routes`` adds routes of their own (the inbound webhooks)."""
 
     def __init__(self, host: str, port: int, token: Secret | None, *,
                  health: HealthCheck, metrics: Render | None = None, content_type: str = "",
                  dashboard: Dashboard | None = None,
-                 setting: str = "COPYTRADER_HTTP_LISTEN") -> None:
+                 setting: str = "COPYTRADER_HTTP_LISTEN",
+                 extra_routes: AddRoutes | None = None) -> None:
         self.setting = setting  # where the address came from, for a bind error
         self.host = host
         self.port = port
@@ -44,6 +70,7 @@ class HttpEndpoint:
         self._metrics = metrics
         self._content_type = content_type
         self.dashboard = dashboard
+        self._extra_routes = extra_routes
         self._runner: web.AppRunner | None = None
 
     @property
@@ -56,6 +83,8 @@ class HttpEndpoint:
         app.router.add_get("/healthz", self._healthz)
         if self._metrics is not None:
             app.router.add_get("/metrics", self._render_metrics)
+        if self._extra_routes is not None:
+            self._extra_routes(app)
         if self.dashboard is not None:
             web_app.mount(app, self.dashboard)
         else:
@@ -78,7 +107,11 @@ class HttpEndpoint:
 
         Raises ConfigError naming ``setting`` when the address cannot be bound.
         """
-        runner = web.AppRunner(self._app(), access_log=None, shutdown_timeout=1.0)
+        server_log = logging.getLogger("aiohttp.server")
+        if _FILTER not in server_log.filters:
+            server_log.addFilter(_FILTER)
+        runner = web.AppRunner(self._app(), access_log=None, shutdown_timeout=1.0,
+                               lingering_time=0)
         await runner.setup()
         try:
             site = web.TCPSite(runner, self.host, self.port)

@@ -86,6 +86,20 @@ class Metrics:
         self.notify_oldest = Gauge("copytrader_notifications_oldest_pending_seconds",
                                    "Age of the oldest notification not yet delivered.",
                                    registry=r)
+        self.webhook_received = Counter("copytrader_webhook_events_received",
+                                        "Requests to a webhook URL (any token).", registry=r)
+        self.webhook_accepted = Counter("copytrader_webhook_events_accepted",
+                                        "Valid webhook events accepted (202), by event name "
+                                        "(other: a name copytrader does not know).",
+                                        ["event"], registry=r)
+        self.webhook_rejected = Counter("copytrader_webhook_events_rejected",
+                                        "Webhook requests refused, by reason.", ["reason"],
+                                        registry=r)
+        self.webhook_handled = Counter("copytrader_webhook_events_handled",
+                                       "Accepted webhook events once handled, by result.",
+                                       ["result"], registry=r)
+        self.webhook_queue = Gauge("copytrader_webhook_queue",
+                                   "Accepted webhook events not handled yet.", registry=r)
         # Progress marker for the watchdog: any finished request shows the pass is moving.
         self.last_activity = time.monotonic()
 
@@ -145,6 +159,11 @@ class Metrics:
                 gauge.labels(master=master).set(m.get(key) or 0)
             if m.get("master_roi") is not None:
                 self.master_roi.labels(master=master).set(float(m["master_roi"]))
+
+    def webhook_events(self) -> int:
+        """Webhook events accepted so far (every event name)."""
+        return int(sum(sample.value for metric in self.webhook_accepted.collect()
+                       for sample in metric.samples if sample.name.endswith("_total")))
 
     def render(self) -> bytes:
         """The Prometheus text exposition of every metric."""

@@ -10,19 +10,43 @@ Three limits, checked just before a request is sent:
 - a shared **block**: a 429's Retry-After moves "blocked until" forward, and every request
   queued or about to be resent waits for it.
 
+Requests waiting for any of the three leave **most urgent first**, then first come, first
+served: a request's urgency is :data:`URGENCY` in the task that sends it (lower goes first;
+the reconcile executor sets it from :mod:`copytrader.core.urgency`, so a stop waiting for the
+window or a free place leaves before an edit or a clone that waited longer). The choice is
+made at each send, so an urgent request that arrives while another sleeps for the window
+still goes first.
+
 Clock and sleep are injected so tests can run minutes of traffic in milliseconds.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import heapq
+import itertools
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
+
+#: The urgency of the requests the current task sends (lower leaves first; 0 by default, so
+#: a request nobody ranked is never held behind ranked ones).
+URGENCY: contextvars.ContextVar[int] = contextvars.ContextVar("copytrader_urgency", default=0)
+
+
+@dataclass(order=True)
+class _Waiter:
+    """A request waiting to be sent: ordered by urgency, then arrival."""
+
+    urgency: int
+    seq: int
+    turn: asyncio.Event = field(compare=False, default_factory=asyncio.Event)
 
 
 class RateLimiter:
@@ -47,9 +71,10 @@ class RateLimiter:
         self._clock = clock
         self._sleep = sleep
         self._sends: deque[float] = deque(maxlen=limit)
-        self._semaphore = asyncio.Semaphore(concurrency)
-        # One admission at a time, in arrival order: waiters are served first come, first out.
-        self._gate = asyncio.Lock()
+        # Requests not yet sent, most urgent first, then first come: only the head may send.
+        self._waiting: list[_Waiter] = []
+        self._seq = itertools.count()
+        self._sleeping = False  # the head is sleeping for the window or a block
         self._blocked_until = float("-inf")
         self._in_flight = 0
         #: Requests admitted (sent) so far.
@@ -85,34 +110,73 @@ class RateLimiter:
             ready = max(ready, self._sends[0] + self.window)
         return ready
 
-    async def _admit(self) -> float:
-        """Wait for the window and the block; record the send. Returns the seconds waited."""
+    async def _admit(self, urgency: int) -> float:
+        """Wait for a place in flight, the window and the block, behind every more urgent
+        (or as urgent and earlier) waiting request; record the send and take the place.
+        Returns the seconds waited for the window or a block (not for a place in flight)."""
         arrived = self._clock()
-        # Queueing on the gate counts as waiting too: the gate is only ever held for long by
-        # a request sleeping for the window or a block.
-        held_up = self._gate.locked()
-        async with self._gate:
+        me = _Waiter(urgency, next(self._seq))
+        heapq.heappush(self._waiting, me)
+        held_up = False
+        capped = 0.0  # seconds this request, at the head, waited for a place in flight only
+        try:
             while True:
+                me.turn.clear()
+                if self._waiting[0] is not me or self._sleeping:
+                    held_up = held_up or self._sleeping
+                    await me.turn.wait()  # set when this one may be the next to try
+                    continue
+                if self._in_flight >= self.concurrency:
+                    since = self._clock()
+                    await me.turn.wait()  # set when a request in flight finishes
+                    capped += self._clock() - since
+                    continue
                 now = self._clock()
                 ready = self._ready_at(now)
                 if ready <= now:
                     break
                 held_up = True
-                # Re-check after sleeping: a 429 may have moved the block meanwhile.
-                await self._sleep(ready - now)
-            self._sends.append(now)
-            self.sent += 1
-            waited = max(now - arrived, 0.0) if held_up else 0.0
-            self.waited += waited
+                # One sleeper at a time, the head. Re-check after sleeping: a 429 may have
+                # moved the block, and a more urgent request may have arrived meanwhile
+                # (then it tries first and this one waits for its turn again).
+                self._sleeping = True
+                try:
+                    await self._sleep(ready - now)
+                finally:
+                    self._sleeping = False
+                if self._waiting[0] is not me:
+                    self._waiting[0].turn.set()
+        except BaseException:
+            self._leave(me)
+            raise
+        self._in_flight += 1
+        self._leave(me)
+        self._sends.append(now)
+        self.sent += 1
+        waited = max(now - arrived - capped, 0.0) if held_up else 0.0
+        self.waited += waited
         return waited
+
+    def _leave(self, waiter: _Waiter) -> None:
+        """Take ``waiter`` out of the queue and tell the new head it may try."""
+        if self._waiting and self._waiting[0] is waiter:
+            heapq.heappop(self._waiting)
+        else:
+            self._waiting.remove(waiter)
+            heapq.heapify(self._waiting)
+        self._wake_head()
+
+    def _wake_head(self) -> None:
+        if self._waiting:
+            self._waiting[0].turn.set()
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[float]:
-        """Hold one request's slot while it is in flight; yields the seconds it waited."""
-        async with self._semaphore:
-            waited = await self._admit()
-            self._in_flight += 1
-            try:
-                yield waited
-            finally:
-                self._in_flight -= 1
+        """Hold one request's place in flight while it is sent and answered; yields the
+        seconds it waited. Its place in the queue is the current task's :data:`URGENCY`."""
+        waited = await self._admit(URGENCY.get())
+        try:
+            yield waited
+        finally:
+            self._in_flight -= 1
+            self._wake_head()

@@ -17,8 +17,12 @@ PREFIX = "YAML syntax error: "
 _KEY_LINE = re.compile(r"^(\s*)((?:-\s+)*)([^\s#][^:#]*?):(\s|$)")
 
 
+#: The line breaks PyYAML counts lines by (its marks' line numbers follow them).
+_BREAKS = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+
+
 def _lines(text: str) -> list[str]:
-    return text.split("\n")
+    return _BREAKS.split(text)
 
 
 def _indent(line: str) -> int:
@@ -27,7 +31,7 @@ def _indent(line: str) -> int:
 
 def _previous(lines: list[str], index: int) -> tuple[int, str] | None:
     """The nearest line before ``index`` (0-based) that is neither blank nor a comment."""
-    for i in range(index - 1, -1, -1):
+    for i in range(min(index, len(lines)) - 1, -1, -1):
         stripped = lines[i].strip()
         if stripped and not stripped.startswith("#"):
             return i, lines[i]

@@ -1,7 +1,11 @@
 """Runs a plan: the platform writes, the links that make them safe, and their audit events.
 
-Followers run concurrently (bounded); one follower's actions run in order, and the first
-failure ends that follower's sequence (the next pass starts again from what it reads).
+Followers run concurrently (bounded), most urgent first (:mod:`copytrader.core.urgency`:
+risk-reducing writes before edits, edits before clones); each write also queues for the rate
+limit at its own urgency. One follower's actions run in order, and the first failure ends that
+follower's sequence (the next pass starts again from what it reads). Every write is on record
+before it is sent and its outcome is recorded with its link, through the pass's
+:class:`~copytrader.reconcile.ledger.Ledger` (many followers' bookkeeping per transaction).
 Before a clone is requested its intent is stored, so a clone whose answer is lost is adopted
 on the next pass rather than made twice.
 """
@@ -16,17 +20,21 @@ from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Protocol
 
+from copytrader.core import urgency
 from copytrader.core.actions import Carrier
 from copytrader.core.model import Bot, Scalar, Status
 from copytrader.core.plan import Action, FollowerPlan, Kind, Note
-from copytrader.core.records import AuditEvent, Link
+from copytrader.core.records import AuditEvent, Link, LinkChange, LinkOp
 from copytrader.errors import (
     CopytraderError,
     LeaseLostError,
     NetworkError,
     PermanentError,
     RateLimitedError,
+    StoreError,
 )
+from copytrader.platform import ratelimit
+from copytrader.reconcile.ledger import Ledger
 from copytrader.reconcile.ports import Lease, Platform, Store
 
 
@@ -60,7 +68,8 @@ class FollowerResult:
 
 
 class Audit(Protocol):
-    """What the executor needs of the audit trail (``copytrader.observe.audit.AuditTrail``)."""
+    """What the executor and the service need of the audit trail
+    (``copytrader.observe.audit.AuditTrail``)."""
 
     def mask(self, event: AuditEvent) -> AuditEvent: ...
     def log(self, event: AuditEvent) -> AuditEvent: ...
@@ -146,13 +155,30 @@ class Executor:
         self.audit = audit
         self.run_id = run_id
         self.stopping = stopping
-        self._slots = asyncio.Semaphore(concurrency)
+        self.concurrency = max(1, concurrency)
+        self.ledger = Ledger(store, lease)
 
     async def run(self, followers: tuple[FollowerPlan, ...]) -> list[FollowerResult]:
-        """Run every follower's actions; never raises for a platform error."""
-        busy = [fp for fp in followers if fp.actions]
-        results = await asyncio.gather(*(self._guarded(fp) for fp in busy))
-        done = {id(r.plan): r for r in results}
+        """Run every follower's actions, most urgent first; never raises for a platform
+        error. Returns once every outcome is recorded (StoreError when it cannot be)."""
+        todo = iter(urgency.order(fp for fp in followers if fp.actions))
+        done: dict[int, FollowerResult] = {}
+
+        async def worker() -> None:
+            for fp in todo:  # shared: each follower is taken by one worker, in order
+                done[id(fp)] = await self._follower(fp)
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                # Twice as many followers as requests in flight: while one batch of writes
+                # is on the wire, the next is being recorded (and waits, recorded, for a
+                # place in the limiter), so the bookkeeping is off the critical path.
+                for _ in range(2 * self.concurrency):
+                    group.create_task(worker())
+        except BaseExceptionGroup as group_error:  # a bug: end the pass with its own error
+            raise group_error.exceptions[0] from group_error
+        finally:
+            await self.ledger.drain()
         out = []
         for fp in followers:
             if id(fp) in done:
@@ -166,16 +192,6 @@ class Executor:
                 )
         return out
 
-    async def _guarded(self, fp: FollowerPlan) -> FollowerResult:
-        try:
-            async with self._slots:
-                return await self._follower(fp)
-        finally:
-            # Outside the slot, which bounds the followers talking to the platform: while
-            # this transaction commits, the next follower's request is already on its way,
-            # and followers that finish meanwhile share the next flush (one transaction).
-            await self.audit.flush()
-
     async def _follower(self, fp: FollowerPlan) -> FollowerResult:
         bot = fp.clone.bot_id if fp.clone else None
         status = fp.clone.status if fp.clone else None
@@ -186,106 +202,114 @@ class Executor:
                 break  # shutting down or stepped down: the next pass (leader) picks up
             target = action.bot or bot
             key = uuid.uuid4().hex if action.is_write else None
+            at = _now()
             if key is not None:
-                # Write-ahead: the attempt is on record before it is sent, so a crash right
-                # after the platform did it cannot leave the write out of the audit trail;
-                # and it is recorded only while this process holds the writer lease.
+                # Write-ahead: the attempt (and a clone's intent) is on record before it is
+                # sent, so a crash right after the platform did it cannot leave the write out
+                # of the audit trail; and only while this process holds the writer lease.
                 pending = self.audit.mask(_event(self.run_id, fp, action, None, target, key))
+                intent = (
+                    LinkChange(LinkOp.INTEND, Link(action.master, action.follower, None, at))
+                    if action.kind is Kind.CLONE
+                    else None
+                )
                 try:
-                    fence = self.lease.check() if self.lease is not None else None
-                    await self.store.add_pending([pending], fence)
-                except LeaseLostError as exc:
-                    self.fenced = str(exc)
-                    outcomes.append(Outcome(action, False, target, str(exc)))
+                    await self.ledger.pending(pending, intent)
+                except (LeaseLostError, StoreError) as exc:  # not recorded: not sent
+                    if isinstance(exc, LeaseLostError):
+                        self.fenced = str(exc)
+                    outcome = Outcome(action, False, target, str(exc))
+                    outcomes.append(outcome)
+                    self.ledger.outcome([self._logged(fp, outcome, target, key)])
                     break
                 self.audit.log(pending)
+                # Its place in the rate limiter's queue (a risk-reducing write first).
+                ratelimit.URGENCY.set(urgency.of(action) or 0)
             try:
-                new_bot = await self._do(fp, action, target, applied, key)
+                new_bot = await self._do(action, target, applied)
             except CopytraderError as exc:
                 if isinstance(exc, LeaseLostError):  # the transport's last-moment check
                     self.fenced = str(exc)
                 outcome = Outcome(action, False, target, str(exc))
                 outcomes.append(outcome)
-                await self.audit.emit(_event(self.run_id, fp, action, outcome, target, key))
+                change = self._after_failure(action, exc, at)
+                self.ledger.outcome([self._logged(fp, outcome, target, key)], change)
                 break
             acted = new_bot.bot_id if new_bot is not None else target
-            if new_bot is not None:
+            change = None
+            if new_bot is not None:  # a clone
                 target = new_bot.bot_id
                 applied = dict(new_bot.settings)
                 status = new_bot.status
-            if action.kind is Kind.EDIT:
+                change = _save(action, target, applied)
+            elif action.kind is Kind.EDIT:
                 applied.update(action.payload)
+                change = _save(action, target, applied)
+            elif action.kind is Kind.ADOPT:
+                change = _save(action, target, applied)
             elif action.kind is Kind.START:
                 status = Status.RUNNING
             elif action.kind is Kind.STOP:
                 status = Status.STOPPED
             elif action.kind in (Kind.DELETE, Kind.RELEASE):
+                change = LinkChange(LinkOp.DROP, Link(action.master, action.follower, None))
                 target, status = None, None
             bot = target
-            outcomes.append(Outcome(action, True, acted))
+            outcome = Outcome(action, True, acted)
+            outcomes.append(outcome)
+            # The outcome and its link change are written in one transaction.
+            self.ledger.outcome([self._logged(fp, outcome, acted, key)], change)
         return FollowerResult(fp, tuple(outcomes), bot, status)
 
-    async def _do(
-        self,
-        fp: FollowerPlan,
-        action: Action,
-        bot: str | None,
-        applied: dict[str, Scalar],
-        key: str | None,
-    ) -> Bot | None:
-        """One action's platform write, then its store update and its ``ok`` event in one
-        transaction. Raises on failure (the caller records the failed event)."""
+    def _logged(
+        self, fp: FollowerPlan, outcome: Outcome, bot: str | None, key: str | None
+    ) -> AuditEvent:
+        """The outcome's audit event, logged now and masked as it must be stored."""
+        return self.audit.log(_event(self.run_id, fp, outcome.action, outcome, bot, key))
+
+    def _after_failure(
+        self, action: Action, exc: CopytraderError, at: datetime
+    ) -> LinkChange | None:
+        """What a failed clone leaves on its link (the intent stays otherwise)."""
+        if action.kind is not Kind.CLONE:
+            return None
         m, f = action.master, action.follower
+        if isinstance(exc, PermanentError | RateLimitedError):
+            # Refused or not processed: no bot was made, so no intent to keep.
+            return LinkChange(LinkOp.DROP, Link(m, f, None))
+        if isinstance(exc, NetworkError) and isinstance(exc.__cause__, TimeoutError):
+            # The platform may still be making the bot: wait for it to show (and adopt it)
+            # rather than cloning a second one.
+            until = _now() + timedelta(seconds=self.clone_pending_seconds)
+            return LinkChange(LinkOp.SAVE, Link(m, f, None, intent_at=at, pending_until=until))
+        return None
+
+    async def _do(self, action: Action, bot: str | None, applied: dict[str, Scalar]) -> Bot | None:
+        """One action's platform write (none for adopt and release); the new bot of a clone.
+        Raises on failure (the caller records it)."""
         kind = action.kind
-
-        def done(bot_id: str | None) -> list[AuditEvent]:
-            ok = Outcome(action, True, bot_id)
-            return [self.audit.log(_event(self.run_id, fp, action, ok, bot_id, key))]
-
         if kind is Kind.CLONE:
-            # Intent first: if the answer is lost, the next pass adopts the bot it made.
-            at = _now()
-            await self.store.record_intent(m, f, at)
-            try:
-                made = await self.platform.clone_bot(
-                    f, m, action.payload, follow_updates=action.propagation is Carrier.PLATFORM
-                )
-            except (PermanentError, RateLimitedError):
-                # Refused or not processed: no bot was made, so no intent to keep.
-                await self.store.drop_link(m, f)
-                raise
-            except NetworkError as exc:
-                if isinstance(exc.__cause__, TimeoutError):
-                    # The platform may still be making the bot: wait for it to show
-                    # (and adopt it) rather than cloning a second one.
-                    until = _now() + timedelta(seconds=self.clone_pending_seconds)
-                    await self.store.save_link(Link(m, f, None, intent_at=at, pending_until=until))
-                raise
-            link = Link(m, f, made.bot_id, applied=MappingProxyType(dict(made.settings)))
-            await self.store.save_link(link, done(made.bot_id))
-            return made
+            return await self.platform.clone_bot(
+                action.follower,
+                action.master,
+                action.payload,
+                follow_updates=action.propagation is Carrier.PLATFORM,
+            )
         if kind is Kind.RELEASE:  # forget the link; there may be no bot (an intent only)
-            await self.store.drop_link(m, f, done(bot))
             return None
         assert bot is not None, f"{kind.value} needs a bot"
-        if kind is Kind.ADOPT:
-            link = Link(m, f, bot, applied=MappingProxyType(dict(applied)))
-            await self.store.save_link(link, done(bot))
-        elif kind is Kind.EDIT:
-            await self.platform.edit_bot(f, bot, action.payload)
-            merged = MappingProxyType({**applied, **action.payload})
-            await self.store.save_link(Link(m, f, bot, applied=merged), done(bot))
-        elif kind in (Kind.START, Kind.STOP):
-            if kind is Kind.START:
-                await self.platform.start_bot(bot)
-            else:
-                await self.platform.stop_bot(bot)
-            # No store update to share a transaction with: the buffer writes the outcome
-            # over the pending event at the next flush.
-            await self.audit.emit(
-                _event(self.run_id, fp, action, Outcome(action, True, bot), bot, key)
-            )
+        if kind is Kind.EDIT:
+            await self.platform.edit_bot(action.follower, bot, action.payload)
+        elif kind is Kind.START:
+            await self.platform.start_bot(bot)
+        elif kind is Kind.STOP:
+            await self.platform.stop_bot(bot)
         elif kind is Kind.DELETE:
             await self.platform.delete_bot(bot)
-            await self.store.drop_link(m, f, done(bot))
         return None
+
+
+def _save(action: Action, bot: str | None, applied: Mapping[str, Scalar]) -> LinkChange:
+    """The link of ``action``'s follower pointing at ``bot`` with ``applied`` settings."""
+    link = Link(action.master, action.follower, bot, applied=MappingProxyType(dict(applied)))
+    return LinkChange(LinkOp.SAVE, link)

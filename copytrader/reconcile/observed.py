@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from copytrader.core import diff as diff_mod
+from copytrader.core.actions import Carrier, Kind
 from copytrader.core.model import Bot, Catalogue
 from copytrader.core.plan import Plan, World
 from copytrader.core.policy import Policy
@@ -103,9 +104,19 @@ def snapshots(
                 drifted=fp.drifted,
                 failed=failed,
                 paused=fp.desired.paused,
+                carried=res.bot is not None and _carried(res, clone),
             )
         )
     return out
+
+
+def _carried(res: FollowerResult, clone: Bot | None) -> bool:
+    """Whether the follower's clone after the pass is platform-carried: as made this pass
+    (its clone action's propagation), else as the sweep showed it (it follows the master)."""
+    for outcome in reversed(res.outcomes):
+        if outcome.ok and outcome.action.kind is Kind.CLONE:
+            return outcome.action.propagation is Carrier.PLATFORM
+    return clone is not None and clone.master_bot_id == res.plan.master
 
 
 def unread(

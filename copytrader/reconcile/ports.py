@@ -19,6 +19,7 @@ from copytrader.core.records import (
     Episode,
     Fence,
     Link,
+    LinkChange,
     MasterState,
     RiskState,
     RunRecord,
@@ -84,9 +85,11 @@ class Store(Protocol):
     ``close_open_runs`` also turns ``pending`` events left by a crash into ``unknown``.
     ``add_pending`` writes the ``pending`` events of writes about to be sent after checking
     ``fence`` against the writer lease in the same transaction (LeaseLostError when it fails:
-    then nothing is written and the writes must not be sent). ``save_risk`` and
-    ``save_episodes`` write their audit events in the same transaction as their state. Every
-    method that writes events writes their notifications (the outbox) in that transaction.
+    then nothing is written and the writes must not be sent). ``write_batch`` is the general
+    form: link changes (in order) and events of many writes in one transaction, the fence
+    checked first when given. ``save_risk`` and ``save_episodes`` write their audit events in
+    the same transaction as their state. Every method that writes events writes their
+    notifications (the outbox) in that transaction.
     """
 
     async def start_run(self, run: RunRecord) -> None: ...
@@ -110,6 +113,12 @@ class Store(Protocol):
 
     async def add_events(self, events: Sequence[AuditEvent]) -> None: ...
     async def add_pending(self, events: Sequence[AuditEvent], fence: Fence | None) -> None: ...
+    async def write_batch(
+        self,
+        changes: Sequence[LinkChange],
+        events: Sequence[AuditEvent],
+        fence: Fence | None = None,
+    ) -> None: ...
     async def add_snapshots(self, snapshots: Sequence[BotSnapshot]) -> None: ...
     async def save_master_states(self, found: Sequence[MasterState]) -> None: ...
 

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
     from copytrader.core import notices
     from copytrader.store.repo import SqlStore
+    from copytrader.store.sqlite_writer import SqliteWriter
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 _ASYNC_DRIVERS = {
@@ -245,7 +246,20 @@ async def open_store(
     from copytrader.store.repo import SqlStore
 
     engine = await _open(url, migrate=migrate, create_folder=create_folder)
-    return SqlStore(engine, notify=notify)
+    return SqlStore(engine, notify=notify, writer=_writer(engine))
+
+
+def _writer(engine: AsyncEngine) -> SqliteWriter | None:
+    """The writer thread of a SQLite database file (None: PostgreSQL, or a memory database
+    that a second connection would not see)."""
+    from copytrader.store.sqlite_writer import SqliteWriter
+
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        return None
+    if database.startswith("file:"):
+        return None
+    return SqliteWriter(str(Path(database).expanduser()), _sqlite_pragmas)
 
 
 async def open_reader(url: str, *, create_folder: bool = False) -> Reader:

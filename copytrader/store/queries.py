@@ -14,13 +14,14 @@ from datetime import UTC, datetime
 from statistics import fmean
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, literal, null, select, text
+from sqlalchemy import Select, and_, case, func, literal, null, select
 
 from copytrader.core import words
 from copytrader.core.spans import parse_span, parse_time
-from copytrader.store import auditlog, conditions, lookup
+from copytrader.store import auditlog, conditions, lookup, trade_history
 from copytrader.store import readside as tables
 from copytrader.store.database import Reader
+from copytrader.store.masters import DISTINCT_SQL as _MASTERS_SQL
 
 __all__ = [
     "audit",
@@ -44,7 +45,12 @@ HISTORY_COLUMNS = (
     "master_roi",
     "follower_roi",
     "tracking_error",
+    "master_trade_roi",
+    "follower_trade_roi",
+    "trade_tracking_error",
 )
+#: Averaged over the passes of a bucket.
+_AVERAGED = HISTORY_COLUMNS[3:]
 _EXISTS = and_(tables.snapshots.c.bot_id.is_not(None), tables.snapshots.c.status.is_not(None))
 
 
@@ -60,18 +66,9 @@ _CLONE_COUNTS = (
     _count(tables.snapshots.c.failed.is_(True)).label("failed"),
     _count(tables.snapshots.c.paused.is_(True)).label("paused"),
     func.avg(case((_EXISTS, tables.snapshots.c.roi))).label("roi_mean"),
+    _count(and_(_EXISTS, tables.snapshots.c.carried.is_(True))).label("carried"),
 )
 
-# Loose index scan: the distinct masters in O(masters x log rows), not a full scan.
-_MASTERS_SQL = text("""
-WITH RECURSIVE m(master) AS (
-    SELECT MIN(master) FROM snapshots
-    UNION ALL
-    SELECT (SELECT MIN(s.master) FROM snapshots s WHERE s.master > m.master)
-    FROM m WHERE m.master IS NOT NULL
-)
-SELECT master FROM m WHERE master IS NOT NULL
-""")
 
 
 iso = auditlog.iso
@@ -177,6 +174,7 @@ async def status(store: Reader, only: str | None = None) -> dict[str, Any]:
                     ),
                     **conditions.of(held, master),
                     "risk_stopped": sum(1 for s in stops if s["master"] == master),
+                    "platform_carried": int(counts.carried or 0),
                 }
             )
         as_of = await lookup.as_of(conn, heads)
@@ -315,12 +313,7 @@ def _bucketed(rows: list[dict[str, Any]], seconds: int) -> list[dict[str, Any]]:
                 "ts": iso(datetime.fromtimestamp(start, UTC)),
                 "master": master_,
                 "follower": follower_,
-                "followers": _mean([r["followers"] for r in members]),
-                "clones": _mean([r["clones"] for r in members]),
-                "in_sync": _mean([r["in_sync"] for r in members]),
-                "master_roi": _mean([r["master_roi"] for r in members]),
-                "follower_roi": _mean([r["follower_roi"] for r in members]),
-                "tracking_error": _mean([r["tracking_error"] for r in members]),
+                **{c: _mean([r[c] for r in members]) for c in _AVERAGED},
             }
         )
     return out
@@ -339,7 +332,8 @@ async def history(
 
     With ``follower``: that follower's clone against its master (``master`` narrows it to
     one master). Otherwise per master: ``follower_roi`` is the mean over existing clones and
-    ``follower`` is None. ``tracking_error`` is follower ROI minus master ROI. A bucket
+    ``follower`` is None. ``tracking_error`` is follower ROI minus master ROI; the ``*trade*``
+    columns are the same from recorded trades (``trade_history``). A bucket
     averages its passes and is labelled by its start. ValueError for a bad bucket.
     """
     seconds = int(parse_span(bucket).total_seconds()) if bucket is not None else None
@@ -368,6 +362,7 @@ async def history(
                 "tracking_error": _diff(follower_roi, master_roi),
             }
         )
+    await trade_history.add_realized(store, rows, follower=follower, since=since)
     if seconds is not None:
         return _bucketed(rows, seconds)
     for row in rows:

@@ -29,6 +29,7 @@ snapshots = table(
     column("drifted", Boolean),
     column("failed", Boolean),
     column("paused", Boolean),
+    column("carried", Boolean),
 )
 
 audit_events = table(
@@ -92,4 +93,19 @@ risk_states = table(
     column("hold_rules", String),
     column("hold_mode", String),
     column("updated_at", UTCDateTime),
+)
+
+trades = table(
+    "trades",
+    column("bot_id", String),
+    column("trade_id", String),
+    column("master", String),
+    column("follower", String),
+    column("event", String),
+    column("pair", String),
+    column("side", String),
+    column("profit_pct", Float),
+    column("profit_usd", Float),
+    column("closed_at", UTCDateTime),
+    column("received_at", UTCDateTime),
 )

@@ -2,22 +2,25 @@
 
 Each method is one short transaction, so a crash between two calls leaves whole rows: the
 service records a clone's intent before the request and the link after the answer, and the
-next pass adopts whatever the lost answer created. Errors surface as
+next pass adopts whatever the lost answer created. :meth:`SqlStore.write_batch` is the one
+transaction behind the bookkeeping of platform writes: many followers' pending events, clone
+intents, outcomes and the links they changed, fenced by the writer lease when it records
+writes about to be sent (:mod:`copytrader.store.writes`). Errors surface as
 :class:`~copytrader.errors.StoreError`.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import delete, insert, or_, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
 from copytrader.core.model import Status
@@ -26,11 +29,12 @@ from copytrader.core.records import (
     BotSnapshot,
     Fence,
     Link,
+    LinkChange,
+    LinkOp,
     RunRecord,
     StandingCondition,
 )
-from copytrader.errors import LeaseLostError
-from copytrader.store import outbox_rows, tables
+from copytrader.store import outbox_rows, tables, writes
 from copytrader.store.base import chunks, describe_error, event_row
 from copytrader.store.episodes import EpisodeStore
 from copytrader.store.outbox import OutboxStore
@@ -65,6 +69,7 @@ def snapshot_row(snap: BotSnapshot) -> dict[str, Any]:
         "drifted": snap.drifted,
         "failed": snap.failed,
         "paused": snap.paused,
+        "carried": snap.carried,
     }
 
 
@@ -163,48 +168,43 @@ class SqlStore(RiskStore, EpisodeStore, OutboxStore, MasterStateStore):
 
     async def record_intent(self, master: str, follower: str, at: datetime) -> None:
         """Before a clone request: the link has no bot and ``intent_at``; ``applied`` is kept."""
-        row: dict[str, Any] = {
-            "master": master,
-            "follower": follower,
-            "bot_id": None,
-            "intent_at": at,
-            "applied": {},
-            "removed": False,
-            "updated_at": datetime.now(UTC),
-            "pending_until": None,
-        }
-        cols = ["bot_id", "intent_at", "updated_at", "pending_until"]
-        async with self.transaction("record_intent") as conn:
-            await conn.execute(self._upsert(tables.links, ["master", "follower"], cols), row)
+        await self.write_batch([LinkChange(LinkOp.INTEND, Link(master, follower, None, at))], ())
 
     async def save_link(self, link: Link, events: Sequence[AuditEvent] = ()) -> None:
         """Insert or replace the link of ``(link.master, link.follower)``, and write
         ``events`` in the same transaction."""
-        row = {
-            "master": link.master,
-            "follower": link.follower,
-            "bot_id": link.bot_id,
-            "intent_at": link.intent_at,
-            "applied": dict(link.applied),
-            "removed": link.removed,
-            "updated_at": datetime.now(UTC),
-            "pending_until": link.pending_until,
-        }
-        cols = ["bot_id", "intent_at", "applied", "removed", "updated_at", "pending_until"]
-        async with self.transaction("save_link") as conn:
-            await conn.execute(self._upsert(tables.links, ["master", "follower"], cols), row)
-            await self._write_events(conn, events)
+        await self.write_batch([LinkChange(LinkOp.SAVE, link)], events)
 
     async def drop_link(
         self, master: str, follower: str, events: Sequence[AuditEvent] = ()
     ) -> None:
         """Forget the link and its risk state (no error when there is none), writing
         ``events`` with it."""
-        t, r = tables.links, tables.risk_states
-        async with self.transaction("drop_link") as conn:
-            await conn.execute(delete(t).where(t.c.master == master, t.c.follower == follower))
-            await conn.execute(delete(r).where(r.c.master == master, r.c.follower == follower))
-            await self._write_events(conn, events)
+        await self.write_batch([LinkChange(LinkOp.DROP, Link(master, follower, None))], events)
+
+    async def write_batch(
+        self,
+        changes: Sequence[LinkChange],
+        events: Sequence[AuditEvent],
+        fence: Fence | None = None,
+    ) -> None:
+        """The bookkeeping of many platform writes in one transaction: when ``fence`` is
+        given, the writer lease is checked first (LeaseLostError: nothing is written); then
+        ``changes`` in their order, then ``events`` (a keyed event replaces the earlier event
+        of its key) with their notifications. See :mod:`copytrader.store.writes`."""
+        work = functools.partial(
+            writes.write_batch,
+            stmts=self._stmts,
+            changes=changes,
+            events=events,
+            fence=fence,
+            notify=self.notify,
+        )
+        if self.writer is not None:
+            await self.writer.run("record writes", work)
+            return
+        async with self.transaction("record writes") as conn:
+            await conn.run_sync(work)
 
     # -- standing conditions ----------------------------------------------------------
 
@@ -279,33 +279,14 @@ class SqlStore(RiskStore, EpisodeStore, OutboxStore, MasterStateStore):
     async def add_events(self, events: Sequence[AuditEvent]) -> None:
         """Append audit events, all in one transaction; an event with a ``key`` replaces the
         earlier event of that key (its ``pending`` record) instead of adding a row."""
-        if not events:
-            return
-        async with self.transaction("add_events") as conn:
-            await self._write_events(conn, events)
+        if events:
+            await self.write_batch((), events)
 
     async def add_pending(self, events: Sequence[AuditEvent], fence: Fence | None) -> None:
         """The ``pending`` events of writes about to be sent, written only while ``fence``
         holds the writer lease, checked in the same transaction (the lease row is locked
         FOR SHARE on PostgreSQL, so no takeover commits in between). Raises LeaseLostError."""
-        async with self.transaction("record a pending write") as conn:
-            if fence is not None:
-                await self._check_fence(conn, fence)
-            await self._write_events(conn, events)
-
-    async def _check_fence(self, conn: AsyncConnection, fence: Fence) -> None:
-        if self.dialect == "postgresql":
-            sql = (
-                "SELECT holder, epoch, expires_at > now() FROM writer_lease "
-                "WHERE name = 'writer' FOR SHARE"
-            )
-        else:
-            sql = "SELECT holder, epoch, 1 FROM writer_lease WHERE name = 'writer'"
-        row = (await conn.execute(text(sql))).first()
-        if row is None or row[0] != fence.holder or row[1] != fence.epoch:
-            raise LeaseLostError("not sent: another process took the writer lease over")
-        if not row[2]:
-            raise LeaseLostError("not sent: the writer lease expired on the database's clock")
+        await self.write_batch((), events, fence)
 
     async def add_snapshots(self, snapshots: Sequence[BotSnapshot]) -> None:
         """Append snapshots, all in one transaction (core executemany: fast for big passes)."""
@@ -336,6 +317,8 @@ class SqlStore(RiskStore, EpisodeStore, OutboxStore, MasterStateStore):
 
     async def close(self) -> None:
         """Close every pooled connection. The store is unusable afterwards."""
+        if self.writer is not None:
+            await self.writer.close()
         await self.engine.dispose()
 
 

@@ -120,6 +120,7 @@ class SnapshotRow(SQLModel, table=True):
     drifted: bool = False
     failed: bool = False
     paused: bool = False
+    carried: bool = False  # a clone the platform carries the master's edits to
 
 
 class AuditRow(SQLModel, table=True):
@@ -278,6 +279,33 @@ class DeliveryRow(SQLModel, table=True):
     last_error: str | None = None
 
 
+class TradeRow(SQLModel, table=True):
+    """A closed trade of a master (``follower`` NULL) or of a follower's clone, as the
+    platform's webhook reported it. ``(bot_id, trade_id)`` is the trade: a repeated report
+    changes nothing, and of differing reports of one trade the latest event is kept.
+    ``received_at`` is when copytrader first heard of it."""
+
+    __tablename__ = "trades"
+    __table_args__ = (
+        # a master's trades and its clones' trades over time (history per master)
+        Index("ix_trades_master_closed_at", "master", "closed_at"),
+        # one follower's trades over time (history per follower)
+        Index("ix_trades_follower_closed_at", "follower", "closed_at"),
+    )
+
+    bot_id: str = Field(primary_key=True)
+    trade_id: str = Field(primary_key=True)
+    master: str
+    follower: str | None = None
+    event: str
+    pair: str
+    side: str
+    profit_pct: float
+    profit_usd: float
+    closed_at: datetime = Field(sa_type=UTCDateTime)
+    received_at: datetime = Field(sa_type=UTCDateTime)
+
+
 def unindexed(column: Any) -> Any:
     """``column`` as an expression no index can serve (``column || ''``, a text column).
 
@@ -303,4 +331,5 @@ episodes = _table(EpisodeRow)
 notifications = _table(NotificationRow)
 deliveries = _table(DeliveryRow)
 master_states = _table(MasterStateRow)
+trades = _table(TradeRow)
 metadata = SQLModel.metadata

@@ -26,6 +26,9 @@ COOKIE = "copytrader_session"
 #: Paths served without a token: the login form and the package's own static files (no data).
 PUBLIC_PATHS = ("/login",)
 PUBLIC_PREFIXES = ("/static/",)
+#: Paths that carry their own secret (an inbound webhook's token is in its path): their
+#: routes check it, so neither a bearer token nor a session is asked of them.
+OWN_SECRET_PREFIXES = ("/webhooks/",)
 #: Paths that are not pages: they answer 401 rather than sending a browser to the login form.
 NOT_PAGES = ("/api/", "/healthz", "/metrics", "/webhooks/")
 SESSION_DAYS = 30
@@ -110,7 +113,9 @@ def middleware(token: Secret | None) -> Callable[..., Awaitable[web.StreamRespon
 
     @web.middleware
     async def auth(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if token is None or is_public(request.path):
+        if token is None or is_public(request.path) or request.path.startswith(
+            OWN_SECRET_PREFIXES
+        ):
             return await handler(request)
         if bearer_ok(request, token) or cookie_ok(request, token):
             return await handler(request)

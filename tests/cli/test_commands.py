@@ -107,9 +107,11 @@ async def test_plan_reconcile_status_audit_drift(sim: SimServer, workdir: Path) 
             "suspected_duplicates",
             "adopt_candidates",
             "risk_stopped",
+            "platform_carried",
         }
         assert m["clones"] == m["followers"] == m["in_sync"]
         assert m["suspected_duplicates"] == m["adopt_candidates"] == m["risk_stopped"] == 0
+        assert m["platform_carried"] == 0  # the example policies: propagation: copytrader
 
     code, out, _ = await cli(sim, workdir, "audit", "--json", "--action", "clone", "--since", "1h")
     assert code == 0

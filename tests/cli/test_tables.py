@@ -87,6 +87,7 @@ STATUS = {
             "follower_roi_mean": None,
             "suspected_duplicates": 2,
             "adopt_candidates": 1,
+            "platform_carried": 2,
         },
         {
             "master": M2,
@@ -129,6 +130,11 @@ def test_status_table_counts_what_needs_a_look_and_says_when_it_was_taken() -> N
     ) in " ".join(text.split())
     wide = render(tables.render_status, STATUS, now=now, wide=True)
     assert M1 in wide and M2 in wide
+    # How many clones the platform carries (propagation: auto), beside the clones.
+    header = next(line for line in wide.splitlines() if "clones" in line)
+    assert header.index("clones") < header.index("platform-carried") < header.index("in sync")
+    row = next(line for line in wide.splitlines() if M1 in line)
+    assert row.split()[4:7] == ["3", "2", "2/3"]  # clones, platform-carried, in sync
     assert "no masters recorded" in render(tables.render_status, {"masters": [], "as_of": None})
 
 

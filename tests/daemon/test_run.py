@@ -55,9 +55,11 @@ async def test_converges_reports_and_stops_cleanly(
     async def healthy() -> dict[str, object] | None:
         code, text = await d.get("/healthz")
         doc = json.loads(text)
-        return doc if code == 200 and doc["status"] == "ok" else None
+        # "ok" comes first while the first pass still runs (making progress): wait for it
+        # to have finished (a loaded machine may still be writing its snapshots).
+        return doc if code == 200 and doc["status"] == "ok" and "last_pass" in doc else None
 
-    doc = await wait_for(healthy, "/healthz ok")
+    doc = await wait_for(healthy, "/healthz ok after a pass")
     assert doc["last_pass"]["state"] == "ok"
 
     async def scraped() -> str | None:

@@ -52,7 +52,10 @@ def test_unit_promises() -> None:
     single = {k: v[-1] for k, v in keys.items()}
     assert single["Type"] == "notify" and single["NotifyAccess"] == "main"
     assert single["ExecReload"] == "/bin/kill -HUP $MAINPID"
-    assert single["LoadCredential"] == "copytrader-api-key:/etc/copytrader/api-key"
+    assert "copytrader-api-key:/etc/copytrader/api-key" in keys["LoadCredential"]
+    # The webhook token is optional: its credential has an (empty) default.
+    assert "copytrader-webhook-token:/etc/copytrader/webhook-token" in keys["LoadCredential"]
+    assert keys["SetCredential"] == ["copytrader-webhook-token:\\n"]
     assert "COPYTRADER_DATABASE_URL=sqlite:////var/lib/copytrader/copytrader.db" in keys[
         "Environment"]
     assert single["StateDirectory"] == "copytrader" and single["DynamicUser"] == "yes"

@@ -132,6 +132,11 @@ async def test_botprimex_demo_converges_every_account_and_fans_out_the_master_ed
     assert code == 0, err[-3000:]
     summary, *masters = lines
     assert summary["master_edit_sent"] is True and summary["actions_failed"] == 0
+    # The simulator delivered its events to the daemon's webhook route: the clones'
+    # bot.started at least, and the masters' closed trades were recorded.
+    assert summary["webhook_events"] > 0 and summary["trades_recorded"] > 0, summary
+    assert rows(folder / "copytrader.db", "SELECT COUNT(*) FROM trades") == [
+        (summary["trades_recorded"],)]
     assert sorted(m["name"] for m in masters) == ["BTC DCA", "ETH grid", "SOL signal"]
     for m in masters:
         assert m["followers"] == m["clones"] == m["in_sync"], m

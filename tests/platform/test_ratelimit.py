@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from copytrader.platform.ratelimit import RateLimiter
+from copytrader.platform.ratelimit import URGENCY, RateLimiter
 
 
 class FakeTime:
@@ -131,6 +131,80 @@ async def test_slot_is_released_when_the_request_fails() -> None:
     async with asyncio.timeout(1):
         async with limiter.slot():
             assert limiter.in_flight == 1
+
+
+async def _send_as(
+    limiter: RateLimiter, fake: FakeTime, name: str, urgency: int, order: list[str]
+) -> None:
+    URGENCY.set(urgency)  # this task's requests (gather runs each in a task of its own)
+    async with limiter.slot():
+        order.append(f"{name}@{fake.now:g}")
+
+
+async def test_waiting_requests_leave_most_urgent_first_then_first_come() -> None:
+    fake = FakeTime()
+    limiter = RateLimiter(1, window=1.0, concurrency=10, clock=fake.clock, sleep=fake.sleep)
+    order: list[str] = []
+    urgencies = {"edit1": 1, "clone1": 2, "stop1": 0, "edit2": 1, "delete1": 0, "start1": 2}
+    await asyncio.gather(*(_send_as(limiter, fake, n, u, order) for n, u in urgencies.items()))
+    # The first came when the window was empty; then one a second, most urgent first.
+    assert order == ["edit1@0", "stop1@1", "delete1@2", "edit2@3", "clone1@4", "start1@5"]
+
+
+async def test_an_urgent_request_overtakes_one_already_sleeping_for_the_window() -> None:
+    fake = FakeTime()
+    limiter = RateLimiter(1, window=10.0, concurrency=10, clock=fake.clock, sleep=fake.sleep)
+    order: list[str] = []
+    await _send_as(limiter, fake, "sweep", 0, order)
+    edit = asyncio.create_task(_send_as(limiter, fake, "edit", 1, order))
+    await asyncio.sleep(0)  # the edit is at the head, sleeping until t=10
+    assert limiter.sent == 1 and not edit.done()
+    stop = asyncio.create_task(_send_as(limiter, fake, "stop", 0, order))
+    await asyncio.gather(edit, stop)
+    assert order == ["sweep@0", "stop@10", "edit@20"]
+    assert limiter.sent == 3
+
+
+async def test_waiting_for_a_place_in_flight_is_most_urgent_first_too() -> None:
+    limiter = RateLimiter(None, concurrency=1)
+    release = asyncio.Event()
+    order: list[str] = []
+
+    async def hold() -> None:
+        async with limiter.slot():
+            await release.wait()
+
+    async def send(name: str, urgency: int) -> None:
+        URGENCY.set(urgency)
+        async with limiter.slot():
+            order.append(name)
+
+    holder = asyncio.create_task(hold())
+    await asyncio.sleep(0)
+    waiting = [asyncio.create_task(send(n, u)) for n, u in (("edit", 1), ("clone", 2), ("stop", 0))]
+    await asyncio.sleep(0.01)
+    assert order == [] and limiter.in_flight == 1
+    release.set()
+    async with asyncio.timeout(1):
+        await asyncio.gather(holder, *waiting)
+    assert order == ["stop", "edit", "clone"]
+    assert limiter.in_flight == 0
+    assert limiter.waited == 0.0  # a place in flight is not the rate limit
+
+
+async def test_a_cancelled_waiter_hands_its_turn_on() -> None:
+    fake = FakeTime()
+    limiter = RateLimiter(1, window=1.0, concurrency=10, clock=fake.clock, sleep=fake.sleep)
+    order: list[str] = []
+    await _send_as(limiter, fake, "first", 0, order)
+    doomed = asyncio.create_task(_send_as(limiter, fake, "doomed", 0, order))
+    later = asyncio.create_task(_send_as(limiter, fake, "later", 1, order))
+    await asyncio.sleep(0)
+    doomed.cancel()
+    async with asyncio.timeout(1):
+        await later
+    assert order == ["first@0", "later@1"]
+    assert limiter.sent == 2
 
 
 @pytest.mark.parametrize(

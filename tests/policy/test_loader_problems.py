@@ -470,6 +470,16 @@ def test_bad_file_reports_every_problem_at_its_position(
     assert [str(p) for p in problems] == [f"{path}:{e}" for e in expected]
 
 
+@pytest.mark.parametrize("brk", ["\x85", "\u2028", "\u2029", "\r"])
+def test_yaml_line_breaks_other_than_newline_give_a_problem(write: Write, brk: str) -> None:
+    # PyYAML counts these as line breaks: a syntax error after them is explained with the
+    # line it names, never an exception (found by tests/reliability/test_fuzz_policy.py).
+    path = write("p.yaml", f"master{brk}{brk}<<: ")
+    policy, problems = loader.load_file(path)
+    assert policy is None
+    assert len(problems) == 1 and "YAML syntax error" in str(problems[0]), problems
+
+
 def test_problem_positions_in_flow_and_block_style_agree_on_the_value(write: Write) -> None:
     block = write("block.yaml", M + "defaults:\n  scale:\n    investmentAmount: x\n")
     flow = write("flow.yaml", M + "defaults: {scale: {investmentAmount: x}}\n")

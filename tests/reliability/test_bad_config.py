@@ -74,6 +74,17 @@ CASES: list[tuple[str, str, dict[str, str | None]]] = [
         {"COPYTRADER_WEBHOOK_URL": "http://127.0.0.1:9/h", "COPYTRADER_WEBHOOK_SECRET": "canary-s"},
     ),
     ("secret without webhook", "COPYTRADER_WEBHOOK_URL", {"COPYTRADER_WEBHOOK_SECRET": SECRET}),
+    ("webhook token short", "COPYTRADER_WEBHOOK_TOKEN", {"COPYTRADER_WEBHOOK_TOKEN": "abc"}),
+    (
+        "webhook token on haas",
+        "COPYTRADER_WEBHOOK_TOKEN",
+        {"COPYTRADER_WEBHOOK_TOKEN": "0123456789abcdef-ok"},
+    ),
+    (
+        "webhook token not a path segment",
+        "COPYTRADER_WEBHOOK_TOKEN",
+        {"COPYTRADER_WEBHOOK_TOKEN": "0123456789/abcdef?x"},
+    ),
 ]
 
 
@@ -172,6 +183,11 @@ def test_every_bad_variable_exits_2_naming_it(tmp_path: Path) -> None:
             "daemon apprise url it does not know",
             "COPYTRADER_NOTIFY_URLS",
             {"COPYTRADER_NOTIFY_URLS": "json://127.0.0.1:9/x,nosuch://" + NOTIFY_URL},
+        ),
+        (
+            "daemon webhook token file missing",
+            "COPYTRADER_WEBHOOK_TOKEN_FILE",
+            {"COPYTRADER_WEBHOOK_TOKEN_FILE": str(tmp_path / "absent-token")},
         ),
     ]
     # One subprocess per case, three at a time: the CLI's start-up dominates.

@@ -45,7 +45,10 @@ async def store(database_url: str) -> AsyncIterator[SqlStore]:
     if s.dialect == "postgresql":
         async with s.engine.begin() as conn:
             await conn.execute(
-                text("TRUNCATE masters, links, runs, snapshots, audit_events, master_states")
+                text(
+                    "TRUNCATE masters, links, runs, snapshots, audit_events, master_states, "
+                    "trades"
+                )
             )
             await conn.execute(
                 text(

@@ -17,7 +17,7 @@ from copytrader.store.repo import SqlStore
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 STATUS_KEYS = ["master", "master_status", "master_roi", "followers", "clones", "in_sync",
                "drifted", "failed", "paused", "follower_roi_mean", "suspected_duplicates",
-               "adopt_candidates", "risk_stopped"]
+               "adopt_candidates", "risk_stopped", "platform_carried"]
 AUDIT_KEYS = ["ts", "run_id", "action", "master", "follower", "bot", "changes", "outcome",
               "error"]
 
@@ -45,8 +45,8 @@ async def two_passes(store: SqlStore) -> None:
     ])
     await store.add_snapshots([
         master_snap("r1", t1, "mB", 0.20, 4, Status.STOPPED),
-        clone_snap("r1", t1, "mB", "f1", 0.10, in_sync=True),
-        clone_snap("r1", t1, "mB", "f2", 0.30, in_sync=False, drifted=True),
+        clone_snap("r1", t1, "mB", "f1", 0.10, in_sync=True, carried=True),
+        clone_snap("r1", t1, "mB", "f2", 0.30, in_sync=False, drifted=True, carried=True),
         clone_snap("r1", t1, "mB", "f3", None, exists=False, in_sync=False, failed=True),
         clone_snap("r1", t1, "mB", "f4", 0.20, in_sync=True, paused=True),
     ])
@@ -68,8 +68,9 @@ async def test_status_from_the_latest_pass_of_each_master(store: SqlStore) -> No
     assert m2 == {"master": "m2", "master_status": "running", "master_roi": 0.5, "followers": 1,
                   "clones": 1, "in_sync": 1, "drifted": 0, "failed": 0, "paused": 0,
                   "follower_roi_mean": 0.4, "suspected_duplicates": 0, "adopt_candidates": 0,
-                  "risk_stopped": 0}
+                  "risk_stopped": 0, "platform_carried": 0}
     assert mb["master"] == "mB" and mb["master_status"] == "stopped"
+    assert mb["platform_carried"] == 2
     assert (mb["master_roi"], mb["followers"], mb["clones"]) == (0.2, 4, 3)
     assert (mb["in_sync"], mb["drifted"], mb["failed"], mb["paused"]) == (2, 1, 1, 1)
     assert mb["follower_roi_mean"] == pytest.approx(0.2)
@@ -273,7 +274,8 @@ def test_to_csv_has_a_header_and_empty_cells_for_none() -> None:
     text = queries.to_csv(rows)
     parsed = list(csv.reader(io.StringIO(text)))
     assert parsed == [list(queries.HISTORY_COLUMNS),
-                      ["2025-03-01T12:00:00Z", "m1", "", "2", "1", "1", "0.1", "", ""]]
+                      ["2025-03-01T12:00:00Z", "m1", "", "2", "1", "1", "0.1", "", "", "",
+                       "", ""]]
     assert queries.to_csv([]) == ",".join(queries.HISTORY_COLUMNS) + "\n"
 
 
@@ -283,7 +285,7 @@ def test_to_csv_rounds_away_float_noise() -> None:
              "follower_roi": 0.1 + 0.2, "tracking_error": 3.0}]
     parsed = list(csv.reader(io.StringIO(queries.to_csv(rows))))
     assert parsed[1] == ["2025-03-01T12:00:00Z", "m1", "", "2.5", "1.666666667", "1",
-                         "0.202975", "0.3", "3"]
+                         "0.202975", "0.3", "3", "", "", ""]
 
 
 async def test_history_of_a_master_in_a_window_matches_the_unwindowed_rows(

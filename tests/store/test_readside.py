@@ -25,7 +25,7 @@ SAME = {
 
 
 @pytest.mark.parametrize(
-    "name", ["snapshots", "audit_events", "runs", "standing_conditions", "risk_states"]
+    "name", ["snapshots", "audit_events", "runs", "standing_conditions", "risk_states", "trades"]
 )
 def test_each_read_side_table_is_its_model(name: str) -> None:
     light = getattr(readside, name)

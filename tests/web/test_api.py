@@ -45,7 +45,9 @@ async def test_masters_are_the_status_counts_with_names(svc: wiring.Service,
     assert grid["name"] == "Spot Grid Bot · BITMEXSPOT_ETH_USDT_"
     assert (grid["followers"], grid["clones"], grid["in_sync"], grid["paused"]) == (3, 3, 3, 1)
     # counts other features add to status show as extra columns
-    assert doc["counts"] == ["suspected_duplicates", "adopt_candidates", "risk_stopped"]
+    assert doc["counts"] == [
+        "suspected_duplicates", "adopt_candidates", "risk_stopped", "platform_carried"
+    ]
     assert doc["risk_stops"] == status["risk_stops"] == []
     assert doc["last_pass"]["run_id"] == runs[-1] and doc["last_pass"]["state"] == "ok"
 

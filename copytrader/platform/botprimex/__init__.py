@@ -6,4 +6,6 @@
 the API answers (errors mapped onto :mod:`copytrader.errors`), ``parse`` the JSON mapping,
 ``catalogue`` the bot fields as a catalogue. The shared HTTP machinery (``transport``,
 ``ratelimit``, ``backoff``) is one level up, in :mod:`copytrader.platform`.
+``webhook`` parses the platform's inbound webhook bodies into
+:class:`copytrader.core.events.InboundEvent` values.
 """
