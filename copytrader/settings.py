@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import os
 import sys
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from copytrader import config_file as config_file_mod
 from copytrader import webhook_token
+from copytrader.config_file import ConfigFile
 from copytrader.core import audit_actions
 from copytrader.errors import ConfigError
 
@@ -130,53 +131,6 @@ class Settings:
     notify: NotifySettings = field(default_factory=NotifySettings)
 
 
-class ConfigFile:
-    """The keys of the TOML file (``--config`` / ``COPYTRADER_CONFIG``), each by its setting
-    name: ``api_url`` and ``copytrader_api_url`` are the same key. It remembers which names
-    the settings asked for, so that :meth:`check_all_read` can refuse a key no setting reads
-    (a typo would otherwise be ignored without a word)."""
-
-    def __init__(self, path: Path | None = None, raw: Mapping[str, object] | None = None) -> None:
-        self.path = path
-        self._values: dict[str, object] = {}
-        self._given: dict[str, str] = {}  # setting name -> the key as the file writes it
-        self._asked: set[str] = set()
-        lower_prefix = PREFIX.lower()
-        for key, value in (raw or {}).items():
-            if key != key.lower():
-                raise ConfigError(
-                    f"COPYTRADER_CONFIG: {path}: key {key!r}: the keys are lower case "
-                    f"({key.lower()!r})"
-                )
-            name = key[len(lower_prefix):] if key.startswith(lower_prefix) else key
-            if name in self._given:
-                raise ConfigError(
-                    f"COPYTRADER_CONFIG: {path}: {self._given[name]} and {key} are the same "
-                    "setting; give it once"
-                )
-            self._values[name] = value
-            self._given[name] = key
-
-    def get(self, name: str) -> object:
-        """The file's value of setting ``name`` (lower case, no prefix), or None."""
-        self._asked.add(name)
-        return self._values.get(name)
-
-    def check_all_read(self) -> None:
-        """ConfigError naming the first key of the file that no setting read."""
-        from copytrader.core import words
-
-        for name, key in self._given.items():
-            if name in self._asked:
-                continue
-            known = sorted(self._asked)
-            hint = words.did_you_mean(name, known)
-            raise ConfigError(
-                f"COPYTRADER_CONFIG: {self.path}: unknown key {key!r}{hint} (known: "
-                f"{', '.join(known)})"
-            )
-
-
 def _source(env: Mapping[str, str], file_values: ConfigFile, name: str) -> object:
     """The raw value of ``COPYTRADER_<NAME>``: the environment first, then the file."""
     var = PREFIX + name.upper()
@@ -223,18 +177,6 @@ def parse_listen(var: str, raw: str) -> tuple[str, int]:
     if not 0 <= port <= 65535:
         raise ConfigError(f"{var}: port must be 0..65535, got {port}")
     return host, port
-
-
-def _read_file(path: Path) -> ConfigFile:
-    try:
-        with path.open("rb") as fh:
-            return ConfigFile(path, tomllib.load(fh))
-    except FileNotFoundError:
-        raise ConfigError(f"COPYTRADER_CONFIG: file not found: {path}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"COPYTRADER_CONFIG: {path}: invalid TOML: {exc}") from None
-    except OSError as exc:
-        raise ConfigError(f"COPYTRADER_CONFIG: {path}: cannot read: {exc.strerror}") from None
 
 
 def _api_key(env: Mapping[str, str], file_values: ConfigFile) -> Secret:
@@ -304,7 +246,7 @@ def load(
     """
     env = os.environ if env is None else env
     path = config_file or env.get(PREFIX + "CONFIG") or None
-    file_values = _read_file(Path(path)) if path else ConfigFile()
+    file_values = config_file_mod.read(Path(path)) if path else ConfigFile()
 
     api_url = str(_source(env, file_values, "api_url") or "").strip().rstrip("/")
     if api_url and not api_url.startswith(("http://", "https://")):
