@@ -383,8 +383,3 @@ class Daemon:
         if self.scheduler is not None:
             doc["next_pass_in_seconds"] = self.scheduler.next_run_in()
         return ok, doc
-
-
-async def run(settings: Settings) -> int:
-    """``copytrader run``: serve until SIGTERM/SIGINT; the exit code (0 on a clean stop)."""
-    return await Daemon(settings).serve()

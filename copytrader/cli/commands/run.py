@@ -42,10 +42,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 async def daemon(args: argparse.Namespace, s: Settings) -> int:
-    from copytrader.daemon import app
+    from copytrader.daemon.app import Daemon
     from copytrader.policy import loader
 
+    daemon = Daemon(s)  # checks its own settings first (the notification sinks)
     # A policy folder missing at start is a configuration error (exit 2); one that goes
     # away while the daemon runs only aborts passes until it is back.
     loader.check_dir(s.policy_dir)
-    return await app.run(s)
+    return await daemon.serve()
