@@ -1,94 +1,22 @@
-"""The tables of command results: status, audit, history, plan/reconcile/drift actions, held
-items, adoptions.
+"""The tables of the records commands: ``status`` (with the clones risk guards hold),
+``audit`` and ``history``.
 
-Each ``render_*`` takes the plain dicts the queries and the planner produce (the ``--json``
-shapes) and prints a :class:`~copytrader.cli.grid.Grid` fitted to the console: short ids
-(``wide``: full ones), nothing split, values in the policy's own words (``true``, ``null``)
-and numbers without float noise. No store or platform import here: these only format.
+Each ``render_*`` takes the plain dicts the queries produce (the ``--json`` shapes) and
+prints a :class:`~copytrader.cli.grid.Grid` fitted to the console (``wide``: full ids).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from copytrader.cli.grid import Cell, Column, Grid
+from copytrader.cli.tables import cells
 from copytrader.core import words
 
 if TYPE_CHECKING:
     from rich.console import Console
-    from rich.text import Text
-
-_NONE = "-"
-#: Words of free text that must never be split: ids (hex, UUIDs, ``bot_`` + hex).
-_ID_WORD = re.compile(r"(?:[a-z]+_)?[0-9a-fA-F]{8}[0-9a-fA-F-]{4,}")
-
-
-def _text(value: str, style: str = "") -> Text:
-    from rich.text import Text
-
-    return Text(value, style=style)
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return _NONE
-    if isinstance(value, float):
-        return words.number(value, 6)
-    return words.show(value) if isinstance(value, bool) else str(value)
-
-
-def percent(value: Any) -> str:
-    """An ROI as the platform gives it, already in percent (``12.5`` is ``+12.50%``)."""
-    return _NONE if value is None else f"{float(value):+.2f}%"
-
-
-def when(ts: str | None) -> str:
-    """An ISO 8601 UTC time as the tables show it: ``2026-12-04 12:00:03`` (seconds)."""
-    if not ts:
-        return _NONE
-    text = re.sub(r"(\d\d:\d\d:\d\d)\.\d+", r"\1", ts.replace("Z", "+00:00"))
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return ts
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def format_changes(changes: Mapping[str, Any] | None) -> str:
-    """``key: before -> after`` per line; a new value (before None) shows ``key: -> after``.
-    Values are written as a policy file writes them (``true``, ``null``, ``3500``)."""
-    lines = []
-    for key, pair in (changes or {}).items():
-        before, after = (pair[0], pair[1]) if isinstance(pair, list | tuple) else (None, pair)
-        left = "" if before is None else f"{words.show(before)} "
-        lines.append(f"{key}: {left}-> {words.show(after)}")
-    return "\n".join(lines)
-
-
-def _protected(text: str) -> int:
-    """The widest word of free text that must stay whole (an id)."""
-    return max((len(w) for w in _ID_WORD.findall(text)), default=0)
-
-
-def changes_cell(grid: Grid, changes: Mapping[str, Any] | None, *extra: str | None) -> Cell:
-    """The changes of an action or event, then any extra lines (an error, a detail). No
-    setting key is ever split; an extra line that holds an id goes under the table as a
-    footnote (``[1]``), whole."""
-    body = format_changes(changes)
-    keys = max((len(k) + 1 for k in (changes or {})), default=0)
-    lines = [body] if body else []
-    for e in extra:
-        if e:
-            lines.append(grid.footnote(e) if _protected(e) else e)
-    return Cell(_text("\n".join(lines)), keys)
-
-
-# -- status --------------------------------------------------------------------------------
 
 
 def _attention(m: Mapping[str, Any]) -> Cell:
@@ -105,7 +33,7 @@ def _attention(m: Mapping[str, Any]) -> Cell:
         n = m.get(key) or 0
         if n:
             parts.append((words.plural(n, word, many), style))
-    text = _text("")
+    text = cells.text("")
     for i, (part, style) in enumerate(parts):
         text.append(part + ("," if i < len(parts) - 1 else ""), style=style)
         if i < len(parts) - 1:
@@ -131,19 +59,19 @@ def status_grid(doc: Mapping[str, Any], now: datetime | None = None) -> Grid:
         caption=as_of_line(doc.get("as_of"), now),
     )
     for m in doc.get("masters", []):
-        in_sync = _text(
+        in_sync = cells.text(
             f"{m['in_sync']}/{m['followers']}",
             style="green" if m["in_sync"] == m["followers"] else "yellow",
         )
         grid.add_row(
             m["master"],
-            _cell(m["master_status"]),
-            percent(m["master_roi"]),
+            cells.cell(m["master_status"]),
+            cells.percent(m["master_roi"]),
             str(m["followers"]),
             str(m["clones"]),
             str(m.get("platform_carried", 0)),
             in_sync,
-            percent(m["follower_roi_mean"]),
+            cells.percent(m["follower_roi_mean"]),
             _attention(m),
         )
     return grid
@@ -166,13 +94,13 @@ def as_of_line(as_of: Mapping[str, Any] | None, now: datetime | None = None) -> 
     ts = datetime.fromisoformat(str(as_of["ts"]).replace("Z", "+00:00"))
     state = f" ({as_of['state']})" if as_of.get("state") else ""
     lines = [
-        f"figures from pass {as_of['run_id']}{state} at {when(as_of['ts'])} UTC, "
+        f"figures from pass {as_of['run_id']}{state} at {cells.when(as_of['ts'])} UTC, "
         f"{_ago(ts, now)}"
     ]
     for old in as_of.get("older") or ():
         lines.append(
             f"{old['master']}: figures from an older pass, {old['run_id']} at "
-            f"{when(old['ts'])} UTC (no policy names it now)"
+            f"{cells.when(old['ts'])} UTC (no policy names it now)"
         )
     return "\n".join(lines)
 
@@ -196,10 +124,10 @@ def risk_stops_grid(stops: Sequence[Mapping[str, Any]]) -> Grid:
             h["master"],
             h["follower"],
             str(h["rule"]),
-            _cell(h["value"]),
-            _cell(h["threshold"]),
-            when(h["since"]),
-            _text(str(h["detail"])),
+            cells.cell(h["value"]),
+            cells.cell(h["threshold"]),
+            cells.when(h["since"]),
+            cells.text(str(h["detail"])),
         )
     return grid
 
@@ -239,13 +167,13 @@ def audit_grid(rows: Sequence[Mapping[str, Any]]) -> Grid:
         error = f"error: {r['error']}" if r.get("error") else None
         detail = None if r.get("changes") or error else r.get("detail")
         grid.add_row(
-            when(r["ts"]),
+            cells.when(r["ts"]),
             r["action"],
             r.get("master"),
             r.get("follower"),
             r.get("bot"),
-            _text(str(r["outcome"]), style="red" if failed else ""),
-            changes_cell(grid, r.get("changes"), error, detail),
+            cells.text(str(r["outcome"]), style="red" if failed else ""),
+            cells.changes_cell(grid, r.get("changes"), error, detail),
         )
     return grid
 
@@ -290,16 +218,16 @@ def history_grid(rows: Sequence[Mapping[str, Any]]) -> Grid:
     )
     for r in rows:
         grid.add_row(
-            when(r["ts"]),
+            cells.when(r["ts"]),
             r["master"],
             r["follower"],
-            _cell(r["followers"]),
-            _cell(r["clones"]),
-            _cell(r["in_sync"]),
-            percent(r["master_roi"]),
-            percent(r["follower_roi"]),
-            percent(r["tracking_error"]),
-            *([percent(r.get(c)) for c in _TRADE_COLUMNS] if trades else []),
+            cells.cell(r["followers"]),
+            cells.cell(r["clones"]),
+            cells.cell(r["in_sync"]),
+            cells.percent(r["master_roi"]),
+            cells.percent(r["follower_roi"]),
+            cells.percent(r["tracking_error"]),
+            *([cells.percent(r.get(c)) for c in _TRADE_COLUMNS] if trades else []),
         )
     return grid
 
@@ -312,124 +240,3 @@ def render_history(
         console.print("no snapshots match")
         return
     history_grid(rows).render(console, wide=wide)
-
-
-# -- plan, reconcile, drift ----------------------------------------------------------------
-
-
-def actions_grid(actions: Sequence[Mapping[str, Any]], *, title: str) -> Grid:
-    """A plan, reconcile result or drift list: ``{"action"?, "master", "follower", "bot",
-    "changes"}`` (plus ``outcome``/``error`` after a reconcile)."""
-    with_action = any("action" in a for a in actions)
-    with_outcome = any("outcome" in a for a in actions)
-    columns = [Column("action")] if with_action else []
-    columns += [
-        Column("master", "id"),
-        Column("follower", "id"),
-        Column("bot", "id", optional=True),
-    ]
-    if with_outcome:
-        columns.append(Column("outcome"))
-    columns.append(Column("changes", "text"))
-    grid = Grid(title, columns)
-    for a in actions:
-        cells: list[str | Text | Cell | None] = [a["action"]] if with_action else []
-        cells += [a.get("master"), a.get("follower"), a.get("bot")]
-        if with_outcome:
-            failed = a.get("outcome") == "failed"
-            cells.append(_text(_cell(a.get("outcome")), style="red" if failed else ""))
-        error = f"error: {a['error']}" if a.get("error") else None
-        cells.append(changes_cell(grid, a.get("changes"), a.get("more"), error))
-        grid.add_row(*cells)
-    return grid
-
-
-def held_grid(held: Sequence[Mapping[str, Any]]) -> Grid:
-    """What waits for a person (``HELD`` documents, with the note's ``detail`` when given:
-    an adopt candidate's bot ids, the command that settles it)."""
-    grid = Grid(
-        "held: waiting for a person",
-        [
-            Column("reason"),
-            Column("master", "id"),
-            Column("follower", "id"),
-            Column("bot", "id", optional=True),
-            Column("changes / why", "text"),
-        ],
-    )
-    for h in held:
-        grid.add_row(
-            str(h["reason"]),
-            h.get("master"),
-            h.get("follower"),
-            h.get("bot"),
-            changes_cell(grid, h.get("changes"), h.get("detail")),
-        )
-    return grid
-
-
-def render_problems(console: Console, problems: Sequence[Mapping[str, Any]]) -> None:
-    """The invalid policy files' problems, one ``PATH:LINE:COL: message`` line each (the
-    form editors jump to): nothing of these files is applied."""
-    files = len({p["file"] for p in problems})
-    console.print(
-        f"{words.plural(files, 'invalid policy file')} (nothing of "
-        f"{'it' if files == 1 else 'them'} is applied), "
-        f"{words.plural(len(problems), 'problem')}:",
-        style="red",
-    )
-    for p in problems:
-        # one line each, never wrapped: PATH:LINE:COL stays what an editor can jump to
-        line = f"{p['file']}:{p['line']}:{p['col']}: {p['message']}"
-        console.print(line, markup=False, highlight=False, soft_wrap=True)
-
-
-def render_plan(
-    console: Console,
-    actions: Sequence[Mapping[str, Any]],
-    *,
-    problems: Sequence[Mapping[str, Any]] = (),
-    held: Sequence[Mapping[str, Any]] = (),
-    title: str = "plan",
-    empty: str = "nothing to do: every clone matches its desired state",
-    wide: bool = False,
-) -> None:
-    """Print a plan or reconcile result: its actions, then the invalid files' problems and
-    the held items. Says ``empty`` only when all three are empty."""
-    if not actions and not problems and not held:
-        console.print(empty, markup=False, highlight=False, soft_wrap=True)
-        return
-    if actions:
-        actions_grid(actions, title=title).render(console, wide=wide)
-    else:
-        console.print(f"{title}: no platform write to make")
-    if held:
-        held_grid(held).render(console, wide=wide)
-    if problems:
-        render_problems(console, problems)
-
-
-def render_adopted(
-    console: Console, adopted: Sequence[Mapping[str, Any]], *, wide: bool = False
-) -> None:
-    """Print the bots just adopted as clones (or a note that none were)."""
-    if not adopted:
-        console.print("nothing adopted: no follower of that master has exactly one candidate")
-        return
-    grid = Grid(
-        "adopted: each bot is now its follower's clone",
-        [Column("master", "id"), Column("follower", "id"), Column("bot", "id")],
-    )
-    for a in adopted:
-        grid.add_row(a["master"], a["follower"], a["bot"])
-    grid.render(console, wide=wide)
-
-
-def render_drift(
-    console: Console, drift: Sequence[Mapping[str, Any]], *, wide: bool = False
-) -> None:
-    """Print the clones found changed by someone else (or a note that none are)."""
-    if not drift:
-        console.print("no drift: every clone matches its desired state")
-        return
-    actions_grid(drift, title="drift").render(console, wide=wide)
