@@ -66,14 +66,14 @@ async def test_risk_stop_holds_across_passes_and_a_kill_until_resume(
 
     async def more_passes(n: int) -> None:
         start = passes()
-        await wait_for(lambda: passes() >= start + n, f"{n} more passes", within=30)
+        await wait_for(lambda: passes() >= start + n, f"{n} more passes")
 
     d = await start_daemon()
     await wait_for(lambda: status_of(sim, F1) == "running", "F1's clone running")
     bot = clone(sim, F1)
     assert bot is not None
     sim.state.set_roi(bot["botId"], -25.0)
-    await wait_for(lambda: status_of(sim, F1) == "stopped", "the risk stop", within=30)
+    await wait_for(lambda: status_of(sim, F1) == "stopped", "the risk stop")
     await more_passes(3)
     assert status_of(sim, F1) == "stopped" and status_of(sim, F2) == "running"
     assert sim.state.bot(GRID)["status"] == "running"
