@@ -283,7 +283,7 @@ class _Planner:
             want=want.status, now=now,
         )  # fmt: skip
         if v.changed:
-            self.risk.append(Remember(v.state, v.event))
+            self.risk.append(Remember(v.state, v.event, before))
         if v.held is not None:
             self.notes.append(v.held)
         if v.reason is None:

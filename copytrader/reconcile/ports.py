@@ -88,7 +88,9 @@ class Store(Protocol):
     then nothing is written and the writes must not be sent). ``write_batch`` is the general
     form: link changes (in order) and events of many writes in one transaction, the fence
     checked first when given. ``save_risk`` and ``save_episodes`` write their audit events in
-    the same transaction as their state. Every method that writes events writes their
+    the same transaction as their state; ``save_risk`` with ``expected`` writes a link's
+    state only while its row is still the one read, and returns the links whose row changed
+    (nothing of them written). Every method that writes events writes their
     notifications (the outbox) in that transaction.
     """
 
@@ -102,6 +104,7 @@ class Store(Protocol):
     async def drop_link(
         self, master: str, follower: str, events: Sequence[AuditEvent] = ()
     ) -> None: ...
+    async def adopt_link(self, link: Link, events: Sequence[AuditEvent] = ()) -> bool: ...
 
     async def standing(self, masters: Collection[str]) -> set[str]: ...
     async def save_standing(
@@ -124,8 +127,12 @@ class Store(Protocol):
 
     async def risk_states(self) -> list[RiskState]: ...
     async def save_risk(
-        self, states: Sequence[RiskState], events: Sequence[AuditEvent] = ()
-    ) -> None: ...
+        self,
+        states: Sequence[RiskState],
+        events: Sequence[AuditEvent] = (),
+        *,
+        expected: Mapping[tuple[str, str], RiskState | None] | None = None,
+    ) -> frozenset[tuple[str, str]]: ...
 
     async def episodes(self) -> list[Episode]: ...
     async def save_episodes(

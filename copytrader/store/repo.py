@@ -15,11 +15,12 @@ import dataclasses
 import functools
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import delete, insert, or_, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -182,6 +183,23 @@ class SqlStore(RiskStore, EpisodeStore, OutboxStore, MasterStateStore):
         ``events`` with it."""
         await self.write_batch([LinkChange(LinkOp.DROP, Link(master, follower, None))], events)
 
+    async def adopt_link(self, link: Link, events: Sequence[AuditEvent] = ()) -> bool:
+        """A person's adoption: record ``link`` only while ``(link.master, link.follower)``
+        has no link at all (no clone made or requested), writing ``events`` with it in one
+        statement's transaction. False, and nothing written, when one appeared after the
+        adoption was checked (a pass's clone request, another adoption): a blind write
+        would replace it, and the pass would then make a second clone beside the bot."""
+        dialect_insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        row = writes.link_row(link, datetime.now(UTC))
+        stmt = dialect_insert(tables.links).values(row).on_conflict_do_nothing(
+            index_elements=list(writes.LINK_KEYS)
+        )
+        async with self.transaction("adopt") as conn:
+            if (await conn.execute(stmt)).rowcount != 1:
+                return False
+            await self._write_events(conn, events)
+        return True
+
     async def write_batch(
         self,
         changes: Sequence[LinkChange],
@@ -235,7 +253,7 @@ class SqlStore(RiskStore, EpisodeStore, OutboxStore, MasterStateStore):
                 if None in scope
                 else t.c.follower.in_(named)
             )
-        async with self.transaction("save_standing") as conn:
+        async with self.transaction("save_standing", immediate=True) as conn:
             known = {row[0] for row in await conn.execute(select(t.c.key).where(*where))}
             gone = known - keep
             if gone:
