@@ -228,8 +228,9 @@ class _Planner:
                         "clone_pending",
                         m,
                         f,
-                        detail="a clone request timed out and the platform may still make "
-                        "the bot; not cloned again before " + str(link.pending_until),
+                        detail="a clone request got no answer (it timed out, or copytrader "
+                        "stopped) and the platform may still make the bot; not cloned again "
+                        "before " + str(link.pending_until),
                     )
                 )
                 return FollowerPlan(m, f, (), want, None, policy.source)

@@ -82,7 +82,8 @@ class Store(Protocol):
     ``save_link``/``drop_link`` write the given audit events in the same transaction as the
     link, so a write's outcome and the link it changed are never recorded one without the
     other. Events with a ``key`` replace the earlier event of that key (a ``pending`` one).
-    ``close_open_runs`` also turns ``pending`` events left by a crash into ``unknown``.
+    ``close_open_runs`` also turns ``pending`` events left by a crash into ``unknown`` (and
+    keeps a clone request left without an answer waiting ``clone_pending_seconds`` for its bot).
     ``add_pending`` writes the ``pending`` events of writes about to be sent after checking
     ``fence`` against the writer lease in the same transaction (LeaseLostError when it fails:
     then nothing is written and the writes must not be sent). ``write_batch`` is the general
@@ -96,7 +97,9 @@ class Store(Protocol):
 
     async def start_run(self, run: RunRecord) -> None: ...
     async def finish_run(self, run: RunRecord) -> None: ...
-    async def close_open_runs(self, now: datetime) -> int: ...
+    async def close_open_runs(
+        self, now: datetime, *, clone_pending_seconds: float = 0.0
+    ) -> int: ...
 
     async def links(self) -> list[Link]: ...
     async def record_intent(self, master: str, follower: str, at: datetime) -> None: ...

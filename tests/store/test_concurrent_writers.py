@@ -163,7 +163,7 @@ async def test_pass_and_resume_in_two_processes_never_undo_each_other(
         for role, flag in zip(("pass", "resume"), ready, strict=True)
     ]
     try:
-        async with asyncio.timeout(120):  # a hang guard only
+        async with asyncio.timeout(90):  # a hang guard only
             while not all(flag.exists() for flag in ready):
                 if any(p.returncode is not None for p in procs):
                     break
