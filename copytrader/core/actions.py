@@ -91,6 +91,9 @@ class Note:
     changes: Mapping[str, Change] = field(default_factory=lambda: _EMPTY)
     detail: str = ""
     bots: tuple[str, ...] = ()  # the bots a note is about when there may be several
+    #: A condition that stays until a person acts although its action is not one of the
+    #: standing ones (a drift nothing repairs): audited once while it lasts.
+    lasting: bool = False
 
     @property
     def held(self) -> bool:

@@ -123,6 +123,11 @@ async def test_clone_edited_behind_our_back_is_restored_and_audited(
     assert clone(sim, F2)["settings"]["stopValue"] == 3500
     events = await queries.audit(svc.store, action="drift")
     assert [(e["follower"], e["changes"]) for e in events] == [(F2, {"stopValue": [3500, 1]})]
+    # The same edit again (after the repair cleared the condition): a new drift, audited.
+    sim.state.edit_out_of_band(bot, {"stopValue": 1})
+    assert (await svc.reconciler.run_pass()).converged
+    assert clone(sim, F2)["settings"]["stopValue"] == 3500
+    assert len(await queries.audit(svc.store, action="drift")) == 2
 
 
 async def test_immutable_change_recreates(
