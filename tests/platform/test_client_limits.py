@@ -28,14 +28,17 @@ async def test_rate_limit_holds_in_every_window(sim: SimServer, make_client: Mak
     started = time.monotonic()
     await asyncio.gather(*(client.get_user(user) for _ in range(10)))
     elapsed = time.monotonic() - started
-    stamps = [r.ts for r in sim.state.requests]
-    assert len(stamps) == 10
-    # Arrival lags sending by a little: allow 20 ms of skew between two requests' travel.
-    assert most_in_window(stamps, 0.5 - 0.02) <= 4
-    assert most_in_window(stamps, 0.5 + 0.02) >= 5  # and it is not needlessly slower
-    assert elapsed >= 1.0 - 0.02  # sends at 0, 0.5 and 1.0
-    assert client.requests_sent == 10
+    assert len(sim.state.requests) == 10
+    # When the client sent each request, on its own clock (the simulator sees arrivals,
+    # which on a loaded machine lag the sends unevenly): never 5 in any 0.5 s.
+    sends = [t for _, t in observer.sends]
+    assert len(sends) == 10
+    assert most_in_window(sends, 0.5) <= 4
+    # And no slower than needed: the first 4 left at once, each later one waited for the
+    # window (sends at 0, 0.5 and 1.0, however late each wake-up is on a loaded machine).
     assert len(observer.waits) == 6 and client.rate_limit_wait_seconds >= 0.5 * 4
+    assert elapsed >= 1.0
+    assert client.requests_sent == 10
 
 
 async def test_concurrency_cap_on_the_server_side(sim: SimServer, make_client: MakeClient) -> None:
