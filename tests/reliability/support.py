@@ -164,20 +164,6 @@ def check_clones_accounted(
     assert not differ, f"follower: (clones made, ok clone + adopt events): {differ}"
 
 
-def check_retry_after(
-    requests: Sequence[RequestRecord], retry_after: float, slack: float = 0.05
-) -> None:
-    """No request arrived inside a Retry-After window (``slack``: requests already in flight)."""
-    for i, r in enumerate(requests):
-        if r.status != 429:
-            continue
-        early = [q for q in requests[i + 1 :] if r.ts + slack < q.ts < r.ts + retry_after - slack]
-        assert not early, (
-            f"{len(early)} request(s) inside the Retry-After window of a 429 on {r.path}: "
-            f"{[(q.path, round(q.ts - r.ts, 3)) for q in early]}"
-        )
-
-
 def subprocess_env(**values: str) -> dict[str, str]:
     """A clean environment for a copytrader subprocess: no inherited COPYTRADER_*."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("COPYTRADER_")}
