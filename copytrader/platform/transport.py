@@ -13,6 +13,7 @@ value) blanked out; request bodies and headers are never logged.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
@@ -33,6 +34,15 @@ from copytrader.settings import Secret
 
 #: The header naming the writer (``holder#epoch`` of the writer lease) of a platform write.
 WRITER_HEADER = "X-Copytrader-Writer"
+#: The header naming the write a request belongs to (the key of its audit event): every
+#: resend of one write carries the same id, so the platform's log tells one write sent twice
+#: from two writes, and each request leads to its audit event.
+WRITE_ID_HEADER = "X-Copytrader-Write"
+#: The id of the write the current task sends (the reconcile executor sets it around each
+#: write); None: no header.
+WRITE_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "copytrader_write_id", default=None
+)
 
 log = structlog.get_logger("copytrader.platform")
 
@@ -191,6 +201,9 @@ class Transport:
                 # outlasted the writer lease this write was started under.
                 if self.write_guard is not None:
                     headers[WRITER_HEADER] = self.write_guard()
+                write_id = WRITE_ID.get()
+                if write_id is not None:
+                    headers[WRITE_ID_HEADER] = write_id
                 if self.write_timeout is not None:
                     limit = min(self.timeout, self.write_timeout)
             status = "error"

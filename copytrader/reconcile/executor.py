@@ -33,7 +33,7 @@ from copytrader.errors import (
     RateLimitedError,
     StoreError,
 )
-from copytrader.platform import ratelimit
+from copytrader.platform import ratelimit, transport
 from copytrader.reconcile.ledger import Ledger
 from copytrader.reconcile.ports import Lease, Platform, Store
 
@@ -225,6 +225,8 @@ class Executor:
                 self.audit.log(pending)
                 # Its place in the rate limiter's queue (a risk-reducing write first).
                 ratelimit.URGENCY.set(urgency.of(action) or 0)
+            # Every request of this write names it (its audit event's key), resends too.
+            write_id = transport.WRITE_ID.set(key)
             try:
                 new_bot = await self._do(action, target, applied)
             except CopytraderError as exc:
@@ -235,6 +237,8 @@ class Executor:
                 change = self._after_failure(action, exc, at)
                 self.ledger.outcome([self._logged(fp, outcome, target, key)], change)
                 break
+            finally:
+                transport.WRITE_ID.reset(write_id)
             acted = new_bot.bot_id if new_bot is not None else target
             change = None
             if new_bot is not None:  # a clone

@@ -226,7 +226,8 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
     finally:
         state.requests.append(RequestRecord(
             ts, wall, request.method, request.path, out.status, out.success,
-            _redact(body), out.fault, request.headers.get("X-Copytrader-Writer")))
+            _redact(body), out.fault, request.headers.get("X-Copytrader-Writer"),
+            write_id=request.headers.get("X-Copytrader-Write")))
 
 
 def create_app(state: SimState) -> web.Application:
