@@ -22,9 +22,12 @@ import aiohttp
 import structlog
 
 from copytrader.errors import (
+    LeaseLostError,
+    MalformedResponseError,
     NetworkError,
     PlatformError,
     RateLimitedError,
+    ServerError,
     TransientError,
 )
 from copytrader.platform.backoff import Backoff, parse_retry_after
@@ -80,6 +83,14 @@ class Dialect(Protocol):
         """The result of an answer other than a 429, or the mapped PlatformError; any
         platform text put in a message goes through ``clean`` (secrets blanked out)."""
         ...
+
+
+def _maybe_applied(exc: PlatformError) -> bool:
+    """Whether the attempt that raised ``exc`` may have been carried out: it may have
+    reached the platform and no answer said what became of it."""
+    if isinstance(exc, NetworkError):
+        return not isinstance(exc.__cause__, _NOT_SENT)
+    return isinstance(exc, ServerError | MalformedResponseError)
 
 
 def _scrub(text: str, secrets: list[str]) -> str:
@@ -148,13 +159,28 @@ class Transport:
         query: Mapping[str, str] | None = None,
     ) -> Any:
         """The result of a successful call (as the dialect reads it); PlatformError once
-        retries are spent."""
+        retries are spent, with ``maybe_applied`` set when a write may have been carried
+        out; LeaseLostError when the write guard refused a send (``maybe_applied`` when an
+        earlier attempt may have been carried out)."""
         attempt = 0
+        unsure: PlatformError | None = None  # a write attempt that may have been carried out
         while True:
             attempt += 1
             try:
                 return await self._attempt(name, route, body, path_params, query, attempt)
+            except LeaseLostError as exc:  # the guard refused to (re)send this write
+                if unsure is None:
+                    raise
+                why = str(exc).removeprefix("not sent: ")
+                lost = LeaseLostError(f"{unsure}; not resent: {why}")
+                lost.maybe_applied = True
+                raise lost from exc
             except PlatformError as exc:
+                if not route.read and (unsure is not None or _maybe_applied(exc)):
+                    # An earlier attempt, or this one, may have taken effect: whatever the
+                    # last attempt says, the write's outcome is not known to have failed.
+                    exc.maybe_applied = True
+                    unsure = unsure or exc
                 delay = self._retry_delay(route, exc, attempt)
                 if delay is None:
                     raise
