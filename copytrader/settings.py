@@ -4,8 +4,8 @@ The environment wins over the file; the file's keys are the variable names in lo
 without the ``COPYTRADER_`` prefix (``api_url = "..."``) or with it (``copytrader_api_url``).
 A key no setting reads (a typo) is an error naming it. Every value is validated here, at
 start-up, and a bad one raises :class:`~copytrader.errors.ConfigError` whose one-line message
-names the variable. The API key is held in a :class:`Secret` so that no repr, log line or
-error message can show it.
+names the variable. The API key is held in a :class:`~copytrader.secret.Secret` so that no
+repr, log line or error message can show it.
 """
 
 from __future__ import annotations
@@ -18,39 +18,13 @@ from pathlib import Path
 from typing import Literal
 
 from copytrader import config_file as config_file_mod
-from copytrader import webhook_token
+from copytrader import notify_settings, webhook_token
 from copytrader.config_file import ConfigFile
-from copytrader.core import audit_actions
 from copytrader.errors import ConfigError
+from copytrader.notify_settings import NotifySettings as NotifySettings  # public here too
+from copytrader.secret import Secret as Secret  # public here too: the adapters import it
 
 PREFIX = "COPYTRADER_"
-
-
-class Secret:
-    """A string that never shows itself in repr/str; call :meth:`reveal` to use it."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('**********')"
-
-    __str__ = __repr__
-
-    def __bool__(self) -> bool:
-        return bool(self._value)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
-
 
 #: The platforms copytrader drives (``COPYTRADER_PLATFORM``): HaasOnline's partner API
 #: (partner-api.md) and BotPrimeX (botprimex-api.md).
@@ -88,30 +62,6 @@ class DaemonSettings:
     shutdown_timeout_seconds: float = 30.0
     #: The secret path segment of the inbound webhook URL; empty: no webhook route.
     webhook_token: Secret = field(default_factory=lambda: Secret(""))
-
-
-#: The shortest webhook secret accepted (an HMAC key must not be guessable).
-MIN_WEBHOOK_SECRET = 16
-
-
-@dataclass(frozen=True)
-class NotifySettings:
-    """Where notifications go. Every URL and the secret are secrets: never shown."""
-
-    urls: tuple[Secret, ...] = ()  # Apprise URLs
-    webhook_url: Secret = field(default_factory=lambda: Secret(""))
-    webhook_secret: Secret = field(default_factory=lambda: Secret(""))
-    events: frozenset[str] = frozenset(audit_actions.NOTIFY_DEFAULT)
-
-    @property
-    def enabled(self) -> bool:
-        """True when at least one sink is configured (else no notification is written)."""
-        return bool(self.urls) or bool(self.webhook_url)
-
-    def secrets(self) -> list[str]:
-        """Every secret value, to register with the log redaction."""
-        values = [u.reveal() for u in self.urls]
-        return [*values, self.webhook_url.reveal(), self.webhook_secret.reveal()]
 
 
 @dataclass(frozen=True)
@@ -326,50 +276,15 @@ def load(
         log_format=log_format,
         log_file=Path(str(log_file_raw)) if log_file_raw is not None else None,
         lease_seconds=lease_seconds,
-        notify=_notify(env, file_values),
+        notify=notify_settings.read(
+            _source(env, file_values, "notify_urls"),
+            _source(env, file_values, "webhook_url"),
+            _source(env, file_values, "webhook_secret"),
+            _source(env, file_values, "notify_events"),
+        ),
     )
     file_values.check_all_read()  # after every setting read its key
     return loaded
-
-
-def _notify(env: Mapping[str, str], file_values: ConfigFile) -> NotifySettings:
-    """The notification sinks and events. Messages never show a URL or the secret."""
-    raw_urls = _source(env, file_values, "notify_urls")
-    urls: list[Secret] = []
-    for i, part in enumerate(str(raw_urls or "").split(","), start=1):
-        if part.strip():
-            if "://" not in part:
-                raise ConfigError(
-                    f"COPYTRADER_NOTIFY_URLS: entry {i} is not a URL (expected SCHEME://...; "
-                    "see the Apprise URL list)"
-                )
-            urls.append(Secret(part.strip()))
-    hook = str(_source(env, file_values, "webhook_url") or "").strip()
-    key = str(_source(env, file_values, "webhook_secret") or "").strip()
-    if hook and not hook.startswith(("http://", "https://")):
-        raise ConfigError("COPYTRADER_WEBHOOK_URL: expected an http(s):// URL")
-    if hook and not key:
-        raise ConfigError(
-            "COPYTRADER_WEBHOOK_SECRET: required when COPYTRADER_WEBHOOK_URL is set (the key "
-            "that signs each notification)"
-        )
-    if key and not hook:
-        raise ConfigError("COPYTRADER_WEBHOOK_URL: required when COPYTRADER_WEBHOOK_SECRET is set")
-    if key and len(key) < MIN_WEBHOOK_SECRET:
-        raise ConfigError(
-            f"COPYTRADER_WEBHOOK_SECRET: too short ({len(key)} characters); use at least "
-            f"{MIN_WEBHOOK_SECRET} random characters"
-        )
-    raw_events = _source(env, file_values, "notify_events")
-    if raw_events is None:
-        return NotifySettings(tuple(urls), Secret(hook), Secret(key))
-    from copytrader.core import notices  # only to read a list of events
-
-    try:
-        events = notices.parse(None if raw_events is None else str(raw_events))
-    except ValueError as exc:
-        raise ConfigError(f"COPYTRADER_NOTIFY_EVENTS: {exc}") from None
-    return NotifySettings(tuple(urls), Secret(hook), Secret(key), events)
 
 
 def _lease(env: Mapping[str, str], file_values: ConfigFile) -> tuple[int, float]:

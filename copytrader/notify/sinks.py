@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from copytrader.notify.ports import Sink
 from copytrader.notify.webhook import WebhookSink
-from copytrader.settings import NotifySettings
+from copytrader.notify_settings import NotifySettings
 
 
 def build(settings: NotifySettings) -> list[Sink]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from copytrader.core import policy as core
+from copytrader.core import policy_checks
 from copytrader.core.model import Bot, Catalogue, SweepPart, User
 from copytrader.core.policy import Policy, Problem
 from copytrader.policy import loader
@@ -35,7 +35,7 @@ async def check(directory: Path, platform: PlatformReader) -> list[Problem]:
 
     Each file is checked structurally and, as far as its structure allows (what is valid of
     a file with problems too), against the platform
-    (:func:`copytrader.core.policy.validate`): a file's every problem in one run. An empty
+    (:func:`copytrader.core.policy_checks.validate`): a file's every problem in one run. An empty
     list means every file is valid. Raises ConfigError for a missing folder and PlatformError when a
     read fails (a check that could not read the platform proves nothing).
     """
@@ -71,7 +71,7 @@ class PlatformView:
         """The platform's problems with ``policy``, without positions."""
         master = self.bots.get(policy.master)
         script = self.catalogue.script(master.type) if master is not None else None
-        return core.validate(policy, master=master, script=script, users=self.users)
+        return policy_checks.validate(policy, master=master, script=script, users=self.users)
 
 
 async def read_platform(platform: PlatformReader, user_ids: Collection[str]) -> PlatformView:

@@ -162,7 +162,7 @@ def load_file(path: Path) -> tuple[Policy | None, list[Problem]]:
     """The policy in ``path`` and no problems, or None and every structural problem found.
 
     Never raises for the file's content or an unreadable file; checks that need the
-    platform are :func:`copytrader.core.policy.validate`'s (then :func:`locate`).
+    platform are :func:`copytrader.core.policy_checks.validate`'s (then :func:`locate`).
     """
     read = _read(path)
     return read.policy, read.problems

@@ -5,7 +5,7 @@ offending key (unknown, duplicate, misplaced keys) or value (wrong type, bad enu
 the layout of the document, types, enum values, duplicate keys and followers, a zero or
 negative ``investmentAmount``, ``min`` above ``max``, a key both overridden and scaled in one
 layer. What needs the platform (setting keys of the bot type, option values, locked keys,
-follower users) is :func:`copytrader.core.policy.validate`'s.
+follower users) is :func:`copytrader.core.policy_checks.validate`'s.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import TypeVar
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from copytrader.core import policy as core
-from copytrader.core import words
+from copytrader.core import policy_checks, words
 from copytrader.core.model import Scalar
 from copytrader.core.policy import DocPath, FollowerPolicy, Layer, Limit, Policy, Problem
 from copytrader.policy import yamltree
@@ -310,7 +310,7 @@ class Reader:
 
     def overlap(self, layer: Layer, at: DocPath) -> None:
         """Keys both overridden and scaled (the core's rule), placed at the scale's key."""
-        for p in core.overlap_problems(self.file, layer, at):
+        for p in policy_checks.overlap_problems(self.file, layer, at):
             line, col = yamltree.find(self.root, p.at) if self.root else (1, 1)
             self.problems.append(Problem(p.file, p.message, p.at, line, col))
 

@@ -24,9 +24,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
 
-from copytrader.core import partition
+from copytrader.core import partition, policy_checks
 from copytrader.core import plan as plan_mod
-from copytrader.core import policy as policy_mod
 from copytrader.core.model import Bot, Catalogue, SweepPart, User
 from copytrader.core.policy import Policy, Problem
 from copytrader.core.records import Link
@@ -125,7 +124,7 @@ def check_policies(
     for p in loaded.partials:
         master = bots.get(p.master)
         if master is not None:
-            found = policy_mod.validate(
+            found = policy_checks.validate(
                 p, master=master, script=catalogue.script(master.type), users=users
             )
             problems.extend(loader.locate(found, Path(p.source.path)))
@@ -137,7 +136,7 @@ def check_policies(
             # file itself is fine.
             valid.append(p)
             continue
-        found = policy_mod.validate(
+        found = policy_checks.validate(
             p, master=master, script=catalogue.script(master.type), users=users
         )
         if found:

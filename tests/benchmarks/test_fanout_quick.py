@@ -11,6 +11,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 FIGURE = re.compile(r"^([a-z_0-9]+): (-?[0-9.]+) (\S+)$")
+#: One worker runs this module's tests, so that the benchmark (the module's fixture) runs once.
+pytestmark = pytest.mark.xdist_group("benchmarks-fanout")
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,7 @@ from typing import Any
 
 import pytest
 
-from copytrader.core import desired, partition, plan
-from copytrader.core import policy as policy_mod
+from copytrader.core import desired, partition, plan, policy_checks
 from copytrader.core.actions import Carrier
 from copytrader.core.model import Bot, Status, SweepPart, User
 from copytrader.core.plan import World
@@ -298,7 +297,7 @@ def test_policy_values_are_checked_against_the_bot_fields(
 ) -> None:
     pol = policy(follower("alice", own.get("overrides"), own.get("scale")), limits=limits)
     users = {"alice": User("alice", "", exchanges=frozenset({"binance"}))}
-    found = policy_mod.validate(pol, master=MASTER, script=SCRIPT, users=users)
+    found = policy_checks.validate(pol, master=MASTER, script=SCRIPT, users=users)
     assert [p.message for p in found] == want
 
 
@@ -323,7 +322,7 @@ USER_CASES: list[tuple[str, User, str | None]] = [
 def test_a_follower_account_must_serve_the_masters_exchange(
     case: str, user: User, want: str | None
 ) -> None:
-    found = policy_mod.validate(
+    found = policy_checks.validate(
         policy(follower("alice")), master=MASTER, script=SCRIPT, users={"alice": user}
     )
     assert [p.message for p in found] == ([want] if want else [])

@@ -16,9 +16,8 @@ from typing import Any
 
 import pytest
 
-from copytrader.core import desired, plan
+from copytrader.core import desired, plan, policy_checks
 from copytrader.core import explain as explain_mod
-from copytrader.core import policy as policy_mod
 from copytrader.core.actions import Carrier, Kind
 from copytrader.core.desired import Source
 from copytrader.core.model import Status, User
@@ -124,7 +123,7 @@ def test_explain_matches_the_planner_for_every_combination(
     d_ov, d_sc, own_ov, own_sc, lim, locked = combo
     p = _policy(*combo)
     master = bot("M", "owner")
-    assert policy_mod.validate(p, master=master, script=SPOT_GRID, users=USERS) == [], case
+    assert policy_checks.validate(p, master=master, script=SPOT_GRID, users=USERS) == [], case
     found = explain_mod.explain(p, p.followers[0], master, SPOT_GRID, None)
     expected = _expected(d_ov, d_sc, own_ov, own_sc, LIMITS[lim], locked)
     line = next(s for s in found.settings if s.key == KEY)

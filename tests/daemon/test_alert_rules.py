@@ -104,7 +104,7 @@ async def test_every_metric_named_is_exported_by_a_running_daemon(start_daemon) 
         # per-master gauges appear once a pass has recorded the masters
         return got[1] if got and got[0] == 200 and "copytrader_risk_stopped{" in got[1] else None
 
-    text = await wait_for(exported, "/metrics with the per-master gauges", within=30)
+    text = await wait_for(exported, "/metrics with the per-master gauges")
     families = {f.name: {s.name for s in f.samples} for f in text_string_to_metric_families(text)}
     missing = []
     for name in sorted(named):

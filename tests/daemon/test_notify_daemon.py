@@ -85,23 +85,23 @@ async def test_outage_and_kill9_lose_no_notification(
 
     d = await start_daemon(**notify_env)
     # lease_acquired, two clones and their starts: delivered while the receiver is up
-    await wait_for(lambda: len(receiver.delivered()) >= 5, "the first notifications", within=30)
+    await wait_for(lambda: len(receiver.delivered()) >= 5, "the first notifications")
 
     await receiver.stop()  # down for a while
     bot = next(b for b in sim.state.bots_of(F1) if b["type"] == "spot_grid")
     sim.state.set_roi(bot["botId"], -25.0)  # risk_stop and stop
     write_policy(policy_dir, "broken.yaml", f"master: {GRID}x\nfollowers: 3\n")  # policy_invalid
-    await wait_for(lambda: failed_attempts() >= 3, "deliveries failing while it is down", 30)
+    await wait_for(lambda: failed_attempts() >= 3, "deliveries failing while it is down")
 
     await d.stop(signal.SIGKILL)  # mid-retry: what is pending lives in the database only
     before_restart = ids_in_db()
     d2 = await start_daemon(**notify_env)  # its lease_acquired is made while still down
-    await wait_for(lambda: len(ids_in_db()) > len(before_restart), "the new leader's event", 30)
+    await wait_for(lambda: len(ids_in_db()) > len(before_restart), "the new leader's event")
     await receiver.start()  # back, on the same port
 
     await wait_for(lambda: unsettled() == 0, "every notification settled", within=90)
     runs = len(query(db, "SELECT run_id FROM runs"))
-    await wait_for(lambda: len(query(db, "SELECT run_id FROM runs")) >= runs + 2, "2 passes", 30)
+    await wait_for(lambda: len(query(db, "SELECT run_id FROM runs")) >= runs + 2, "2 passes")
     await wait_for(lambda: unsettled() == 0, "every notification settled", within=90)
     status, metrics = await d2.get("/metrics")
     assert status == 200

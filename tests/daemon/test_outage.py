@@ -32,8 +32,7 @@ async def test_survives_the_platform_going_away_and_converges_again(
     assert f2 is not None
     sim.state.edit_out_of_band(f2["botId"], {"stopValue": 3900})
 
-    unhealthy = await wait_for(lambda: _is(health, 503), "/healthz 503 while the platform is down",
-                               30)
+    unhealthy = await wait_for(lambda: _is(health, 503), "/healthz 503 while the platform is down")
     assert "last successful pass" in unhealthy["reason"]
     assert d.alive()
     code, text = await d.get("/metrics")
@@ -41,9 +40,9 @@ async def test_survives_the_platform_going_away_and_converges_again(
     assert d.events("pass did not reach the platform; will retry")
 
     await sim.start()  # same port
-    await wait_for(lambda: not mismatches(sim.state, EXPECTED), "convergence after the outage", 40)
+    await wait_for(lambda: not mismatches(sim.state, EXPECTED), "convergence after the outage")
     assert sim.state.bot(f2["botId"])["settings"]["stopValue"] == 3500
-    doc = await wait_for(lambda: _is(health, 200), "healthy again", 15)
+    doc = await wait_for(lambda: _is(health, 200), "healthy again")
     assert doc["consecutive_aborted_passes"] == 0
 
     code, _ = await d.stop()
@@ -78,7 +77,7 @@ async def test_health_reports_an_unreachable_database(sim: SimServer, start_daem
         await admin.execute(f'CREATE DATABASE "{name}"')
         url = base.rsplit("/", 1)[0] + "/" + name
         d = await start_daemon(COPYTRADER_DATABASE_URL=url)
-        await wait_for(lambda: not mismatches(sim.state, EXPECTED), "convergence", 30)
+        await wait_for(lambda: not mismatches(sim.state, EXPECTED), "convergence")
 
         async def status(code: int) -> dict[str, object] | None:
             got = await d.get_or_none("/healthz")
@@ -88,7 +87,7 @@ async def test_health_reports_an_unreachable_database(sim: SimServer, start_daem
 
         await wait_for(lambda: status(200), "healthy on PostgreSQL")
         await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        doc = await wait_for(lambda: status(503), "/healthz 503 without the database", 20)
+        doc = await wait_for(lambda: status(503), "/healthz 503 without the database")
         assert doc["reason"] == "database unreachable"
         assert d.alive()
         code, _ = await d.stop()

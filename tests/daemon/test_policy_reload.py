@@ -38,7 +38,7 @@ async def test_policy_changes_are_picked_up_and_a_broken_edit_keeps_the_last_goo
 
     # A file added while running.
     shutil.copy(later / "btc-dca.yaml", policy_dir / "btc-dca.yaml")
-    await wait_for(lambda: not mismatches(sim.state, subset(DCA)), "the DCA followers", 15)
+    await wait_for(lambda: not mismatches(sim.state, subset(DCA)), "the DCA followers")
     assert d.events("policy folder changed")
 
     # A file changed while running: the second follower's share 0.5 -> 0.25.
@@ -52,11 +52,11 @@ async def test_policy_changes_are_picked_up_and_a_broken_edit_keeps_the_last_goo
         clone = clone_of(sim.state, GRID, F2)  # investmentAmount is immutable: a new clone
         return clone["settings"]["investmentAmount"] if clone else None
 
-    await wait_for(lambda: f2_amount() == 250, "the changed scale applied", 15)
+    await wait_for(lambda: f2_amount() == 250, "the changed scale applied")
 
     # A broken edit: audited once, the last good version stays in force, the daemon lives.
     grid.write_text(f"master: {GRID}\nfollowers: [unclosed\n", encoding="utf-8")
-    invalid = await wait_for(lambda: d.audit("policy_invalid"), "a policy_invalid event", 15)
+    invalid = await wait_for(lambda: d.audit("policy_invalid"), "a policy_invalid event")
     assert invalid[0][4].endswith("eth-grid.yaml")
     assert "eth-grid.yaml" in (invalid[0][3] or "")
     runs_before = len(d.runs())
@@ -66,16 +66,16 @@ async def test_policy_changes_are_picked_up_and_a_broken_edit_keeps_the_last_goo
     sim.state.edit_out_of_band(GRID, {"upperLimit": 4100})
     ready_before = len(notify.seen("READY", "1"))
     d.send(signal.SIGHUP)
-    reloading = await wait_for(lambda: notify.seen("RELOADING", "1"), "RELOADING=1", 10)
+    reloading = await wait_for(lambda: notify.seen("RELOADING", "1"), "RELOADING=1")
     assert int(reloading[0]["MONOTONIC_USEC"]) > 0
-    await wait_for(lambda: len(notify.seen("READY", "1")) > ready_before, "READY=1 again", 15)
+    await wait_for(lambda: len(notify.seen("READY", "1")) > ready_before, "READY=1 again")
     assert len(d.runs()) > runs_before, "the reload ran a pass"
 
     def carried() -> bool:
         clones = [clone_of(sim.state, GRID, f) for (m, f) in subset(GRID)]
         return all(c is not None and c["settings"]["upperLimit"] == 4100 for c in clones)
 
-    await wait_for(carried, "the master edit carried under the last good policy", 10)
+    await wait_for(carried, "the master edit carried under the last good policy")
     assert f2_amount() == 250
     f3_clone = clone_of(sim.state, GRID, F3)
     assert f3_clone is not None and f3_clone["status"] == "stopped"

@@ -66,15 +66,17 @@ async def test_risk_stop_holds_across_passes_and_a_kill_until_resume(
 
     async def more_passes(n: int) -> None:
         start = passes()
-        await wait_for(lambda: passes() >= start + n, f"{n} more passes", within=30)
+        await wait_for(lambda: passes() >= start + n, f"{n} more passes")
 
-    d = await start_daemon()
+    # Passes every half second: each phase below looks at two more of them (a hold that a
+    # pass would lift is lifted by the first).
+    d = await start_daemon(COPYTRADER_INTERVAL_SECONDS="0.5")
     await wait_for(lambda: status_of(sim, F1) == "running", "F1's clone running")
     bot = clone(sim, F1)
     assert bot is not None
     sim.state.set_roi(bot["botId"], -25.0)
-    await wait_for(lambda: status_of(sim, F1) == "stopped", "the risk stop", within=30)
-    await more_passes(3)
+    await wait_for(lambda: status_of(sim, F1) == "stopped", "the risk stop")
+    await more_passes(2)
     assert status_of(sim, F1) == "stopped" and status_of(sim, F2) == "running"
     assert sim.state.bot(GRID)["status"] == "running"
     (stop,) = audited("risk_stop")
@@ -90,8 +92,8 @@ async def test_risk_stop_holds_across_passes_and_a_kill_until_resume(
     assert "held by risk guards" in table and "min_roi_pct" in table
 
     await d.stop(signal.SIGKILL)  # no clean-up of any kind: the next daemon reads the disk
-    await start_daemon()
-    await more_passes(3)
+    await start_daemon(COPYTRADER_INTERVAL_SECONDS="0.5")
+    await more_passes(2)
     assert status_of(sim, F1) == "stopped"
     assert len(audited("risk_stop")) == 1 and stops_sent(sim, bot["botId"]) == 1
 
@@ -102,7 +104,7 @@ async def test_risk_stop_holds_across_passes_and_a_kill_until_resume(
     assert code == 0, err
     assert "no longer held" in out
     await wait_for(lambda: status_of(sim, F1) == "running", "the resumed clone running")
-    await more_passes(3)
+    await more_passes(2)
     assert status_of(sim, F1) == "running"
     (resumed,) = audited("risk_resume")
     assert json.loads(resumed[0]) == {"min_roi_pct": [-25, -20]}

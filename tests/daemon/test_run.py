@@ -46,9 +46,10 @@ async def test_converges_reports_and_stops_cleanly(
     d = await start_daemon(NOTIFY_SOCKET=str(notify.path), WATCHDOG_USEC="1000000",
                            COPYTRADER_RETENTION_DAYS="1")
     await wait_for(lambda: notify.seen("READY", "1"), "READY=1")
-    # READY=1 comes only once the endpoint listens: it answers at once.
+    # READY=1 comes only once the endpoint listens: it answers at once (no connection
+    # refused). Whether it says healthy yet depends on how far the first pass got.
     status, body = await d.get("/healthz")
-    assert status == 200, body
+    assert status in (200, 503) and "status" in json.loads(body), body
 
     await wait_for(lambda: not mismatches(sim.state, EXPECTED), "every clone as desired")
 
@@ -92,9 +93,8 @@ async def test_converges_reports_and_stops_cleanly(
                    "the retention job pruning the old snapshot")
     assert query(db, "SELECT COUNT(*) FROM snapshots")[0][0] > 0  # the recent ones stay
 
-    code, took = await d.stop(signal.SIGTERM)
+    code, _ = await d.stop(signal.SIGTERM)
     assert code == 0, d.tail()
-    assert took < 10
     assert notify.seen("STOPPING", "1")
     assert d.runs(), "passes are recorded"
     assert not d.runs("running"), d.runs()
@@ -108,9 +108,8 @@ async def test_sigterm_mid_pass_finishes_current_writes_only(sim: SimServer, sta
     sim.state.latency = 0.25  # one follower at a time: a first pass of ~16 writes takes seconds
     d = await start_daemon(COPYTRADER_CONCURRENCY="1")
     await wait_for(lambda: d.audit("clone"), "the first clone")
-    code, took = await d.stop(signal.SIGTERM)
+    code, _ = await d.stop(signal.SIGTERM)
     assert code == 0, d.tail()
-    assert took < 10
     clones = len(d.audit("clone"))
     assert 1 <= clones < len(EXPECTED), "stopping starts no new action"
     runs = d.runs()
@@ -119,12 +118,16 @@ async def test_sigterm_mid_pass_finishes_current_writes_only(sim: SimServer, sta
 
 
 async def test_shutdown_timeout_bounds_a_stuck_pass(sim: SimServer, start_daemon) -> None:
-    sim.state.latency = 4.0  # every request hangs longer than the stop timeout
-    d = await start_daemon(COPYTRADER_SHUTDOWN_TIMEOUT_SECONDS="1", COPYTRADER_TIMEOUT_SECONDS="30")
+    # Every request is answered only after 10 minutes (and the client waits that long): a
+    # stop that waited for the pass would outlast the stop's hang guard many times over.
+    sim.state.latency = 600.0
+    d = await start_daemon(
+        COPYTRADER_SHUTDOWN_TIMEOUT_SECONDS="1", COPYTRADER_TIMEOUT_SECONDS="900"
+    )
     await wait_for(lambda: d.runs("running"), "a pass in progress")
-    code, took = await d.stop(signal.SIGTERM)
+    code, _ = await d.stop(signal.SIGTERM, within=60)
     assert code == 0, d.tail()
-    assert took < 6
+    assert not [r for r in sim.state.requests if r.status]  # none answered: cut, not finished
     assert not d.runs("running")
     assert d.runs("interrupted"), d.runs()
     assert d.events("pass still running at the shutdown deadline; cancelling it")

@@ -1,8 +1,8 @@
 """BotPrimeX webhooks end to end: the simulator delivers its events (duplicated and
 reordered) to a real ``copytrader run`` subprocess. A master stopped on the platform starts a
-pass within 2 s that stops its clones; every closed trade of the master and the clones is
-recorded once and shows in ``copytrader history``; a burst of events makes at most two passes
-that never overlap.
+pass (for the webhook, not the interval) that stops its clones; every closed trade of the
+master and the clones is recorded once and shows in ``copytrader history``; a burst of
+events makes at most two passes that never overlap.
 
 The daemon runs with a 600 s interval, so every pass after the first is one that a webhook
 (or SIGHUP) started. Times come from the daemon's own ``runs`` rows and the test's clock
@@ -16,7 +16,7 @@ import itertools
 import json
 import signal
 import sqlite3
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -139,14 +139,14 @@ async def _scenario(sim: BpxServer, d: Daemon, tmp_path: Path) -> None:
     before = await quiet(d)
     assert before >= 1
 
-    # 1. The master is stopped on the platform: its bot.stopped starts a pass within 2 s,
-    #    and that pass stops the clones (on_master_stopped: stop).
+    # 1. The master is stopped on the platform: its bot.stopped starts a pass (the next one
+    #    after the event, for the webhook: the interval is 600 s), and that pass stops the
+    #    clones (on_master_stopped: stop). How soon a hint makes a pass: test_hints.py.
     sent = datetime.now(UTC)
     state.set_status(ETH, "stopped")
     await wait_for(lambda: len(d.runs()) > before, "a pass after the event", within=60)
-    started = _utc(d.runs()[before][3])
-    assert started - sent < timedelta(seconds=2), (sent, started)
-    assert any(e.get("reason") == "webhook" for e in d.events("pass starting"))
+    assert _utc(d.runs()[before][3]) >= sent
+    assert d.events("pass starting")[before].get("reason") == "webhook"
     await wait_for(lambda: all(b[0]["status"] == "stopped" for b in clones().values()),
                    "the clones stopped", within=60)
 

@@ -32,7 +32,7 @@ async def test_random_crashes_never_duplicate_and_always_converge(
     env = base_env(sim, policy_dir, pg_url)
     env["COPYTRADER_LEASE_SECONDS"] = str(LEASE)
     group: list[Replica] = [await replicas(env, f"r{i}") for i in range(3)]
-    await wait_for(lambda: not mismatches(sim.state, EXPECTED), "first convergence", 40)
+    await wait_for(lambda: not mismatches(sim.state, EXPECTED), "first convergence")
     grid = policy_dir / "eth-grid.yaml"
     good = grid.read_text(encoding="utf-8")
     value = 3500
@@ -55,10 +55,7 @@ async def test_random_crashes_never_duplicate_and_always_converge(
             assert victim.proc is not None
             await victim.proc.wait()
             group[group.index(victim)] = await replicas(env, f"r{round_no}-{how}")
-        # A hang guard only: a takeover waits out the lease, and when the survivors are
-        # fresh replicas still starting up, for their start too (over 25 s seen on a loaded
-        # 2-core machine).
-        await wait_for(lambda: leader_of(group), f"a leader after round {round_no}", 60)
+        await wait_for(lambda: leader_of(group), f"a leader after round {round_no}")
 
     def converged() -> bool:
         if mismatches(sim.state, EXPECTED | _stop_values(value)):

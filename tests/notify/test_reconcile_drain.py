@@ -1,12 +1,11 @@
-"""``copytrader reconcile`` (a real subprocess) delivers its own notifications before it exits,
-within 10 s; with the receiver down it exits anyway and leaves them in the outbox, and a later
-process delivers them."""
+"""``copytrader reconcile`` (a real subprocess) delivers its own notifications before it exits;
+with the receiver down it exits anyway (its drain is bounded) and leaves them in the outbox,
+and a later process delivers them."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -33,7 +32,7 @@ def unsettled(db: Path) -> int:
                    .fetchone()[0])  # fmt: skip
 
 
-async def test_reconcile_delivers_its_own_notifications_within_10_s(
+async def test_reconcile_delivers_its_own_notifications_before_it_exits(
     sim: SimServer, tmp_path: Path
 ) -> None:
     folder = tmp_path / "policies"
@@ -60,11 +59,9 @@ async def test_reconcile_delivers_its_own_notifications_within_10_s(
         await receiver.stop()
         write_policy(folder, "grid.yaml", f"master: {GRID}\nfollowers:\n  - user: {F1}\n"
                      f"    paused: true\n  - user: {F2}\n")  # fmt: skip
-        started = time.monotonic()
-        code, _, err = await run_cli("reconcile", env=env)
-        took = time.monotonic() - started
+        code, _, err = await run_cli("reconcile", env=env)  # a drain without end: hang guard
         assert code == 0, err
-        assert "not delivered yet" in err and took < 40, (took, err)
+        assert "not delivered yet" in err, err
         left = unsettled(db)
         assert left >= 4  # lease_acquired, stop, clone, start: kept for the next process
 

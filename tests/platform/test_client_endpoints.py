@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from copytrader.core.model import Scalar, Status
@@ -168,14 +166,12 @@ async def test_pagination_over_ten_thousand_bots(sim: SimServer, client: Platfor
     user = sim.state.create_user("BITMEXSPOT")
     for _ in range(10_050):
         sim.state.create_bot(user, "spot_grid", GRID, status="stopped")
-    started = time.monotonic()
     ids = [b.bot_id async for b in client.iter_bots()]
     assert len(ids) == 10_050 == len(set(ids))
     assert ids == sim.state.bot_ids()  # in order, nothing skipped or repeated
     assert paths(sim, "/bots/list") == 2  # -1: the server's default page of 10,000
     smaller = [b.bot_id async for b in client.iter_bots(page_size=5_000)]
     assert smaller == ids and paths(sim, "/bots/list") == 5
-    assert time.monotonic() - started < 15
     with pytest.raises(ValueError):
         [b async for b in client.iter_bots(page_size=10_001)]
 

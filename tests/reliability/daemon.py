@@ -7,6 +7,7 @@ blocks the loop. The daemon's stderr (its JSON logs) goes to a file the test can
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import socket
 import time
@@ -71,6 +72,20 @@ class DaemonProcess:
                 except (aiohttp.ClientError, TimeoutError):
                     await asyncio.sleep(0.1)
         raise AssertionError(f"daemon did not listen within {limit}s: {self.tail()}")
+
+    async def wait_for_a_pass(self, limit: float = 60.0) -> None:
+        """Return once ``/healthz`` reports a pass of this process finished (``limit``: a
+        hang guard)."""
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            try:
+                _, body = await self.get("/healthz")
+            except (aiohttp.ClientError, TimeoutError):
+                body = "{}"
+            if "last_pass" in json.loads(body):
+                return
+            await asyncio.sleep(0.2)
+        raise AssertionError(f"no pass finished within {limit}s: {self.tail()}")
 
     async def get(self, path: str, token: str | None = None) -> tuple[int, str]:
         """GET a path of the daemon's endpoint: status and body."""

@@ -112,7 +112,7 @@ async def test_every_accounts_key_stays_out_of_every_output(bpx: BpxServer, tmp_
     await daemon.start()
     try:
         await daemon.wait_listening()
-        await asyncio.sleep(1.5)
+        await daemon.wait_for_a_pass()  # its logs and /metrics hold a pass's worth
         for path in ("/metrics", "/healthz"):
             status, body = await daemon.get(path)
             assert status in (200, 503), (path, status, body)

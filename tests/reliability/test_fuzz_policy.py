@@ -15,7 +15,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from copytrader.core import policy as core_policy
+from copytrader.core import policy_checks
 from copytrader.platform.haas import parse
 from copytrader.policy import loader
 from copytrader.sim.haas import catalogue as sim_catalogue
@@ -116,7 +116,7 @@ def _check(data: bytes) -> None:
         if policy is None:
             assert problems, "an unreadable file must say why"
         else:
-            problems = problems + core_policy.validate(
+            problems = problems + policy_checks.validate(
                 policy, master=MASTER, script=CATALOGUE.script(MASTER.type), users=USERS
             )
             problems = loader.locate(problems, path)

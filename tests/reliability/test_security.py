@@ -125,7 +125,7 @@ async def test_canaries_never_leak(sim: SimServer, policy_dir: Path, tmp_path: P
     await daemon.start()
     try:
         await daemon.wait_listening()
-        await asyncio.sleep(1.5)
+        await daemon.wait_for_a_pass()  # its logs and /metrics hold a pass's worth
         for path in ("/metrics", "/healthz"):
             status, body = await daemon.get(path)
             assert status in (200, 503), (path, status, body)

@@ -14,13 +14,12 @@ name the master's name, so a clone's ``name`` compares equal to its master's.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from copytrader.core.model import Bot, Scalar, Status, frozen_settings
+from copytrader.core.model import Bot, Status, frozen_settings
 from copytrader.core.tags import TAG_LENGTH
-from copytrader.errors import MalformedResponseError
+from copytrader.platform import fields
 from copytrader.platform.botprimex.catalogue import CREATE_FIELDS
 
 #: `` [ct:H]`` at the end of a name.
@@ -41,32 +40,6 @@ def untagged(name: str) -> tuple[str, str]:
     return match.group("name"), match.group("tag")
 
 
-def _bad(endpoint: str, what: str) -> MalformedResponseError:
-    return MalformedResponseError(what, endpoint=endpoint)
-
-
-def _object(endpoint: str, raw: object, what: str) -> Mapping[str, Any]:
-    if not isinstance(raw, dict):
-        raise _bad(endpoint, f"{what}: expected an object, got {type(raw).__name__}")
-    return raw
-
-
-def _required_str(endpoint: str, raw: Mapping[str, Any], key: str, what: str) -> str:
-    value = raw.get(key)
-    if not isinstance(value, str) or not value:
-        raise _bad(endpoint, f"{what} without {key!r}")
-    return value
-
-
-def _number(value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        return 0.0
-    try:
-        return float(value)
-    except ValueError:
-        return 0.0
-
-
 def _epoch(value: object) -> int:
     """Unix seconds of an ISO 8601 time (``Z`` or an offset); 0 when unreadable."""
     if not isinstance(value, str):
@@ -77,37 +50,31 @@ def _epoch(value: object) -> int:
         return 0
 
 
-def _scalar(endpoint: str, value: object, what: str) -> Scalar:
-    if value is None or isinstance(value, str | int | float | bool):
-        return value
-    raise _bad(endpoint, f"{what}: expected a scalar, got {type(value).__name__}")
-
-
 def page(endpoint: str, data: object) -> tuple[list[Any], str | None]:
     """``(items, next_cursor)`` of a page; ``next_cursor`` None on the last page."""
-    raw = _object(endpoint, data, "page")
+    raw = fields.mapping(endpoint, data, "page")
     items = raw.get("data")
     if not isinstance(items, list):
-        raise _bad(endpoint, "page without a 'data' list")
+        raise fields.bad(endpoint, "page without a 'data' list")
     if "next_cursor" not in raw:
         # Absent is not null: ending here could silently drop the rest of the listing.
-        raise _bad(endpoint, "page without 'next_cursor'")
+        raise fields.bad(endpoint, "page without 'next_cursor'")
     cursor = raw["next_cursor"]
     if cursor is not None and not isinstance(cursor, str):
-        raise _bad(endpoint, "page 'next_cursor' is neither a string nor null")
+        raise fields.bad(endpoint, "page 'next_cursor' is neither a string nor null")
     return items, cursor or None
 
 
 def bot(endpoint: str, data: object, account: str) -> Bot:
     """A Bot of ``account``; raises MalformedResponseError without id, strategy, exchange
     or pair."""
-    raw = _object(endpoint, data, "bot")
-    bot_id = _required_str(endpoint, raw, "id", "bot")
-    strategy = _required_str(endpoint, raw, "strategy", f"bot {bot_id}")
-    exchange = _required_str(endpoint, raw, "exchange", f"bot {bot_id}")
-    _required_str(endpoint, raw, "pair", f"bot {bot_id}")
+    raw = fields.mapping(endpoint, data, "bot")
+    bot_id = fields.required_str(endpoint, raw, "id", "bot")
+    strategy = fields.required_str(endpoint, raw, "strategy", f"bot {bot_id}")
+    exchange = fields.required_str(endpoint, raw, "exchange", f"bot {bot_id}")
+    fields.required_str(endpoint, raw, "pair", f"bot {bot_id}")
     settings = {
-        key: _scalar(endpoint, raw[key], f"bot {bot_id} field {key!r}")
+        key: fields.scalar(endpoint, raw[key], f"bot {bot_id} field {key!r}")
         for key in CREATE_FIELDS
         if key in raw
     }
@@ -124,16 +91,16 @@ def bot(endpoint: str, data: object, account: str) -> Bot:
         status=_STATUS.get(status, Status.UNKNOWN) if isinstance(status, str) else Status.UNKNOWN,
         settings=frozen_settings(settings),
         created_at=_epoch(raw.get("created_at")),
-        profit=_number(raw.get("profit_usd")),
-        roi=_number(raw.get("profit_pct")),
+        profit=fields.number(raw.get("profit_usd")),
+        roi=fields.number(raw.get("profit_pct")),
         mark=mark,
     )
 
 
 def account(endpoint: str, data: object) -> tuple[str, str, int | None]:
     """``(id, plan, rate_limit_per_minute)`` of an Account; the limit None when absent."""
-    raw = _object(endpoint, data, "account")
-    account_id = _required_str(endpoint, raw, "id", "account")
+    raw = fields.mapping(endpoint, data, "account")
+    account_id = fields.required_str(endpoint, raw, "id", "account")
     plan = raw.get("plan")
     limit = raw.get("rate_limit_per_minute")
     ok = isinstance(limit, int) and not isinstance(limit, bool) and limit > 0
@@ -142,15 +109,12 @@ def account(endpoint: str, data: object) -> tuple[str, str, int | None]:
 
 def exchanges(endpoint: str, data: object) -> frozenset[str]:
     """The exchanges an account has connected (``GET /exchanges``)."""
-    raw = _object(endpoint, data, "exchanges")
+    raw = fields.mapping(endpoint, data, "exchanges")
     items = raw.get("data")
     if not isinstance(items, list):
-        raise _bad(endpoint, "exchanges without a 'data' list")
+        raise fields.bad(endpoint, "exchanges without a 'data' list")
     found = set()
     for item in items:
-        found.add(
-            _required_str(
-                endpoint, _object(endpoint, item, "exchange"), "exchange", "exchange connection"
-            )
-        )
+        connection = fields.mapping(endpoint, item, "exchange")
+        found.add(fields.required_str(endpoint, connection, "exchange", "exchange connection"))
     return frozenset(found)

@@ -10,7 +10,6 @@ endpoint and the field.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from copytrader.core.model import (
@@ -18,7 +17,6 @@ from copytrader.core.model import (
     Catalogue,
     Exchange,
     Market,
-    Scalar,
     Script,
     SettingSpec,
     SettingType,
@@ -26,48 +24,17 @@ from copytrader.core.model import (
     User,
     frozen_settings,
 )
-from copytrader.errors import MalformedResponseError
+from copytrader.platform import fields
 
 Page = tuple[list[Any], str | None]
-
-
-def _bad(endpoint: str, what: str) -> MalformedResponseError:
-    return MalformedResponseError(what, endpoint=endpoint)
-
-
-def _object(endpoint: str, raw: object, what: str) -> Mapping[str, Any]:
-    if not isinstance(raw, dict):
-        raise _bad(endpoint, f"{what}: expected an object, got {type(raw).__name__}")
-    return raw
-
-
-def _required_str(endpoint: str, raw: Mapping[str, Any], key: str, what: str) -> str:
-    value = raw.get(key)
-    if not isinstance(value, str) or not value:
-        raise _bad(endpoint, f"{what} without {key!r}")
-    return value
 
 
 def _str(value: object, default: str = "") -> str:
     return value if isinstance(value, str) else default
 
 
-def _number(value: object) -> float:
-    """A float from a number or a numeric string; 0.0 for anything else (never raises)."""
-    if isinstance(value, bool):
-        return 0.0
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            return 0.0
-    return 0.0
-
-
 def _int(value: object) -> int:
-    number = _number(value)
+    number = fields.number(value)
     return int(number) if number == number and abs(number) != float("inf") else 0
 
 
@@ -75,36 +42,30 @@ def _bool(value: object, default: bool) -> bool:
     return value if isinstance(value, bool) else default
 
 
-def _scalar(endpoint: str, value: object, what: str) -> Scalar:
-    if value is None or isinstance(value, str | int | float | bool):
-        return value
-    raise _bad(endpoint, f"{what}: expected a scalar, got {type(value).__name__}")
-
-
 def page(endpoint: str, data: object) -> Page:
     """``(items, nextPageId)`` of a page; ``nextPageId`` None on the last page."""
-    raw = _object(endpoint, data, "page")
+    raw = fields.mapping(endpoint, data, "page")
     items = raw.get("items")
     if not isinstance(items, list):
-        raise _bad(endpoint, "page without an 'items' list")
+        raise fields.bad(endpoint, "page without an 'items' list")
     if "nextPageId" not in raw:
         # Absent is not null: ending here could silently drop the rest of the listing.
-        raise _bad(endpoint, "page without 'nextPageId'")
+        raise fields.bad(endpoint, "page without 'nextPageId'")
     token = raw["nextPageId"]
     if token is not None and not isinstance(token, str):
-        raise _bad(endpoint, "page 'nextPageId' is neither a string nor null")
+        raise fields.bad(endpoint, "page 'nextPageId' is neither a string nor null")
     return items, token
 
 
 def bot(endpoint: str, data: object) -> Bot:
     """A Bot; raises MalformedResponseError without botId, userId, type or settings."""
-    raw = _object(endpoint, data, "bot")
-    bot_id = _required_str(endpoint, raw, "botId", "bot")
-    user_id = _required_str(endpoint, raw, "userId", f"bot {bot_id}")
-    bot_type = _required_str(endpoint, raw, "type", f"bot {bot_id}")
+    raw = fields.mapping(endpoint, data, "bot")
+    bot_id = fields.required_str(endpoint, raw, "botId", "bot")
+    user_id = fields.required_str(endpoint, raw, "userId", f"bot {bot_id}")
+    bot_type = fields.required_str(endpoint, raw, "type", f"bot {bot_id}")
     settings = raw.get("settings")
     if not isinstance(settings, dict):
-        raise _bad(endpoint, f"bot {bot_id} without a 'settings' object")
+        raise fields.bad(endpoint, f"bot {bot_id} without a 'settings' object")
     return Bot(
         bot_id=bot_id,
         user_id=user_id,
@@ -113,14 +74,14 @@ def bot(endpoint: str, data: object) -> Bot:
         status=Status.parse(raw.get("status")),
         settings=frozen_settings(
             {
-                str(k): _scalar(endpoint, v, f"bot {bot_id} setting {k!r}")
+                str(k): fields.scalar(endpoint, v, f"bot {bot_id} setting {k!r}")
                 for k, v in settings.items()
             }
         ),
         master_bot_id=_str(raw.get("masterBotId")),
         created_at=_int(raw.get("createdAt")),
-        profit=_number(raw.get("profit")),
-        roi=_number(raw.get("roi")),
+        profit=fields.number(raw.get("profit")),
+        roi=fields.number(raw.get("roi")),
         cloned=_int(raw.get("cloned")),
         followers=_int(raw.get("followers")),
     )
@@ -136,13 +97,13 @@ def _setting_type(value: object) -> SettingType:
 
 def setting_spec(endpoint: str, data: object, script_type: str) -> SettingSpec:
     """One setting of a script; its key is required, the rest defaults sensibly."""
-    raw = _object(endpoint, data, f"script {script_type} setting")
-    key = _required_str(endpoint, raw, "key", f"script {script_type} setting")
+    raw = fields.mapping(endpoint, data, f"script {script_type} setting")
+    key = fields.required_str(endpoint, raw, "key", f"script {script_type} setting")
     options = raw.get("options")
     return SettingSpec(
         key=key,
         type=_setting_type(raw.get("type")),
-        default=_scalar(endpoint, raw.get("value"), f"script {script_type} setting {key!r}"),
+        default=fields.scalar(endpoint, raw.get("value"), f"script {script_type} setting {key!r}"),
         # Missing editability: assume editable, so the platform (not a guess) refuses an edit.
         can_be_edited=_bool(raw.get("canBeEdited"), True),
         options=tuple(str(o) for o in options) if isinstance(options, list) else (),
@@ -154,11 +115,11 @@ def setting_spec(endpoint: str, data: object, script_type: str) -> SettingSpec:
 
 def script(endpoint: str, data: object) -> Script:
     """A Script; its type and a settings list are required."""
-    raw = _object(endpoint, data, "script")
-    script_type = _required_str(endpoint, raw, "type", "script")
+    raw = fields.mapping(endpoint, data, "script")
+    script_type = fields.required_str(endpoint, raw, "type", "script")
     settings = raw.get("settings")
     if not isinstance(settings, list):
-        raise _bad(endpoint, f"script {script_type} without a 'settings' list")
+        raise fields.bad(endpoint, f"script {script_type} without a 'settings' list")
     return Script(
         type=script_type,
         name=_str(raw.get("name"), script_type),
@@ -170,17 +131,17 @@ def script(endpoint: str, data: object) -> Script:
 def catalogue(endpoint: str, data: object) -> Catalogue:
     """Every script by type, from the list GET /scripts returns."""
     if not isinstance(data, list):
-        raise _bad(endpoint, f"scripts: expected a list, got {type(data).__name__}")
+        raise fields.bad(endpoint, f"scripts: expected a list, got {type(data).__name__}")
     scripts = [script(endpoint, item) for item in data]
     return Catalogue(scripts={s.type: s for s in scripts})
 
 
 def user(endpoint: str, data: object) -> User:
     """A User; userId is required."""
-    raw = _object(endpoint, data, "user")
+    raw = fields.mapping(endpoint, data, "user")
     exchange_user_id = raw.get("exchangeUserId")
     return User(
-        user_id=_required_str(endpoint, raw, "userId", "user"),
+        user_id=fields.required_str(endpoint, raw, "userId", "user"),
         exchange_id=_str(raw.get("exchangeId")),
         exchange_user_id=exchange_user_id if isinstance(exchange_user_id, str) else None,
         created_at=_int(raw.get("createdAt")),
@@ -191,8 +152,8 @@ def user(endpoint: str, data: object) -> User:
 
 def exchange(endpoint: str, data: object) -> Exchange:
     """An Exchange; its id is required."""
-    raw = _object(endpoint, data, "exchange")
-    exchange_id = _required_str(endpoint, raw, "id", "exchange")
+    raw = fields.mapping(endpoint, data, "exchange")
+    exchange_id = fields.required_str(endpoint, raw, "id", "exchange")
     return Exchange(
         id=exchange_id,
         name=_str(raw.get("name"), exchange_id),
@@ -203,10 +164,10 @@ def exchange(endpoint: str, data: object) -> Exchange:
 
 def market(endpoint: str, data: object) -> Market:
     """A Market; exchangeId and symbol are required."""
-    raw = _object(endpoint, data, "market")
+    raw = fields.mapping(endpoint, data, "market")
     return Market(
-        exchange_id=_required_str(endpoint, raw, "exchangeId", "market"),
-        symbol=_required_str(endpoint, raw, "symbol", "market"),
+        exchange_id=fields.required_str(endpoint, raw, "exchangeId", "market"),
+        symbol=fields.required_str(endpoint, raw, "symbol", "market"),
         name=_str(raw.get("name")),
         base_currency=_str(raw.get("baseCurrency")),
         quote_currency=_str(raw.get("quoteCurrency")),
@@ -219,5 +180,5 @@ def market(endpoint: str, data: object) -> Market:
 def listing(endpoint: str, data: object, what: str) -> list[Any]:
     """A plain list (exchanges, markets); raises when ``data`` is not a list."""
     if not isinstance(data, list):
-        raise _bad(endpoint, f"{what}: expected a list, got {type(data).__name__}")
+        raise fields.bad(endpoint, f"{what}: expected a list, got {type(data).__name__}")
     return data

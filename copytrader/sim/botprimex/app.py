@@ -9,13 +9,13 @@ account its key opened.
 from __future__ import annotations
 
 import asyncio
-import json
 import math
 import time
 from typing import Any
 
 from aiohttp import web
 
+from copytrader.sim import http
 from copytrader.sim.botprimex import control, handlers
 from copytrader.sim.botprimex.errors import BpxError, ok, response
 from copytrader.sim.botprimex.records import AccountRecord
@@ -26,27 +26,12 @@ STATE: web.AppKey[BpxState] = web.AppKey("bpx_state", BpxState)
 DEFAULT_TIMEOUT_DELAY = 60.0
 SERVER_ERRORS = ((500, "internal_error"), (502, "unavailable"), (503, "unavailable"))
 SECRET_FIELDS = frozenset({"api_key", "api_secret"})
-_INVALID = object()
 
 
 def key_of(request: web.Request) -> str:
     """The bearer token of a request ("" when there is none)."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     return token.strip() if scheme.lower() == "bearer" else ""
-
-
-def _redact(body: Any) -> dict[str, Any] | None:
-    if not isinstance(body, dict):
-        return None
-    return {k: ("***" if k in SECRET_FIELDS else v) for k, v in body.items()}
-
-
-def _drop(request: web.Request) -> web.Response:
-    # Closing the transport makes aiohttp's write of the response fail quietly, so the
-    # client sees the connection end without any response.
-    if request.transport is not None:
-        request.transport.close()
-    return web.Response(status=200)
 
 
 def _strip(data: Any) -> Any:
@@ -90,7 +75,7 @@ async def _fault_before(request: web.Request, fault: Fault) -> web.Response | No
     if kind == "malformed":
         return web.Response(status=200, text='{"data": [{"id', content_type="application/json")
     if kind == "reset":
-        return _drop(request)
+        return http.drop(request)
     return None
 
 
@@ -115,7 +100,7 @@ async def _answer(request: web.Request, state: BpxState, body: Any, out: _Outcom
         if any(path == route[1] for _, path in handlers.ROUTES):
             return response(405, "method_not_allowed", f"{request.method} {request.path}")
         return response(404, "not_found", f"no route {request.method} {request.path}")
-    if body is _INVALID:
+    if body is http.INVALID:
         return response(400, "invalid_field", "the body is not a JSON object")
     fault = state.faults.take(
         request.path,
@@ -133,23 +118,10 @@ async def _answer(request: web.Request, state: BpxState, body: Any, out: _Outcom
     except BpxError as exc:
         return response(exc.status, exc.code, exc.message)
     if fault is not None and fault.kind == "lost":
-        return _drop(request)
+        return http.drop(request)
     if fault is not None and fault.kind == "missing_fields":
         data = _strip(data)
     return ok(data, status)
-
-
-async def _read_body(request: web.Request) -> Any:
-    if not request.body_exists:
-        return None
-    raw = await request.read()
-    if not raw.strip():
-        return None
-    try:
-        body = json.loads(raw)
-    except (UnicodeDecodeError, ValueError):
-        return _INVALID
-    return body if isinstance(body, dict) else _INVALID
 
 
 async def dispatch(request: web.Request) -> web.StreamResponse:
@@ -163,7 +135,7 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
     try:
         if state.latency > 0:
             await asyncio.sleep(state.latency)
-        body = await _read_body(request)
+        body = await http.read_body(request)
         answer = await _answer(request, state, body, out)
         if out.fault not in ("lost", "reset"):
             out.status = answer.status
@@ -177,7 +149,7 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
                 request.path,
                 out.status,
                 200 <= out.status < 300 if out.status else None,
-                _redact(body) if body is not _INVALID else None,
+                http.redact(body, SECRET_FIELDS),
                 out.fault,
                 request.headers.get("X-Copytrader-Writer"),
                 out.account,

@@ -7,8 +7,6 @@ and delivers webhook events (:mod:`copytrader.sim.botprimex.webhooks`).
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import signal
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -16,12 +14,11 @@ from types import TracebackType
 
 from aiohttp import web
 
+from copytrader.sim import http
 from copytrader.sim.botprimex import seed as seeding
 from copytrader.sim.botprimex.app import create_app
 from copytrader.sim.botprimex.state import BpxState
 from copytrader.sim.botprimex.webhooks import Deliverer
-
-SHUTDOWN_TIMEOUT = 0.5  # in-flight requests (a "timeout" fault) are cut after this
 
 
 class BpxServer:
@@ -51,18 +48,7 @@ class BpxServer:
         """Listen (again, on the same port after a stop), trade and deliver webhooks."""
         if self._runner is not None:
             return
-        runner = web.AppRunner(
-            create_app(self.state), access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT
-        )
-        await runner.setup()
-        try:
-            site = web.TCPSite(runner, self.host, self.port, reuse_address=True)
-            await site.start()
-        except BaseException:
-            await runner.cleanup()
-            raise
-        self._runner = runner
-        self.port = int(runner.addresses[0][1])
+        self._runner, self.port = await http.listen(create_app(self.state), self.host, self.port)
         self._tasks = [
             asyncio.create_task(self._trade()),
             asyncio.create_task(Deliverer(self.state).run()),
@@ -133,21 +119,10 @@ async def serve(
     made = seeding.seed_accounts(state, master_key, keys, webhook_url=webhook_url)
     if seed_demo:
         seeding.seed_masters(state)
-    stopping = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    handled: list[signal.Signals] = []
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stopping.set)
-            handled.append(sig)
-    try:
-        async with BpxServer(state, host=host, port=port) as server:
-            print(
-                describe(server.url, master_key, made, state, accounts_file),
-                file=sys.stderr,
-                flush=True,
-            )
-            await stopping.wait()
-    finally:
-        for sig in handled:
-            loop.remove_signal_handler(sig)
+    async with http.stop_signals() as stopping, BpxServer(state, host=host, port=port) as server:
+        print(
+            describe(server.url, master_key, made, state, accounts_file),
+            file=sys.stderr,
+            flush=True,
+        )
+        await stopping.wait()

@@ -18,13 +18,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from copytrader.sim.botprimex import fields, trading
-from copytrader.sim.botprimex.errors import BpxError, forbidden, not_found, refused
-from copytrader.sim.botprimex.listing import Cursors
+from copytrader.sim.botprimex.errors import BpxError, forbidden, invalid, not_found, refused
 from copytrader.sim.botprimex.records import AccountRecord, BotRecord, TradeRecord, iso
 from copytrader.sim.faults import FaultPlan, RequestRecord
 from copytrader.sim.market import Walk
+from copytrader.sim.paging import Pager
 
 RATE_WINDOW = 60.0
+KEEP_LISTINGS = 256  # open listings remembered; older cursors expire
 START_PRICES = {"BTC/USDT": 64_000.0, "ETH/USDT": 3_400.0, "SOL/USD": 150.0, "ADA/USDT": 0.45}
 #: Paths whose requests change platform state (as route templates).
 WRITE_TEMPLATES = frozenset(
@@ -67,7 +68,7 @@ class BpxState:
         self.walk = Walk(seed, clock, START_PRICES, step_seconds)
         self.step_seconds = step_seconds
         self.trade_steps = max(1, round(trade_seconds / step_seconds))
-        self.cursors = Cursors()
+        self.cursors = Pager("cursor", invalid, keep=KEEP_LISTINGS)
         self.accounts: dict[str, AccountRecord] = {}
         self._by_key: dict[str, str] = {}
         self.bots: dict[str, BotRecord] = {}

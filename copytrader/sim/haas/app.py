@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import math
 import re
 import time
@@ -17,6 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
+from copytrader.sim import http
 from copytrader.sim.faults import Fault, RequestRecord
 from copytrader.sim.haas import activity, backtests, control, handlers
 from copytrader.sim.haas.envelope import error, respond
@@ -86,12 +86,6 @@ def authorised(request: web.Request, state: SimState) -> bool:
     return hmac.compare_digest(given.encode(), state.api_key.encode())
 
 
-def _redact(body: Any) -> dict[str, Any] | None:
-    if not isinstance(body, dict):
-        return None
-    return {k: ("***" if k in SECRET_FIELDS else v) for k, v in body.items()}
-
-
 def _strip(data: Any) -> Any:
     """``data`` with the fields a client needs removed (the missing_fields fault)."""
     if isinstance(data, dict):
@@ -102,14 +96,6 @@ def _strip(data: Any) -> Any:
     if isinstance(data, list):
         return [_strip(i) for i in data]
     return None
-
-
-def _drop(request: web.Request) -> web.Response:
-    # Closing the transport makes aiohttp's write of the response fail quietly, so the
-    # client sees the connection end without any response.
-    if request.transport is not None:
-        request.transport.close()
-    return web.Response(status=200)
 
 
 class _Outcome:
@@ -142,7 +128,7 @@ async def _answer(
     if handler is None:
         status = 405 if known else 404
         return error(status, status, f"no route {request.method} {request.path}"), False
-    if body is _INVALID:
+    if body is http.INVALID:
         return error(400, 400, "request body is not a JSON object"), False
     fault = state.faults.take(request.path)
     out.fault = fault.kind if fault is not None else None
@@ -155,7 +141,7 @@ async def _answer(
     except SimError as exc:
         return error(exc.http, exc.code, exc.message), False
     if fault is not None and fault.kind == "lost":
-        return _drop(request), None
+        return http.drop(request), None
     if fault is not None and fault.kind == "missing_fields":
         return respond(_strip(data)), True
     return respond(data), True
@@ -183,28 +169,8 @@ async def _fault_before(
         text = '{"isSuccess": true, "code": 0, "data": [{"bot'
         return web.Response(status=200, text=text, content_type="application/json"), None
     if kind == "reset":
-        return _drop(request), None
+        return http.drop(request), None
     return None
-
-
-class _Invalid:
-    pass
-
-
-_INVALID: Any = _Invalid()
-
-
-async def _read_body(request: web.Request) -> Any:
-    if not request.body_exists:
-        return None
-    raw = await request.read()
-    if not raw.strip():
-        return None
-    try:
-        body = json.loads(raw)
-    except (UnicodeDecodeError, ValueError):
-        return _INVALID
-    return body if isinstance(body, dict) else _INVALID
 
 
 async def dispatch(request: web.Request) -> web.StreamResponse:
@@ -218,7 +184,7 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
     try:
         if state.latency > 0:
             await asyncio.sleep(state.latency)
-        body = await _read_body(request)
+        body = await http.read_body(request)
         response = await _serve(request, state, body, out)
         if out.fault not in ("lost", "reset"):
             out.status = response.status
@@ -226,7 +192,8 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
     finally:
         state.requests.append(RequestRecord(
             ts, wall, request.method, request.path, out.status, out.success,
-            _redact(body), out.fault, request.headers.get("X-Copytrader-Writer"),
+            http.redact(body, SECRET_FIELDS), out.fault,
+            request.headers.get("X-Copytrader-Writer"),
             write_id=request.headers.get("X-Copytrader-Write")))
 
 

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import signal
 import sys
 from types import TracebackType
 
 from aiohttp import web
 
+from copytrader.sim import http
 from copytrader.sim.haas import seed as seeding
 from copytrader.sim.haas.app import create_app
 from copytrader.sim.haas.state import SimState
-
-SHUTDOWN_TIMEOUT = 0.5  # in-flight requests (a "timeout" fault) are cut after this
 
 
 class SimServer:
@@ -36,18 +32,7 @@ class SimServer:
         """Listen (again, on the same port after a stop)."""
         if self._runner is not None:
             return
-        runner = web.AppRunner(create_app(self.state), access_log=None,
-                               shutdown_timeout=SHUTDOWN_TIMEOUT)
-        await runner.setup()
-        try:
-            site = web.TCPSite(runner, self.host, self.port, reuse_address=True)
-            await site.start()
-        except BaseException:
-            await runner.cleanup()
-            raise
-        self._runner = runner
-        address = runner.addresses[0]
-        self.port = int(address[1])
+        self._runner, self.port = await http.listen(create_app(self.state), self.host, self.port)
 
     async def stop(self) -> None:
         """Stop listening and close every connection; the state is kept."""
@@ -82,17 +67,6 @@ async def serve(
                      latency=latency)
     if seed_demo:
         seeding.seed_demo(state)
-    stopping = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    handled: list[signal.Signals] = []
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stopping.set)
-            handled.append(sig)
-    try:
-        async with SimServer(state, host=host, port=port) as server:
-            print(f"simulator listening on {server.url}", file=sys.stderr, flush=True)
-            await stopping.wait()
-    finally:
-        for sig in handled:
-            loop.remove_signal_handler(sig)
+    async with http.stop_signals() as stopping, SimServer(state, host=host, port=port) as server:
+        print(f"simulator listening on {server.url}", file=sys.stderr, flush=True)
+        await stopping.wait()

@@ -18,7 +18,6 @@ from typing import Any
 from copytrader.sim.faults import Fault, FaultPlan, RequestRecord
 from copytrader.sim.haas import catalogue
 from copytrader.sim.haas.market import PriceWalk
-from copytrader.sim.haas.paging import Pager
 from copytrader.sim.haas.records import BacktestRule, BotRecord, UserRecord
 from copytrader.sim.haas.validation import (
     SimError,
@@ -28,6 +27,7 @@ from copytrader.sim.haas.validation import (
     invalid,
     not_found,
 )
+from copytrader.sim.paging import Pager
 
 __all__ = ["WRITE_PATHS", "Fault", "FaultPlan", "RequestRecord", "SimError", "SimState"]
 
@@ -37,6 +37,7 @@ WRITE_PATHS = frozenset({
     "/users/create", "/users/delete", "/signals/send",
 })
 RATE_WINDOW = 60.0
+KEEP_LISTINGS = 64  # open listings remembered; older nextPageId tokens expire
 
 
 class SimState:
@@ -58,7 +59,7 @@ class SimState:
         self.requests: list[RequestRecord] = []
         self.clock = clock
         self.walk = PriceWalk(seed, clock)
-        self.pager = Pager()
+        self.pager = Pager("nextPageId", invalid, keep=KEEP_LISTINGS)
         self._rng = random.Random(seed)
         self._bots: dict[str, BotRecord] = {}
         self._users: dict[str, UserRecord] = {}
