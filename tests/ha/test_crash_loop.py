@@ -68,15 +68,21 @@ async def test_random_crashes_never_duplicate_and_always_converge(
 
     await wait_for(converged, "converged after the crash loop", 60)
     assert duplicates(sim.state) == 0
+
+    async def settled() -> bool:
+        rows = await pg(pg_url, "SELECT count(*) AS n FROM audit_events WHERE outcome = 'pending'")
+        return rows[0]["n"] == 0
+
+    # The simulator converges a moment before the leader commits the last outcomes (they
+    # follow the answers), so wait for those; a pending event no leader settles never goes.
+    await wait_for(settled, "no write left pending (each leader settles its predecessors')")
     # Every platform write the simulator carried out is in the audit trail, truthfully: ok, or
-    # unknown for one whose answer was lost (a crash: settled by the next leader, never left
-    # pending; a pause past the lease: the resend forbidden). Writes are counted by their
-    # audit key, not by request: a resent edit is one write the simulator may do twice.
+    # unknown for one whose answer was lost (a crash: settled by the next leader; a pause past
+    # the lease: the resend forbidden). Writes are matched by their audit key, not counted by
+    # request: a resent edit is one write the simulator may have carried out twice.
     rows = await pg(pg_url, "SELECT event_key, ts, run_id, action, bot, outcome, error "
                     "FROM audit_events WHERE event_key IS NOT NULL ORDER BY ts, id")
-    events = [dict(row) for row in rows]
-    assert [e for e in events if e["outcome"] == "pending"] == []  # every leader settles
-    wrong = misrecorded_writes(write_requests(sim.state), events)
+    wrong = misrecorded_writes(write_requests(sim.state), [dict(row) for row in rows])
     assert not wrong, f"{len(wrong)} write(s) misrecorded:\n" + "\n".join(wrong)
 
 
