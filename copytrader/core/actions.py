@@ -91,6 +91,9 @@ class Note:
     changes: Mapping[str, Change] = field(default_factory=lambda: _EMPTY)
     detail: str = ""
     bots: tuple[str, ...] = ()  # the bots a note is about when there may be several
+    #: A condition that stays until a person acts although its action is not one of the
+    #: standing ones (a drift nothing repairs): audited once while it lasts.
+    lasting: bool = False
 
     @property
     def held(self) -> bool:
@@ -135,10 +138,13 @@ class FollowerPlan:
 @dataclass(frozen=True, slots=True)
 class Remember:
     """A link's risk state to store before the plan's writes run, with the note to audit in
-    the same transaction (:mod:`copytrader.core.risk`)."""
+    the same transaction (:mod:`copytrader.core.risk`). ``before`` is the state the plan was
+    made from (None: none on record); the store writes ``state`` only while that is still
+    what it holds (a ``copytrader resume`` since the read is never undone)."""
 
     state: RiskState
     event: Note | None = None
+    before: RiskState | None = None
 
 
 @dataclass(frozen=True)

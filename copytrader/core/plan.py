@@ -178,7 +178,7 @@ class _Planner:
         rules: RiskRules,
     ) -> FollowerPlan:
         pre: list[Action] = []
-        drifted = False
+        drift: Note | None = None
         m, f = policy.master, want.follower
         self.linked.append((policy, master, f))  # a held follower's strays are all candidates
         clone = self.world.bots.get(link.bot_id) if link is not None and link.bot_id else None
@@ -217,7 +217,7 @@ class _Planner:
                     )
                 )
             else:
-                drifted = self._drifted(m, f, script, master, clone, link)
+                drift = self._drift(m, f, script, master, clone, link)
         elif link is not None and link.intent_at is not None:
             lost_bot = duplicates.lost_answer(
                 self.strays.of(f, master, self.claimed), link.intent_at
@@ -228,8 +228,9 @@ class _Planner:
                         "clone_pending",
                         m,
                         f,
-                        detail="a clone request timed out and the platform may still make "
-                        "the bot; not cloned again before " + str(link.pending_until),
+                        detail="a clone request got no answer (it timed out, or copytrader "
+                        "stopped) and the platform may still make the bot; not cloned again "
+                        "before " + str(link.pending_until),
                     )
                 )
                 return FollowerPlan(m, f, (), want, None, policy.source)
@@ -241,33 +242,36 @@ class _Planner:
             actions = propagation.clone_steps(policy, want, carrier, reason="no clone yet")
             return FollowerPlan(m, f, actions, want, None, policy.source)
         steps, flagged, notes = converge.steps(policy, script, want, clone, carrier, master)
+        if drift is not None and (lasting := _lasting(drift, notes)) is not drift:
+            self.notes[self.notes.index(drift)] = lasting
         self.notes.extend(notes)
         return FollowerPlan(
-            m, f, (*pre, *steps), want, clone, policy.source, drifted=drifted, flagged=flagged
+            m, f, (*pre, *steps), want, clone, policy.source, drifted=drift is not None,
+            flagged=flagged,
         )
 
-    def _drifted(
+    def _drift(
         self, m: str, f: str, script: Script, master: Bot, clone: Bot, link: Link
-    ) -> bool:
-        """Whether ``clone`` was changed by someone else since copytrader last wrote it (a
-        ``drift`` note when it was)."""
+    ) -> Note | None:
+        """The ``drift`` note (also added to the notes) when ``clone`` was changed by someone
+        else since copytrader last wrote it, else None."""
         changed = (
             propagation.drift(script, link.applied, master.settings, clone.settings)
             if clone.master_bot_id and clone.master_bot_id == master.bot_id
             else diff.drift(script, link.applied, clone.settings)
         )
-        if changed:
-            self.notes.append(
-                Note(
-                    "drift",
-                    m,
-                    f,
-                    clone.bot_id,
-                    MappingProxyType(changed),
-                    detail="clone changed by someone else since copytrader last wrote it",
-                )
-            )
-        return bool(changed)
+        if not changed:
+            return None
+        note = Note(
+            "drift",
+            m,
+            f,
+            clone.bot_id,
+            MappingProxyType(changed),
+            detail="clone changed by someone else since copytrader last wrote it",
+        )
+        self.notes.append(note)
+        return note
 
     def _guard(
         self, rules: RiskRules, master: Bot, want: DesiredClone, clone: Bot | None
@@ -283,7 +287,7 @@ class _Planner:
             want=want.status, now=now,
         )  # fmt: skip
         if v.changed:
-            self.risk.append(Remember(v.state, v.event))
+            self.risk.append(Remember(v.state, v.event, before))
         if v.held is not None:
             self.notes.append(v.held)
         if v.reason is None:
@@ -329,3 +333,14 @@ class _Planner:
             return  # absent from a doubtful sweep: decide nothing
         actions.extend(removal.steps(policy, link, clone))
         self.followers.append(FollowerPlan(m, f, tuple(actions), None, clone, policy.source))
+
+
+def _lasting(drift: Note, notes: list[Note]) -> Note:
+    """``drift`` marked as a standing condition when the clone's steps leave a drifted key
+    as it is (``on_immutable_change: flag`` of a key /bots/edit refuses, every key of a
+    platform-carried clone): nothing repairs it, so it is audited once while it lasts, not
+    every pass. A drift the steps repair (an edit, a new clone) is an event of its own."""
+    flagged = {k for n in notes if n.action == "immutable_flagged" for k in n.changes}
+    if flagged.isdisjoint(drift.changes):
+        return drift
+    return dataclasses.replace(drift, lasting=True)

@@ -140,7 +140,10 @@ class Daemon:
             async with wiring.open_service(self.settings, observer=self.metrics,
                                            daemon=True) as svc:
                 self.service = svc
-                self.leadership = Leadership(svc.lease, svc.store)
+                self.leadership = Leadership(
+                    svc.lease, svc.store,
+                    clone_pending_seconds=svc.reconciler.clone_pending_seconds,
+                )
                 # Passes run only while this process leads (a standby writes nothing).
                 self.runner = PassRunner(svc.reconciler, after=self._after_pass,
                                          stopping=lambda: self.stopping() or not self.leading)
@@ -204,7 +207,9 @@ class Daemon:
             return  # a standby has nothing of its own to settle
         try:
             # A cancelled pass never wrote its end: record it as interrupted, not running.
-            closed = await svc.store.close_open_runs(datetime.now(UTC))
+            closed = await svc.store.close_open_runs(
+                datetime.now(UTC), clone_pending_seconds=svc.reconciler.clone_pending_seconds
+            )
         except CopytraderError as exc:
             log.error("could not record the interrupted pass", error=str(exc))
         else:

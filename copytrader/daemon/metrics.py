@@ -48,6 +48,9 @@ class Metrics:
                                          ["endpoint"], registry=r)
         self.rate_limit_wait = Counter("copytrader_rate_limit_wait_seconds",
                                        "Seconds requests waited for the rate limit.", registry=r)
+        self.retry_after = Counter("copytrader_platform_retry_after_seconds",
+                                   "Seconds of Retry-After the platform asked for (each 429 "
+                                   "holds every request back that long).", registry=r)
         self.followers = Gauge("copytrader_followers", "Followers listed in the master's policy.",
                                ["master"], registry=r)
         self.clones = Gauge("copytrader_clones", "Clones that exist on the platform.",
@@ -115,6 +118,14 @@ class Metrics:
         """Add a rate-limit wait to the running total."""
         self.rate_limit_wait.inc(max(seconds, 0.0))
         self.last_activity = time.monotonic()
+
+    def on_send(self, endpoint: str, at: float, limiter: str) -> None:
+        """A request leaving shows the pass is moving."""
+        self.last_activity = time.monotonic()
+
+    def on_rate_limited(self, endpoint: str, at: float, seconds: float, limiter: str) -> None:
+        """Add a 429's Retry-After to the running total."""
+        self.retry_after.inc(max(seconds, 0.0))
 
     # -- passes -------------------------------------------------------------------------
 

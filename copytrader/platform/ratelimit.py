@@ -8,7 +8,10 @@ Three limits, checked just before a request is sent:
   ``limit/window`` does not (it allows a full burst plus the refill inside one window);
 - a **concurrency cap**: at most ``concurrency`` requests in flight;
 - a shared **block**: a 429's Retry-After moves "blocked until" forward, and every request
-  queued or about to be resent waits for it.
+  queued or about to be resent waits for it. The transport sets it the moment the 429's
+  status line arrives, before it reads the body, and measures it from then: a request let
+  through after that moment leaves no earlier than the answer's arrival plus Retry-After.
+  Requests let through before it were already on their way (in flight).
 
 Requests waiting for any of the three leave **most urgent first**, then first come, first
 served: a request's urgency is :data:`URGENCY` in the task that sends it (lower goes first;
@@ -31,6 +34,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
@@ -38,6 +42,15 @@ Sleep = Callable[[float], Awaitable[None]]
 #: The urgency of the requests the current task sends (lower leaves first; 0 by default, so
 #: a request nobody ranked is never held behind ranked ones).
 URGENCY: contextvars.ContextVar[int] = contextvars.ContextVar("copytrader_urgency", default=0)
+
+
+class Admission(NamedTuple):
+    """A request let through: ``at`` is the limiter's clock when it was (its send, as far as
+    the limits go: nothing of the request leaves before), ``waited`` the seconds it waited
+    for the window or a block (not for a place in flight)."""
+
+    at: float
+    waited: float
 
 
 @dataclass(order=True)
@@ -100,9 +113,12 @@ class RateLimiter:
         self.limit = limit
         self._sends = deque(self._sends, maxlen=limit)
 
-    def block_for(self, seconds: float) -> None:
-        """Send nothing for ``seconds`` from now (a 429's Retry-After); never shortens a block."""
-        self._blocked_until = max(self._blocked_until, self._clock() + max(seconds, 0.0))
+    def block_for(self, seconds: float) -> float:
+        """Send nothing for ``seconds`` from now (a 429's Retry-After); never shortens a block.
+        Returns now, the limiter's clock the block is measured from."""
+        now = self._clock()
+        self._blocked_until = max(self._blocked_until, now + max(seconds, 0.0))
+        return now
 
     def _ready_at(self, now: float) -> float:
         ready = self._blocked_until
@@ -110,10 +126,9 @@ class RateLimiter:
             ready = max(ready, self._sends[0] + self.window)
         return ready
 
-    async def _admit(self, urgency: int) -> float:
+    async def _admit(self, urgency: int) -> Admission:
         """Wait for a place in flight, the window and the block, behind every more urgent
-        (or as urgent and earlier) waiting request; record the send and take the place.
-        Returns the seconds waited for the window or a block (not for a place in flight)."""
+        (or as urgent and earlier) waiting request; record the send and take the place."""
         arrived = self._clock()
         me = _Waiter(urgency, next(self._seq))
         heapq.heappush(self._waiting, me)
@@ -155,7 +170,7 @@ class RateLimiter:
         self.sent += 1
         waited = max(now - arrived - capped, 0.0) if held_up else 0.0
         self.waited += waited
-        return waited
+        return Admission(now, waited)
 
     def _leave(self, waiter: _Waiter) -> None:
         """Take ``waiter`` out of the queue and tell the new head it may try."""
@@ -171,12 +186,14 @@ class RateLimiter:
             self._waiting[0].turn.set()
 
     @asynccontextmanager
-    async def slot(self) -> AsyncIterator[float]:
-        """Hold one request's place in flight while it is sent and answered; yields the
-        seconds it waited. Its place in the queue is the current task's :data:`URGENCY`."""
-        waited = await self._admit(URGENCY.get())
+    async def slot(self) -> AsyncIterator[Admission]:
+        """Hold one request's place in flight while it is sent and answered; yields its
+        :class:`Admission`. Its place in the queue is the current task's :data:`URGENCY`.
+        The caller sends at once (no await in between), so that a block that a 429 sets
+        after this moment finds the request already on its way, never about to leave."""
+        admitted = await self._admit(URGENCY.get())
         try:
-            yield waited
+            yield admitted
         finally:
             self._in_flight -= 1
             self._wake_head()

@@ -63,6 +63,15 @@ class RequestObserver(Protocol):
     def on_rate_limit_wait(self, seconds: float) -> None:
         """A request waited ``seconds`` for the rate window or a Retry-After block."""
 
+    def on_send(self, endpoint: str, at: float, limiter: str) -> None:
+        """An attempt was let through by the limiter ``limiter`` (a BotPrimeX account's
+        name; "" for a platform with one limiter) at ``at`` (its clock, ``time.monotonic``)
+        and is sent now."""
+
+    def on_rate_limited(self, endpoint: str, at: float, seconds: float, limiter: str) -> None:
+        """A 429 arrived at ``at`` (the limiter's clock): the limiter ``limiter`` lets
+        nothing through for ``seconds`` from then."""
+
 
 class Dialect(Protocol):
     """How one platform speaks: where its key travels and how its answers read."""
@@ -114,9 +123,12 @@ class Transport:
         observer: RequestObserver | None = None,
         sleep: Sleep = asyncio.sleep,
         connector: Callable[[], aiohttp.BaseConnector] | None = None,
+        limiter_name: str = "",
     ) -> None:
         """``connector``: a pool of connections shared with other transports (one per
-        BotPrimeX account), owned by the caller; None: a pool of its own."""
+        BotPrimeX account), owned by the caller; None: a pool of its own. ``limiter_name``:
+        what the observer is told the limiter is (a BotPrimeX account's name)."""
+        self.limiter_name = limiter_name
         self._connector = connector
         self.base_url = base_url.rstrip("/")
         self._api_key = api_key
@@ -217,9 +229,11 @@ class Transport:
         session = self._open()
         url = self.base_url + route.url_path(path_params)
         payload = dict(body or {}) if route.method not in ("GET", "DELETE") else None
-        async with self.limiter.slot() as waited:
-            if waited > 0 and self._observer is not None:
-                self._observer.on_rate_limit_wait(waited)
+        async with self.limiter.slot() as admitted:
+            if self._observer is not None:
+                if admitted.waited > 0:
+                    self._observer.on_rate_limit_wait(admitted.waited)
+                self._observer.on_send(name, admitted.at, self.limiter_name)
             headers: dict[str, str] = {}
             limit = self.timeout
             if not route.read:
@@ -246,8 +260,11 @@ class Transport:
                     timeout=aiohttp.ClientTimeout(total=limit),
                 ) as resp:
                     status = str(resp.status)
+                    # A 429 blocks every request from the moment its status line is in,
+                    # before awaiting its body (other requests may be let through meanwhile).
+                    blocked = self._block(name, resp.headers) if resp.status == 429 else None
                     raw = await resp.read()
-                    return self._interpret(name, route, resp.status, resp.headers, raw, body)
+                    return self._interpret(name, route, resp.status, raw, body, blocked)
             except _NOT_SENT as exc:
                 raise NetworkError(
                     f"cannot connect ({type(exc).__name__})", endpoint=name
@@ -272,24 +289,32 @@ class Transport:
                 if self._observer is not None:
                     self._observer.on_request(name, status, seconds)
 
+    def _block(self, name: str, headers: Mapping[str, str]) -> float:
+        """Block the limiter for a 429's Retry-After, from now; the seconds blocked."""
+        asked = parse_retry_after(headers.get("Retry-After"))
+        # Without a usable header, back off exponentially (at least the ceiling's jitter).
+        wait = asked if asked is not None else self.backoff.delay(1)
+        at = self.limiter.block_for(wait)
+        if self._observer is not None:
+            self._observer.on_rate_limited(name, at, wait, self.limiter_name)
+        return wait
+
     def _interpret(
         self,
         name: str,
         route: Route,
         status: int,
-        headers: Mapping[str, str],
         raw: bytes,
         body: Mapping[str, Any] | None,
+        blocked: float | None,
     ) -> Any:
-        """The dialect's reading of the answer; a 429 (every platform alike) blocks the
-        limiter for its Retry-After and raises RateLimitedError."""
-        if status == 429:
-            asked = parse_retry_after(headers.get("Retry-After"))
-            # Without a usable header, back off exponentially (at least the ceiling's jitter).
-            wait = asked if asked is not None else self.backoff.delay(1)
-            self.limiter.block_for(wait)
+        """The dialect's reading of the answer; a 429 (every platform alike, ``blocked``: the
+        Retry-After the limiter now waits) raises RateLimitedError."""
+        if blocked is not None:
             raise RateLimitedError(
-                f"rate limited (HTTP 429), retry after {wait:g}s", endpoint=name, retry_after=wait
+                f"rate limited (HTTP 429), retry after {blocked:g}s",
+                endpoint=name,
+                retry_after=blocked,
             )
         return self.dialect.read(
             name, route, status, raw, body, lambda text: self._clean(route, text, body)

@@ -87,9 +87,14 @@ def desk(read: reading.Reading) -> Desk:
     return Desk(read, plan_mod.build(read.policies, read.world))
 
 
-async def record(store: Store, trail: Audit, run_id: str, adoptions: list[Adoption]) -> None:
+async def record(
+    store: Store, trail: Audit, run_id: str, adoptions: list[Adoption]
+) -> list[tuple[Adoption, str]]:
     """Write each adoption: its link (the bot's settings as what copytrader last saw, so the
-    adoption itself is no drift) and an ``adopt`` audit event, in one transaction."""
+    adoption itself is no drift) and an ``adopt`` audit event, in one transaction. An
+    adoption whose follower got a link after the desk checked it (a running daemon's clone
+    request, another adoption) is not written: it is returned with why."""
+    lost: list[tuple[Adoption, str]] = []
     for a in adoptions:
         m, f, bot = a.policy.master, a.follower, a.bot.bot_id
         link = Link(m, f, bot, applied=MappingProxyType(dict(a.bot.settings)))
@@ -105,4 +110,9 @@ async def record(store: Store, trail: Audit, run_id: str, adoptions: list[Adopti
             policy_sha256=a.policy.source.sha256 or None,
             detail="adopted by a person (copytrader adopt): the bot is this follower's clone",
         )
-        await store.save_link(link, [trail.log(event)])
+        if await store.adopt_link(link, [trail.mask(event)]):
+            trail.log(event)
+        else:
+            lost.append((a, f"follower {f} got a clone of {m} (or a clone request) meanwhile; "
+                            f"bot {bot} was not adopted: see copytrader status"))
+    return lost

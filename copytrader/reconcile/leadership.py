@@ -4,7 +4,8 @@ Every command that writes to the platform goes through :class:`Leadership`: ``re
 takes the lease once (or waits for it), ``run`` keeps trying as a standby and keeps renewing
 as the leader. A new leader first settles what an earlier holder left: passes left running
 are closed ``interrupted`` and their ``pending`` write events become ``unknown`` (the pass that
-follows reads the platform and adopts or converges from what it finds).
+follows reads the platform and adopts or converges from what it finds; a clone request left
+without an answer is first given the time a timed-out one gets to show its bot).
 """
 
 from __future__ import annotations
@@ -32,9 +33,15 @@ MAX_STANDBY_POLL = 2.5
 class Leadership:
     """The writer lease of one process, audited."""
 
-    def __init__(self, lease: WriterLease, store: SqlStore) -> None:
+    def __init__(
+        self, lease: WriterLease, store: SqlStore, *, clone_pending_seconds: float = 0.0
+    ) -> None:
+        """``clone_pending_seconds``: how long a clone request an earlier holder left without
+        an answer is given to show its bot before a pass may clone again (the reconciler's
+        wait after a timed-out clone)."""
         self.lease = lease
         self.store = store
+        self.clone_pending_seconds = clone_pending_seconds
 
     @property
     def standby_poll(self) -> float:
@@ -65,7 +72,9 @@ class Leadership:
             return False
         epoch = self.lease.epoch
         log.info("writer lease acquired", epoch=epoch, holder=short(self.lease.holder))
-        closed = await self.store.close_open_runs(datetime.now(UTC))
+        closed = await self.store.close_open_runs(
+            datetime.now(UTC), clone_pending_seconds=self.clone_pending_seconds
+        )
         if closed:
             log.warning("runs left open by an earlier holder were marked interrupted", count=closed)
         await self._audit(

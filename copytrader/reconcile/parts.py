@@ -20,15 +20,19 @@ from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import structlog
+
 from copytrader.core import partition
 from copytrader.core import plan as plan_mod
 from copytrader.core.model import Bot, SweepPart
-from copytrader.core.plan import Plan
+from copytrader.core.plan import FollowerPlan, Plan
 from copytrader.core.records import AuditEvent
-from copytrader.reconcile.executor import Audit, Executor, FollowerResult, note_event
+from copytrader.reconcile.executor import Audit, Executor, FollowerResult, Outcome, note_event
 from copytrader.reconcile.ports import Lease, Platform, Store
 from copytrader.reconcile.reading import Reading
 from copytrader.reconcile.standing import StandingPass
+
+log = structlog.get_logger("copytrader.reconcile")
 
 #: Notes audited with the state that makes them (``Plan.risk``), not as notes of a pass:
 #: the HELD ``risk_stop`` of a held clone is shown every pass and audited once, when taken.
@@ -125,13 +129,7 @@ class PartRun:
         await self.trail.flush()  # the notes are on record before their conditions are
         scope = None if part.users is None else {*part.users, *((None,) if first else ())}
         await self.standing.record(plan.notes, scope)
-        if plan.risk:  # a risk hold is on record before the stop it asks for is sent
-            events = [
-                self.trail.log(note_event(self.run_id, r.event, self.sources))
-                for r in plan.risk
-                if r.event
-            ]
-            await self.store.save_risk([r.state for r in plan.risk], events)
+        stale = await self._save_risk(plan) if plan.risk else frozenset()
         executor = Executor(
             self.platform,
             self.store,
@@ -142,9 +140,32 @@ class PartRun:
             clone_pending_seconds=self.execution.clone_pending_seconds,
             lease=self.execution.lease,
         )
-        results = await executor.run(plan.followers)
+        ran = iter(await executor.run(tuple(f for f in plan.followers if _key(f) not in stale)))
+        results = [_not_sent(f) if _key(f) in stale else next(ran) for f in plan.followers]
         self.fenced = self.fenced or executor.fenced is not None
         return plan, results
+
+    async def _save_risk(self, plan: Plan) -> frozenset[tuple[str, str]]:
+        """Store the risk states that changed (a hold is on record before the stop it asks
+        for is sent), each only while its row is still the one this pass read; the links
+        whose row changed meanwhile (a ``copytrader resume`` since the read) are returned:
+        their plan was made from a state that is gone, so nothing of it is sent this pass."""
+        events = [
+            self.trail.mask(note_event(self.run_id, r.event, self.sources))
+            for r in plan.risk
+            if r.event
+        ]
+        expected = {(r.state.master, r.state.follower): r.before for r in plan.risk}
+        stale = await self.store.save_risk(
+            [r.state for r in plan.risk], events, expected=expected
+        )
+        for event in events:
+            if (event.master, event.follower) not in stale:
+                self.trail.log(event)
+        for master, follower in sorted(stale):
+            log.warning("risk state changed during the pass; follower re-planned next pass",
+                        run_id=self.run_id, master=master, follower=follower)
+        return stale
 
     async def _unread(self, part: SweepPart, unread: dict[str, str]) -> None:
         """Audit a part that could not be read (once per account and pass)."""
@@ -164,3 +185,26 @@ class PartRun:
                 )
             )
         await self.trail.flush()
+
+
+#: Why a follower's actions were not sent (see :meth:`PartRun._save_risk`).
+STALE_RISK = (
+    "not sent: this follower's risk state changed after this pass read it (a copytrader "
+    "resume meanwhile); the next pass plans it again from the new state"
+)
+
+
+def _key(fp: FollowerPlan) -> tuple[str, str]:
+    return fp.master, fp.follower
+
+
+def _not_sent(fp: FollowerPlan) -> FollowerResult:
+    """The result of a follower whose plan was made from a risk state that changed."""
+    clone = fp.clone
+    outcomes = tuple(
+        Outcome(a, False, a.bot or (clone.bot_id if clone else None), STALE_RISK)
+        for a in fp.actions
+    )
+    return FollowerResult(
+        fp, outcomes, clone.bot_id if clone else None, clone.status if clone else None
+    )

@@ -82,19 +82,24 @@ class Store(Protocol):
     ``save_link``/``drop_link`` write the given audit events in the same transaction as the
     link, so a write's outcome and the link it changed are never recorded one without the
     other. Events with a ``key`` replace the earlier event of that key (a ``pending`` one).
-    ``close_open_runs`` also turns ``pending`` events left by a crash into ``unknown``.
+    ``close_open_runs`` also turns ``pending`` events left by a crash into ``unknown`` (and
+    keeps a clone request left without an answer waiting ``clone_pending_seconds`` for its bot).
     ``add_pending`` writes the ``pending`` events of writes about to be sent after checking
     ``fence`` against the writer lease in the same transaction (LeaseLostError when it fails:
     then nothing is written and the writes must not be sent). ``write_batch`` is the general
     form: link changes (in order) and events of many writes in one transaction, the fence
     checked first when given. ``save_risk`` and ``save_episodes`` write their audit events in
-    the same transaction as their state. Every method that writes events writes their
+    the same transaction as their state; ``save_risk`` with ``expected`` writes a link's
+    state only while its row is still the one read, and returns the links whose row changed
+    (nothing of them written). Every method that writes events writes their
     notifications (the outbox) in that transaction.
     """
 
     async def start_run(self, run: RunRecord) -> None: ...
     async def finish_run(self, run: RunRecord) -> None: ...
-    async def close_open_runs(self, now: datetime) -> int: ...
+    async def close_open_runs(
+        self, now: datetime, *, clone_pending_seconds: float = 0.0
+    ) -> int: ...
 
     async def links(self) -> list[Link]: ...
     async def record_intent(self, master: str, follower: str, at: datetime) -> None: ...
@@ -102,6 +107,7 @@ class Store(Protocol):
     async def drop_link(
         self, master: str, follower: str, events: Sequence[AuditEvent] = ()
     ) -> None: ...
+    async def adopt_link(self, link: Link, events: Sequence[AuditEvent] = ()) -> bool: ...
 
     async def standing(self, masters: Collection[str]) -> set[str]: ...
     async def save_standing(
@@ -124,8 +130,12 @@ class Store(Protocol):
 
     async def risk_states(self) -> list[RiskState]: ...
     async def save_risk(
-        self, states: Sequence[RiskState], events: Sequence[AuditEvent] = ()
-    ) -> None: ...
+        self,
+        states: Sequence[RiskState],
+        events: Sequence[AuditEvent] = (),
+        *,
+        expected: Mapping[tuple[str, str], RiskState | None] | None = None,
+    ) -> frozenset[tuple[str, str]]: ...
 
     async def episodes(self) -> list[Episode]: ...
     async def save_episodes(

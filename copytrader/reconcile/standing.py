@@ -30,6 +30,12 @@ STANDING = frozenset(
 )
 
 
+def stands(note: Note) -> bool:
+    """Whether ``note`` reports a standing condition (audited once while it lasts): one of
+    :data:`STANDING`, or a note the planner marked ``lasting`` (a drift nothing repairs)."""
+    return note.action in STANDING or note.lasting
+
+
 class Standing:
     """What a reconciler remembers between passes about the record of conditions."""
 
@@ -58,7 +64,7 @@ class StandingPass:
         """The notes to audit: every one, except a standing condition already on record
         (audited by an earlier pass of any process) and unchanged since."""
         notes = list(notes)
-        standing = [n for n in notes if n.action in STANDING]
+        standing = [n for n in notes if stands(n)]
         self._seen = self._seen or bool(standing)
         if not standing and not self.owner.any:
             return notes  # the common case: no query
@@ -66,7 +72,7 @@ class StandingPass:
             self._known = await self.owner.store.standing(self.masters)
         self._touched = True
         known = self._known
-        fresh = [n for n in notes if n.action not in STANDING or n.condition_key() not in known]
+        fresh = [n for n in notes if not stands(n) or n.condition_key() not in known]
         known.update(n.condition_key() for n in standing)
         return fresh
 
@@ -83,7 +89,7 @@ class StandingPass:
                 n.condition_key(), n.action, n.master, n.follower, n.bot, now
             )
             for n in notes
-            if n.action in STANDING and (scope is None or n.follower in scope)
+            if stands(n) and (scope is None or n.follower in scope)
         }
         await self.owner.store.save_standing(self.masters, list(current.values()), scope)
 

@@ -139,7 +139,9 @@ async def open_writer(
     from copytrader.reconcile.leadership import Leadership
 
     async with open_service(settings, observer=observer, daemon=daemon) as svc:
-        leader = Leadership(svc.lease, svc.store)
+        leader = Leadership(
+            svc.lease, svc.store, clone_pending_seconds=svc.reconciler.clone_pending_seconds
+        )
         if not await leader.wait_for(wait):
             holding = await leader.holder()
             who = holding.describe() if holding else "another copytrader process"

@@ -69,10 +69,26 @@ class Database(Reader):
         return self.engine.dialect.name
 
     @asynccontextmanager
-    async def transaction(self, what: str) -> AsyncIterator[AsyncConnection]:
-        """One transaction, committed on success; a database failure becomes StoreError."""
+    async def transaction(
+        self, what: str, *, immediate: bool = False
+    ) -> AsyncIterator[AsyncConnection]:
+        """One transaction, committed on success; a database failure becomes StoreError.
+
+        ``immediate``: a read-modify-write transaction. On SQLite it starts with ``BEGIN
+        IMMEDIATE``, taking the database's write lock before its first read (waiting up to
+        the busy timeout for it), so no other writer can commit between what it reads and
+        what it writes. Without it the driver begins a transaction only at the first
+        INSERT/UPDATE/DELETE: the reads before run outside it, and a write committed by
+        another process in between would be overwritten unseen. (A plain ``BEGIN`` is no
+        cure: under WAL a deferred transaction that read first cannot take the write lock
+        once another process has committed, and fails with "database is locked" at once.)
+        On PostgreSQL the transaction is as ever; such a transaction locks the rows it reads
+        with ``SELECT ... FOR UPDATE``.
+        """
         try:
             async with self.engine.begin() as conn:
+                if immediate and conn.dialect.name == "sqlite":
+                    await conn.exec_driver_sql("BEGIN IMMEDIATE")
                 yield conn
         except (SQLAlchemyError, OSError) as exc:
             raise StoreError(f"database: {what} failed: {describe_error(exc)}") from exc

@@ -15,11 +15,12 @@ import dataclasses
 import functools
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import delete, insert, or_, select, text, update
+from sqlalchemy import case, delete, insert, or_, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -34,14 +35,14 @@ from copytrader.core.records import (
     RunRecord,
     StandingCondition,
 )
-from copytrader.store import outbox_rows, tables, writes
+from copytrader.store import outbox_rows, settle, tables, writes
 from copytrader.store.base import chunks, describe_error, event_row
 from copytrader.store.episodes import EpisodeStore
 from copytrader.store.outbox import OutboxStore
 from copytrader.store.risk import RiskStore
 from copytrader.store.states import MasterStateStore
 
-__all__ = ["INTERRUPTED", "MasterFile", "SqlStore", "describe_error", "event_row", "snapshot_row"]
+__all__ = ["MasterFile", "SqlStore", "describe_error", "event_row", "snapshot_row"]
 
 
 @dataclass(frozen=True)
@@ -87,13 +88,6 @@ def _run_row(run: RunRecord) -> dict[str, Any]:
     }
 
 
-#: The error of a write whose process stopped after sending it, before its answer was kept.
-INTERRUPTED = (
-    "interrupted: copytrader stopped after sending this write and before recording its answer; "
-    "the next pass read the platform and converged from what it found"
-)
-
-
 class SqlStore(RiskStore, EpisodeStore, OutboxStore, MasterStateStore):
     """The store on an AsyncEngine whose schema is at head (see ``engine.open_store``).
 
@@ -114,10 +108,15 @@ class SqlStore(RiskStore, EpisodeStore, OutboxStore, MasterStateStore):
         async with self.transaction("finish_run") as conn:
             await conn.execute(self._upsert(tables.runs, ["run_id"], cols), row)
 
-    async def close_open_runs(self, now: datetime) -> int:
+    async def close_open_runs(self, now: datetime, *, clone_pending_seconds: float = 0.0) -> int:
         """Mark passes left ``running`` (by a crash) ``interrupted``, ended ``now``, and their
-        ``pending`` audit events ``unknown``; count the runs."""
-        a = tables.audit_events
+        ``pending`` audit events ``unknown`` (saying what is and is not known); count the
+        runs.
+
+        A clone request settled so may still be made by the platform: its link (an intent, no
+        bot) waits at least ``clone_pending_seconds`` from ``now`` (its ``pending_until``)
+        before a pass may clone again; the bot, should it appear meanwhile, is adopted."""
+        a, lk = tables.audit_events, tables.links
         async with self.transaction("close_open_runs") as conn:
             result = await conn.execute(
                 update(tables.runs)
@@ -127,11 +126,36 @@ class SqlStore(RiskStore, EpisodeStore, OutboxStore, MasterStateStore):
             settled = []
             if self.notify is not None:  # the notifications of these writes' outcomes
                 found = await conn.execute(select(a).where(a.c.outcome == "pending"))
-                settled = [_unknown(row) for row in found.mappings().all()]
+                settled = [settle.unknown(row) for row in found.mappings().all()]
+            if clone_pending_seconds > 0:
+                until = now + timedelta(seconds=clone_pending_seconds)
+                asked = await conn.execute(
+                    select(a.c.master, a.c.follower)
+                    .where(a.c.outcome == "pending", a.c.action == "clone")
+                    .distinct()
+                )
+                for master, follower in asked.all():
+                    await conn.execute(
+                        update(lk)
+                        .where(
+                            lk.c.master == master,
+                            lk.c.follower == follower,
+                            lk.c.bot_id.is_(None),
+                            lk.c.intent_at.is_not(None),
+                            or_(lk.c.pending_until.is_(None), lk.c.pending_until < until),
+                        )
+                        .values(pending_until=until)
+                    )
             await conn.execute(
                 update(a)
                 .where(a.c.outcome == "pending")
-                .values(outcome="unknown", error=INTERRUPTED)
+                .values(
+                    outcome="unknown",
+                    error=case(
+                        (a.c.action == "clone", settle.INTERRUPTED_CLONE),
+                        else_=settle.INTERRUPTED,
+                    ),
+                )
             )
             notes = outbox_rows.rows(self.notify, settled) if self.notify is not None else []
             if notes:
@@ -181,6 +205,23 @@ class SqlStore(RiskStore, EpisodeStore, OutboxStore, MasterStateStore):
         """Forget the link and its risk state (no error when there is none), writing
         ``events`` with it."""
         await self.write_batch([LinkChange(LinkOp.DROP, Link(master, follower, None))], events)
+
+    async def adopt_link(self, link: Link, events: Sequence[AuditEvent] = ()) -> bool:
+        """A person's adoption: record ``link`` only while ``(link.master, link.follower)``
+        has no link at all (no clone made or requested), writing ``events`` with it in one
+        statement's transaction. False, and nothing written, when one appeared after the
+        adoption was checked (a pass's clone request, another adoption): a blind write
+        would replace it, and the pass would then make a second clone beside the bot."""
+        dialect_insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        row = writes.link_row(link, datetime.now(UTC))
+        stmt = dialect_insert(tables.links).values(row).on_conflict_do_nothing(
+            index_elements=list(writes.LINK_KEYS)
+        )
+        async with self.transaction("adopt") as conn:
+            if (await conn.execute(stmt)).rowcount != 1:
+                return False
+            await self._write_events(conn, events)
+        return True
 
     async def write_batch(
         self,
@@ -235,7 +276,7 @@ class SqlStore(RiskStore, EpisodeStore, OutboxStore, MasterStateStore):
                 if None in scope
                 else t.c.follower.in_(named)
             )
-        async with self.transaction("save_standing") as conn:
+        async with self.transaction("save_standing", immediate=True) as conn:
             known = {row[0] for row in await conn.execute(select(t.c.key).where(*where))}
             gone = known - keep
             if gone:
@@ -321,18 +362,3 @@ class SqlStore(RiskStore, EpisodeStore, OutboxStore, MasterStateStore):
             await self.writer.close()
         await self.engine.dispose()
 
-
-def _unknown(row: Any) -> AuditEvent:
-    """The audit event of a ``pending`` row as :meth:`SqlStore.close_open_runs` settles it."""
-    return AuditEvent(
-        ts=row["ts"],
-        run_id=row["run_id"],
-        action=row["action"],
-        master=row["master"],
-        follower=row["follower"],
-        bot=row["bot"],
-        changes=MappingProxyType({k: (v[0], v[1]) for k, v in (row["changes"] or {}).items()}),
-        outcome="unknown",
-        error=INTERRUPTED,
-        detail=row["detail"],
-    )

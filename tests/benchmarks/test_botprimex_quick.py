@@ -58,5 +58,6 @@ def test_fanout_reaches_every_account_with_the_needed_requests(figures: dict[str
             "sum_ratio",
             "others_done_seconds",
             "slow_done_seconds",
+            "cpu_seconds",
         ):
             assert f"bpx_fanout_{name}_{tag}" in figures, name

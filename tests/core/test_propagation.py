@@ -107,6 +107,7 @@ class Existing:
     applied: dict[str, Any] = field(default_factory=dict)
     immutable: OnImmutableChange = OnImmutableChange.RECREATE
     new_class: Carrier | None = None  # the propagation of the re-clone, if any
+    lasting: list[str] = field(default_factory=list)  # notes that stand (audited once)
 
 
 EDITED_MASTER = bot("M", "owner", {**MASTER_SETTINGS, "stopValue": 7})
@@ -150,6 +151,7 @@ EXISTING = [
         ["drift", "immutable_flagged"],
         applied=MASTER_SETTINGS,
         immutable=OnImmutableChange.FLAG,
+        lasting=["drift"],  # nothing repairs it: a standing condition, not an event per pass
     ),
     Existing("paused follower: copytrader still stops a carried clone",
              follower("u1", paused=True), carried(), ["stop"]),
@@ -187,6 +189,7 @@ def test_existing_clone_under_auto(case: Existing) -> None:
     )
     assert [a.kind.value for a in p.actions] == case.actions
     assert [n.action for n in p.notes] == case.notes
+    assert [n.action for n in p.notes if n.lasting] == case.lasting
     if case.clone.master_bot_id:  # a carried clone is never edited
         assert Kind.EDIT not in {a.kind for a in p.actions if a.bot == "C1"}
     clones = [a for a in p.actions if a.kind is Kind.CLONE]

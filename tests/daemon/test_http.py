@@ -37,6 +37,7 @@ async def test_endpoint_serves_health_and_metrics_with_auth() -> None:
     metrics = Metrics()
     metrics.on_request("bots.list", "200", 0.05)
     metrics.on_rate_limit_wait(1.5)
+    metrics.on_rate_limited("bots.clone", 12.0, 3.0, "")
     metrics.set_masters({"masters": [{"master": "m1", "followers": 3, "clones": 2,
                                       "in_sync": 2, "drifted": 1, "master_roi": 4.5}]})
     healthy = [True]
@@ -65,6 +66,7 @@ async def test_endpoint_serves_health_and_metrics_with_auth() -> None:
         assert values[("copytrader_drifted", (("master", "m1"),))] == 1
         assert values[("copytrader_master_roi", (("master", "m1"),))] == 4.5
         assert values[("copytrader_rate_limit_wait_seconds_total", ())] == 1.5
+        assert values[("copytrader_platform_retry_after_seconds_total", ())] == 3.0
         assert values[("copytrader_platform_requests_total",
                        (("endpoint", "bots.list"), ("status", "200")))] == 1
         assert values[("copytrader_platform_request_seconds_count",

@@ -13,6 +13,7 @@ from copytrader.platform.haas.client import PlatformClient
 from copytrader.settings import Secret
 from copytrader.sim.haas.server import SimServer
 from copytrader.sim.haas.state import SimState
+from tests.sends import SendLog
 
 #: A canary: it must never show up in a log line, an exception message or a repr.
 KEY = "canary-key-5f1e9b7c-NEVER-LOG-ME"
@@ -59,15 +60,5 @@ def client(make_client: MakeClient) -> PlatformClient:
     return make_client()
 
 
-class RecordingObserver:
+class RecordingObserver(SendLog):
     """A RequestObserver that keeps what it was told (the daemon's metrics implement it)."""
-
-    def __init__(self) -> None:
-        self.requests: list[tuple[str, str, float]] = []
-        self.waits: list[float] = []
-
-    def on_request(self, endpoint: str, status: str, seconds: float) -> None:
-        self.requests.append((endpoint, status, seconds))
-
-    def on_rate_limit_wait(self, seconds: float) -> None:
-        self.waits.append(seconds)

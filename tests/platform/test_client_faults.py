@@ -20,7 +20,8 @@ from copytrader.platform.backoff import Backoff
 from copytrader.platform.haas.client import PlatformClient
 from copytrader.sim.haas.server import SimServer
 from copytrader.sim.haas.state import Fault, RequestRecord
-from tests.platform.conftest import MakeClient, RecordingObserver
+from tests.platform.conftest import MakeClient, RecordingObserver, fast_backoff
+from tests.sends import check_retry_after
 
 GRID: dict[str, Scalar] = {"symbol": "BITMEXSPOT_ETH_USDT_", "lowerLimit": 3000, "upperLimit": 4000}
 
@@ -53,6 +54,10 @@ async def test_429_retry_after_is_honoured(
     first, second = sent(sim, "/bots/bot")
     assert (first.status, second.status) == (429, 200)
     assert second.ts - first.ts >= 1.0  # nothing sent inside the Retry-After window
+    (block,) = observer.blocks
+    assert block[0] == "bots.bot" and block[2] == 1.0
+    resend = observer.sends[1][1]
+    assert resend >= block[1] + 1.0  # from the 429's arrival at the client, on its clock
     assert [s for _, s, _ in observer.requests] == ["429", "200"]
     assert observer.waits and observer.waits[0] >= 0.9
     assert client.rate_limit_wait_seconds >= 0.9
@@ -63,21 +68,26 @@ async def test_429_holds_back_every_queued_request(
 ) -> None:
     owner, _, master = world
     sim.state.latency = 0.05
-    client = make_client(concurrency=2)
+    observer = RecordingObserver()
+    client = make_client(concurrency=2, observer=observer)
     sim.state.faults.add(Fault(path="*", kind="429", retry_after=1))
     bots = await asyncio.gather(*(client.get_bot(owner, master) for _ in range(6)))
     assert all(b.bot_id == master for b in bots)
     records = sent(sim, "/bots/bot")
     assert len(records) == 7  # six requests and one resend
+    assert len(observer.sends) == 7  # every one the platform got, the limiter let through
     limited = [r for r in records if r.status == 429]
     assert len(limited) == 1
-    # The client learns of the 429 once the simulator's latency has passed; from then on
-    # nothing may be sent until the Retry-After window ends. Requests sent before it knew
-    # (at most the one in flight beside it) arrive within that latency.
-    known_at = limited[0].ts + 0.05
-    window_end = limited[0].ts + 1.0
-    assert not [r for r in records if known_at + 0.02 <= r.ts < window_end]
-    assert len([r for r in records if r.ts >= window_end]) >= 4  # the queued ones waited
+    # From the moment the 429 arrived (the client's clock) nothing was sent before its
+    # Retry-After ended; what was sent before that moment (the request in flight beside it)
+    # was already on its way, however late the simulator saw it arrive.
+    (block,) = observer.blocks
+    check_retry_after(observer)
+    # Before it: the 429'd request, the one beside it, and at most one that took the place
+    # of the latter if its answer was read first (concurrency 2).
+    before = [t for _, t in observer.sends if t <= block[1]]
+    assert 2 <= len(before) <= 3
+    assert len([r for r in records if r.ts >= limited[0].ts + 1.0]) >= 4  # the queued waited
 
 
 async def test_429_forever_gives_up_with_rate_limited_error(
@@ -316,3 +326,50 @@ async def test_page_fail_once_is_retried_without_gaps_or_repeats(
     ids = [b.bot_id async for b in client.iter_bots(page_size=2)]
     assert ids == sim.state.bot_ids()
     assert [r.status for r in sent(sim, "/bots/list")] == [200, 200, 500, 200, 200]
+
+
+async def test_a_429_holds_every_request_back_from_its_status_line_not_its_body(
+    make_client: MakeClient,
+) -> None:
+    """The block starts when the 429's status line and headers are in: other requests may
+    be let through while its body is still on its way, and must not be."""
+    from aiohttp import web
+
+    release = asyncio.Event()
+
+    async def slow_429(request: web.Request) -> web.StreamResponse:
+        answer = web.StreamResponse(status=429, headers={"Retry-After": "7"})
+        answer.content_type = "application/json"
+        await answer.prepare(request)  # the status line and headers leave now
+        await release.wait()  # the body only once the test saw the block
+        await answer.write(b'{"isSuccess": false, "code": 429, "message": "slow down"}')
+        await answer.write_eof()
+        return answer
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", slow_429)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        host, port = runner.addresses[0][:2]
+        observer = RecordingObserver()
+        client = make_client(url=f"http://{host}:{port}", observer=observer,
+                             backoff=fast_backoff(max_attempts=1))
+        call = asyncio.create_task(client.get_user("someone"))
+        async with asyncio.timeout(30):  # a hang guard only
+            while True:
+                if observer.blocks or call.done():
+                    break
+                await asyncio.sleep(0.01)
+        assert not call.done()  # the body has not come yet...
+        ((endpoint, at, seconds),) = observer.blocks  # ...and every request is held back
+        assert endpoint == "users.user"
+        assert seconds == 7 and client.limiter.blocked_until == at + 7
+        release.set()
+        with pytest.raises(RateLimitedError):
+            await call
+    finally:
+        release.set()
+        await runner.cleanup()

@@ -157,3 +157,37 @@ async def test_drift_on_a_carried_clone_is_reported_and_flagged(
     (grid,) = [m for m in (await queries.status(svc.store))["masters"] if m["master"] == GRID]
     assert (grid["drifted"], grid["in_sync"], grid["platform_carried"]) == (1, 2, 2)
     assert clone(sim, F1)["botId"] == carried["botId"]
+
+
+async def test_a_standing_drift_is_audited_once_per_condition(
+    sim: SimServer, svc: wiring.Service, policy_dir: Path
+) -> None:
+    """Under ``flag`` copytrader cannot repair a carried clone's drift: it stands, and is
+    audited once (with its ``immutable_flagged``), not every pass; once it clears and comes
+    back, it is audited again (CONTRACT: standing conditions)."""
+    carried, master_value = await _carried_clone_edited_by_someone(sim, svc, policy_dir, "flag")
+    bot = str(carried["botId"])
+
+    async def audited() -> list[tuple[str, dict[str, list[object]]]]:
+        found = []
+        for action in ("drift", "immutable_flagged"):
+            found += [(action, e["changes"]) for e in await queries.audit(svc.store, action=action)]
+        return sorted(found, key=str)
+
+    for _ in range(3):
+        result = await svc.reconciler.run_pass()
+        assert {n.action for n in result.plan.notes} == {"drift", "immutable_flagged"}
+        assert [h.follower for h in result.plan.held] == [F1]  # shown every pass
+    once = await audited()
+    assert [a for a, _ in once] == ["drift", "immutable_flagged"]
+
+    sim.state.edit_out_of_band(bot, {"stopValue": master_value})  # a person puts it back
+    cleared = await svc.reconciler.run_pass()
+    assert cleared.converged and not cleared.plan.notes
+    assert await audited() == once
+
+    sim.state.edit_out_of_band(bot, {"stopValue": 1234})  # and the drift comes back
+    for _ in range(2):
+        await svc.reconciler.run_pass()
+    assert await audited() == sorted(once + once, key=str)
+    assert clone(sim, F1)["botId"] == bot  # flag: never recreated

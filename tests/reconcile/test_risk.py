@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from copytrader.reconcile import wiring
+from copytrader.settings import Settings
 from copytrader.sim.haas.server import SimServer
 from copytrader.store import queries
 from tests.reconcile.conftest import F1, F2, GRID, write_policy
+from tests.reliability.support import run_cli, subprocess_env
 
 
 def policy(risk: str, *, f2: bool = True) -> str:
@@ -201,3 +203,61 @@ async def test_plan_shows_the_hold_and_writes_nothing(
     assert not any(s.stopped for s in await svc.store.risk_states())
     assert clone_of(sim, F1)["status"] == "running"
     assert await events(svc, "risk_stop") == []
+
+
+class ResumeBeforeSave:
+    """The real store, with a person's ``copytrader resume`` (a real subprocess on the same
+    database) run once just before the pass stores its risk states: after the pass read
+    them, before it writes."""
+
+    def __init__(self, store: Any, env: dict[str, str]) -> None:
+        self._store = store
+        self._env = env
+        self.resumed: list[tuple[int, str]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    async def save_risk(self, *args: Any, **kwargs: Any) -> Any:
+        if not self.resumed:
+            code, _, err = await run_cli("resume", GRID, F1, env=self._env)
+            self.resumed.append((code, err))
+        return await self._store.save_risk(*args, **kwargs)
+
+
+async def test_a_pass_never_undoes_a_resume_made_after_it_read(
+    sim: SimServer, svc: wiring.Service, policy_dir: Path, settings: Settings
+) -> None:
+    write_policy(policy_dir, "grid.yaml", policy("{min_roi_pct: -20}"))
+    await svc.reconciler.run_pass()
+    bot = clone_of(sim, F1)["botId"]
+    sim.state.set_roi(bot, -25.0)
+    await svc.reconciler.run_pass()
+    assert clone_of(sim, F1)["status"] == "stopped"
+
+    # The follower's risk values change (the pass would lift the hold itself and start the
+    # clone), and a person resumes it by hand while that pass is under way.
+    write_policy(policy_dir, "grid.yaml", policy("{min_roi_pct: -30}"))
+    env = subprocess_env(COPYTRADER_DATABASE_URL=settings.database_url,
+                         COPYTRADER_POLICY_DIR=str(policy_dir))
+    interleaved = ResumeBeforeSave(svc.store, env)
+    svc.reconciler.store = interleaved
+    result = await svc.reconciler.run_pass()
+    svc.reconciler.store = svc.store
+    assert [code for code, _ in interleaved.resumed] == [0], interleaved.resumed
+
+    # The pass's plan was made from the hold the person lifted: none of it is written or sent.
+    (start,) = [a for a in result.to_json()["actions"] if a["follower"] == F1]
+    assert (start["action"], start["outcome"]) == ("start", "failed")
+    assert "risk state changed" in start["error"]
+    assert not result.converged
+    assert clone_of(sim, F1)["status"] == "stopped"
+    (lifted,) = await events(svc, "risk_resume")  # the person's only, not the pass's too
+    assert "resumed by a person" in lifted["detail"]
+    assert await svc.store.risk_states() == []
+
+    again = await svc.reconciler.run_pass()  # the next pass plans from the new state
+    assert again.converged
+    assert clone_of(sim, F1)["status"] == "running"
+    assert len(await events(svc, "risk_resume")) == 1
+    assert [s.follower for s in await svc.store.risk_states()] == [F1]  # measured from the start

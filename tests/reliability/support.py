@@ -230,22 +230,10 @@ def _request(r: RequestRecord, t0: float) -> str:
     )
 
 
-def _event(e: Mapping[str, Any]) -> str:
-    return f"{e['outcome']} (run {e['run_id']}, bot {e['bot']}, error {e['error']!r})"
-
-
-def check_retry_after(
-    requests: Sequence[RequestRecord], retry_after: float, slack: float = 0.05
-) -> None:
-    """No request arrived inside a Retry-After window (``slack``: requests already in flight)."""
-    for i, r in enumerate(requests):
-        if r.status != 429:
-            continue
-        early = [q for q in requests[i + 1 :] if r.ts + slack < q.ts < r.ts + retry_after - slack]
-        assert not early, (
-            f"{len(early)} request(s) inside the Retry-After window of a 429 on {r.path}: "
-            f"{[(q.path, round(q.ts - r.ts, 3)) for q in early]}"
-        )
+def _event(e: Mapping[str, Any] | None) -> str:
+    if e is None:
+        return "none"
+    return f"{e['action']} {e['outcome']} (run {e['run_id']}, bot {e['bot']}, error {e['error']!r})"
 
 
 def subprocess_env(**values: str) -> dict[str, str]:

@@ -6,7 +6,7 @@ delete), injects the fault, then runs passes until one converges. Afterwards: at
 passes were needed, each follower has exactly one clone at its desired settings, every
 write the simulator received is in the audit trail with an honest outcome (one that took
 effect is never ``failed``; one audited ``ok`` took effect), and no request was sent inside a
-Retry-After window.
+Retry-After window (on the client's clock: see tests/sends.py).
 """
 
 from __future__ import annotations
@@ -26,12 +26,12 @@ from tests.reliability.conftest import F1, F2, F3, GRID, GRID_POLICY, MASTERS, S
 from tests.reliability.support import (
     assert_one_clone_each,
     check_audit_covers_writes,
-    check_retry_after,
     clones_of,
     misrecorded_writes,
     write_events,
     write_requests,
 )
+from tests.sends import SendLog, check_retry_after
 from tests.world import write_policy
 
 PATHS = ("clone", "edit", "start", "stop", "delete")
@@ -97,7 +97,8 @@ async def test_write_fault_converges_without_duplicates(
     path: str, kind: str, sim: SimServer, make_settings: SettingsFactory, policy_dir: Path
 ) -> None:
     settings: Settings = make_settings(timeout_seconds=1.0 if kind == "timeout" else 5.0)
-    async with wiring.open_writer(settings) as svc:
+    sends = SendLog()
+    async with wiring.open_writer(settings, observer=sends) as svc:
         followers = await _setup(path, sim, svc, policy_dir)
         sim.state.faults.add(_fault(kind, f"/bots/{path}"))
         # After a timeout the platform may still be doing the write: give it the time a
@@ -132,4 +133,6 @@ async def test_write_fault_converges_without_duplicates(
         check_audit_covers_writes(write_requests(sim.state), events)
         wrong = misrecorded_writes(write_requests(sim.state), await write_events(svc.store))
         assert not wrong, "\n".join(wrong)
-        check_retry_after(sim.state.requests, 1.0)
+        check_retry_after(sends)
+        if kind == "429":
+            assert sends.blocks, "the 429 never reached the client"

@@ -47,7 +47,7 @@ async def store(database_url: str) -> AsyncIterator[SqlStore]:
             await conn.execute(
                 text(
                     "TRUNCATE masters, links, runs, snapshots, audit_events, master_states, "
-                    "trades"
+                    "trades, risk_states"
                 )
             )
             await conn.execute(

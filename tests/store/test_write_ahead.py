@@ -76,6 +76,35 @@ async def test_timed_out_clone_keeps_its_pending_window(tmp_path: Path) -> None:
         await store.close()
 
 
+async def test_a_clone_request_left_pending_waits_for_its_bot(tmp_path: Path) -> None:
+    """The settled clone's link waits ``clone_pending_seconds`` from the settling (the bot
+    may still be in the making); the error says what is known. A later leader with nothing
+    to settle extends no wait."""
+    url = f"sqlite:///{tmp_path / 'e.db'}"
+    store = await open_store(url)
+    try:
+        await store.start_run(RunRecord("r1", T))
+        await store.record_intent("M", "u", T)
+        await store.record_intent("M", "v", T)  # its request's outcome was recorded
+        clone = replace(event("pending"), action="clone", follower="u", bot=None, key="c1")
+        await store.add_events([clone, replace(event("pending"), follower="w", key="e1")])
+
+        settled_at = T + timedelta(minutes=1)
+        assert await store.close_open_runs(settled_at, clone_pending_seconds=10) == 1
+        waits = {lk.follower: lk.pending_until for lk in await store.links()}
+        assert waits == {"u": settled_at + timedelta(seconds=10), "v": None}
+        errors = {e["action"]: e["error"] for e in await queries.audit(store)}
+        for action in ("clone", "edit"):
+            assert "whether it reached the platform is unknown" in errors[action]
+            assert "sending this write" not in errors[action]  # it may never have left
+        assert "adopt the bot it made" in errors["clone"]
+
+        await store.close_open_runs(settled_at + timedelta(minutes=5), clone_pending_seconds=10)
+        assert {lk.follower: lk.pending_until for lk in await store.links()} == waits
+    finally:
+        await store.close()
+
+
 async def test_latest_clones_are_the_newest_pass_clone_rows(tmp_path: Path) -> None:
     from copytrader.core.model import Status
     from copytrader.core.records import BotSnapshot

@@ -95,7 +95,12 @@ async def adopt(args: argparse.Namespace, s: Settings) -> int:
             return EXIT_USAGE
         run_id = new_run_id()
         trail = AuditTrail(svc.store, run_id)
-        await adoption.record(svc.store, trail, run_id, chosen)
+        lost = await adoption.record(svc.store, trail, run_id, chosen)
+    for _, why in lost:
+        print(f"copytrader adopt: {why}", file=sys.stderr)
+    chosen = [a for a in chosen if all(a is not gone for gone, _ in lost)]
+    if lost and not args.all:
+        return EXIT_USAGE
     for follower in several:
         print(
             f"copytrader adopt: {follower} has several candidates; name one: "

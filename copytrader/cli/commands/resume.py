@@ -92,10 +92,13 @@ async def resume(args: argparse.Namespace, s: Settings) -> int:
             detail=f"resumed by a person (copytrader resume) after: {hold.describe()}; the "
             "next pass starts the clone and the risk rules apply again from that start",
         )
-        if await store.resume_risk(master, follower, trail.mask(event)) is None:
+        # Lifted only while it is still the hold read above (the one the event describes):
+        # a pass that replaced it by a new breach meanwhile keeps the new one.
+        if await store.resume_risk(master, follower, trail.mask(event), hold) is None:
             print(
                 f"copytrader resume: follower {follower} of master {master} is no longer "
-                "held (resumed meanwhile)",
+                f"held for {hold.describe()} (resumed, or replaced by a new breach, "
+                "meanwhile; see copytrader status); nothing was changed",
                 file=sys.stderr,
             )
             return EXIT_USAGE

@@ -82,6 +82,7 @@ class Account:
             observer=observer,
             sleep=sleep,
             connector=connector,
+            limiter_name=name,
         )
         self.transport.write_timeout = write_timeout
         self._info: tuple[float, AccountInfo] | None = None
