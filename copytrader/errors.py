@@ -22,6 +22,13 @@ Every error copytrader raises on purpose is a :class:`CopytraderError`::
         │                           ``code`` and ``message`` from the platform
         └── MalformedResponseError  not JSON, no envelope, or data of the wrong shape
 
+A failed platform *write* says whether it may still have been carried out:
+``maybe_applied`` is True when a request of it reached the platform and no answer said what
+became of it (a timeout or a connection dropped after sending, a 5xx, an answer that cannot
+be read), also when a resend after such an attempt was then refused (the writer lease lost, a
+4xx). Its outcome is then ``unknown``, never ``failed``; the transport sets it, since only it
+knows every attempt of a call.
+
 Platform errors are mapped once, at the HTTP boundary (``copytrader.platform.transport`` and
 each platform's dialect: ``platform.haas.envelope``, ``platform.botprimex.answers``), and
 re-raised ``from`` the library's exception. No message ever contains the API key or a user's
@@ -34,6 +41,10 @@ from __future__ import annotations
 
 class CopytraderError(Exception):
     """Base of every error copytrader raises on purpose."""
+
+    #: Raised for a platform write: a request of it may have been carried out (see the
+    #: module docstring). False: nothing of the write took effect, as far as can be known.
+    maybe_applied: bool = False
 
 
 class ConfigError(CopytraderError):
@@ -129,4 +140,7 @@ class PermanentError(PlatformError):
 
 
 class MalformedResponseError(PlatformError):
-    """The answer was not JSON, had no envelope, or its data had the wrong shape."""
+    """The answer was not JSON, had no envelope, or its data had the wrong shape. An answer
+    that cannot be read says nothing of what the platform did (``maybe_applied``)."""
+
+    maybe_applied = True

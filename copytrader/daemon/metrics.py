@@ -135,7 +135,7 @@ class Metrics:
         self.pass_duration.observe(seconds)
         for outcome in result.outcomes:
             self.actions.labels(action=outcome.action.kind.value,
-                                outcome="ok" if outcome.ok else "failed").inc()
+                                outcome=outcome.recorded).inc()
         self.last_pass.set(time.time())
         self.consecutive_aborts.set(consecutive_aborts)
 

@@ -13,6 +13,7 @@ value) blanked out; request bodies and headers are never logged.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
@@ -21,9 +22,12 @@ import aiohttp
 import structlog
 
 from copytrader.errors import (
+    LeaseLostError,
+    MalformedResponseError,
     NetworkError,
     PlatformError,
     RateLimitedError,
+    ServerError,
     TransientError,
 )
 from copytrader.platform.backoff import Backoff, parse_retry_after
@@ -33,6 +37,15 @@ from copytrader.settings import Secret
 
 #: The header naming the writer (``holder#epoch`` of the writer lease) of a platform write.
 WRITER_HEADER = "X-Copytrader-Writer"
+#: The header naming the write a request belongs to (the key of its audit event): every
+#: resend of one write carries the same id, so the platform's log tells one write sent twice
+#: from two writes, and each request leads to its audit event.
+WRITE_ID_HEADER = "X-Copytrader-Write"
+#: The id of the write the current task sends (the reconcile executor sets it around each
+#: write); None: no header.
+WRITE_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "copytrader_write_id", default=None
+)
 
 log = structlog.get_logger("copytrader.platform")
 
@@ -79,6 +92,14 @@ class Dialect(Protocol):
         """The result of an answer other than a 429, or the mapped PlatformError; any
         platform text put in a message goes through ``clean`` (secrets blanked out)."""
         ...
+
+
+def _maybe_applied(exc: PlatformError) -> bool:
+    """Whether the attempt that raised ``exc`` may have been carried out: it may have
+    reached the platform and no answer said what became of it."""
+    if isinstance(exc, NetworkError):
+        return not isinstance(exc.__cause__, _NOT_SENT)
+    return isinstance(exc, ServerError | MalformedResponseError)
 
 
 def _scrub(text: str, secrets: list[str]) -> str:
@@ -150,13 +171,28 @@ class Transport:
         query: Mapping[str, str] | None = None,
     ) -> Any:
         """The result of a successful call (as the dialect reads it); PlatformError once
-        retries are spent."""
+        retries are spent, with ``maybe_applied`` set when a write may have been carried
+        out; LeaseLostError when the write guard refused a send (``maybe_applied`` when an
+        earlier attempt may have been carried out)."""
         attempt = 0
+        unsure: PlatformError | None = None  # a write attempt that may have been carried out
         while True:
             attempt += 1
             try:
                 return await self._attempt(name, route, body, path_params, query, attempt)
+            except LeaseLostError as exc:  # the guard refused to (re)send this write
+                if unsure is None:
+                    raise
+                why = str(exc).removeprefix("not sent: ")
+                lost = LeaseLostError(f"{unsure}; not resent: {why}")
+                lost.maybe_applied = True
+                raise lost from exc
             except PlatformError as exc:
+                if not route.read and (unsure is not None or _maybe_applied(exc)):
+                    # An earlier attempt, or this one, may have taken effect: whatever the
+                    # last attempt says, the write's outcome is not known to have failed.
+                    exc.maybe_applied = True
+                    unsure = unsure or exc
                 delay = self._retry_delay(route, exc, attempt)
                 if delay is None:
                     raise
@@ -205,6 +241,9 @@ class Transport:
                 # outlasted the writer lease this write was started under.
                 if self.write_guard is not None:
                     headers[WRITER_HEADER] = self.write_guard()
+                write_id = WRITE_ID.get()
+                if write_id is not None:
+                    headers[WRITE_ID_HEADER] = write_id
                 if self.write_timeout is not None:
                     limit = min(self.timeout, self.write_timeout)
             status = "error"

@@ -33,19 +33,27 @@ from copytrader.errors import (
     RateLimitedError,
     StoreError,
 )
-from copytrader.platform import ratelimit
+from copytrader.platform import ratelimit, transport
 from copytrader.reconcile.ledger import Ledger
 from copytrader.reconcile.ports import Lease, Platform, Store
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What became of one action. ``bot`` is the bot acted on (the new one for a clone)."""
+    """What became of one action. ``bot`` is the bot acted on (the new one for a clone).
+    ``unknown``: a write that failed may still have been carried out (its request reached
+    the platform and no answer said what became of it); it is audited ``unknown``."""
 
     action: Action
     ok: bool
     bot: str | None
     error: str | None = None
+    unknown: bool = False
+
+    @property
+    def recorded(self) -> str:
+        """The outcome as the audit trail records it: ``ok``, ``failed`` or ``unknown``."""
+        return "ok" if self.ok else "unknown" if self.unknown else "failed"
 
     def to_json(self) -> dict[str, object]:
         doc = self.action.to_json()
@@ -90,7 +98,7 @@ def _event(
     key: str | None,
 ) -> AuditEvent:
     """The audit event of ``action``: ``pending`` (outcome None, before the write is sent),
-    then ``ok`` or ``failed`` under the same ``key``."""
+    then ``ok``, ``failed`` or ``unknown`` under the same ``key``."""
     return AuditEvent(
         ts=_now(),
         run_id=run_id,
@@ -99,7 +107,7 @@ def _event(
         follower=action.follower,
         bot=bot,
         changes=MappingProxyType({k: (c.before, c.after) for k, c in action.changes.items()}),
-        outcome="pending" if outcome is None else "ok" if outcome.ok else "failed",
+        outcome="pending" if outcome is None else outcome.recorded,
         error=outcome.error if outcome is not None else None,
         policy_file=fp.source.path or None,
         policy_sha256=fp.source.sha256 or None,
@@ -225,16 +233,21 @@ class Executor:
                 self.audit.log(pending)
                 # Its place in the rate limiter's queue (a risk-reducing write first).
                 ratelimit.URGENCY.set(urgency.of(action) or 0)
+            # Every request of this write names it (its audit event's key), resends too.
+            write_id = transport.WRITE_ID.set(key)
             try:
                 new_bot = await self._do(action, target, applied)
             except CopytraderError as exc:
                 if isinstance(exc, LeaseLostError):  # the transport's last-moment check
                     self.fenced = str(exc)
-                outcome = Outcome(action, False, target, str(exc))
+                # A write that may have been carried out is never recorded as failed.
+                outcome = Outcome(action, False, target, str(exc), unknown=exc.maybe_applied)
                 outcomes.append(outcome)
                 change = self._after_failure(action, exc, at)
                 self.ledger.outcome([self._logged(fp, outcome, target, key)], change)
                 break
+            finally:
+                transport.WRITE_ID.reset(write_id)
             acted = new_bot.bot_id if new_bot is not None else target
             change = None
             if new_bot is not None:  # a clone
@@ -274,7 +287,7 @@ class Executor:
         if action.kind is not Kind.CLONE:
             return None
         m, f = action.master, action.follower
-        if isinstance(exc, PermanentError | RateLimitedError):
+        if isinstance(exc, PermanentError | RateLimitedError) and not exc.maybe_applied:
             # Refused or not processed: no bot was made, so no intent to keep.
             return LinkChange(LinkOp.DROP, Link(m, f, None))
         if isinstance(exc, NetworkError) and isinstance(exc.__cause__, TimeoutError):

@@ -39,6 +39,7 @@ class RequestRecord:
     fault: str | None
     writer: str | None = None  # the X-Copytrader-Writer header (holder#epoch), if sent
     account: str | None = None  # BotPrimeX: the account whose key was sent
+    write_id: str | None = None  # the X-Copytrader-Write header (one write's resends share it)
 
     def to_json(self) -> dict[str, Any]:
         """The record as a JSON-ready dict (for ``GET /_sim/requests``)."""

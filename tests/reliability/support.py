@@ -13,8 +13,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+
 from copytrader.sim.faults import RequestRecord
 from copytrader.sim.haas.state import SimState
+from copytrader.store import tables
+from copytrader.store.database import Reader
 
 #: The five writes copytrader sends (``/bots/create`` is never used for clones).
 WRITES = {
@@ -162,6 +166,74 @@ def check_clones_accounted(
         if made.get(u, 0) != made_events.get(u, 0)
     }
     assert not differ, f"follower: (clones made, ok clone + adopt events): {differ}"
+
+
+async def write_events(store: Reader) -> list[dict[str, Any]]:
+    """The audit rows of platform writes, with the key each write's requests were sent under
+    (``event_key``, the ``X-Copytrader-Write`` header), oldest first."""
+    a = tables.audit_events
+    stmt = (
+        select(a.c.event_key, a.c.ts, a.c.run_id, a.c.action, a.c.bot, a.c.outcome, a.c.error)
+        .where(a.c.event_key.is_not(None))
+        .order_by(a.c.ts, a.c.id)
+    )
+    async with store.transaction("write events") as conn:
+        return [dict(row) for row in (await conn.execute(stmt)).mappings().all()]
+
+
+def misrecorded_writes(
+    requests: Sequence[RequestRecord], events: Sequence[Mapping[str, Any]]
+) -> list[str]:
+    """Platform writes whose audit event does not say truthfully what became of them: one
+    line each, naming the event and every request of the write (empty: all truthful).
+
+    A write is one audit event (``event_key``) and every request sent under its key: a
+    resend after a lost answer is the same write, counted once however often the platform
+    carried it out. Each write request names an event of its action; a write any request of
+    which took effect is audited ``ok`` or ``unknown`` (never ``failed``, never left
+    ``pending``); an ``ok`` write took effect.
+    """
+    by_key = {e["event_key"]: e for e in events}
+    sent: dict[str | None, list[RequestRecord]] = {}
+    for r in requests:
+        sent.setdefault(r.write_id, []).append(r)
+    t0 = min((r.ts for r in requests), default=0.0)
+    problems = [f"request of no write: {_request(r, t0)}" for r in sent.pop(None, [])]
+    for key, rs in sent.items():
+        event = by_key.get(key)
+        done = any(took_effect(r) for r in rs)
+        if event is None or event["action"] != WRITES[rs[0].path]:
+            why = "no audit event of its action"
+        elif done and event["outcome"] not in ("ok", "unknown"):
+            why = f"took effect, audited {event['outcome']}"
+        elif event["outcome"] == "ok" and not done:
+            why = "audited ok, took no effect"
+        else:
+            continue
+        problems.append(
+            f"{WRITES[rs[0].path]} {key}: {why}; event {_event(event)}; requests: "
+            + "; ".join(_request(r, t0) for r in rs)
+        )
+    problems += [
+        f"{e['action']} {e['event_key']}: audited ok, never sent; event {_event(e)}"
+        for e in events
+        if e["outcome"] == "ok" and e["event_key"] not in sent
+    ]
+    return problems
+
+
+def _request(r: RequestRecord, t0: float) -> str:
+    body = repr({k: v for k, v in (r.body or {}).items() if k != "userId"})
+    return (
+        f"+{r.ts - t0:.3f}s {r.path} HTTP {r.status} success={r.success} fault={r.fault} "
+        f"writer={r.writer} {body[:160]}"
+    )
+
+
+def _event(e: Mapping[str, Any] | None) -> str:
+    if e is None:
+        return "none"
+    return f"{e['action']} {e['outcome']} (run {e['run_id']}, bot {e['bot']}, error {e['error']!r})"
 
 
 def subprocess_env(**values: str) -> dict[str, str]:

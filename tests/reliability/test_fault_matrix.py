@@ -4,8 +4,9 @@ Each case sets the world up so that the faulted write really happens (a master e
 edit, a stopped master for stop, a removed follower with ``on_follower_removed: delete`` for
 delete), injects the fault, then runs passes until one converges. Afterwards: at most three
 passes were needed, each follower has exactly one clone at its desired settings, every
-write the simulator received is in the audit trail with an honest outcome, and no request
-was sent inside a Retry-After window (on the client's clock: see tests/sends.py).
+write the simulator received is in the audit trail with an honest outcome (one that took
+effect is never ``failed``; one audited ``ok`` took effect), and no request was sent inside a
+Retry-After window (on the client's clock: see tests/sends.py).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from tests.reliability.support import (
     assert_one_clone_each,
     check_audit_covers_writes,
     clones_of,
+    misrecorded_writes,
+    write_events,
     write_requests,
 )
 from tests.sends import SendLog, check_retry_after
@@ -128,6 +131,8 @@ async def test_write_fault_converges_without_duplicates(
             assert clones_of(sim.state, F2, MASTERS) == []
         events = await queries.audit(svc.store)
         check_audit_covers_writes(write_requests(sim.state), events)
+        wrong = misrecorded_writes(write_requests(sim.state), await write_events(svc.store))
+        assert not wrong, "\n".join(wrong)
         check_retry_after(sends)
         if kind == "429":
             assert sends.blocks, "the 429 never reached the client"

@@ -172,6 +172,7 @@ async def test_control_api(server: SimServer, api: Api, state: SimState) -> None
         "fault",
         "writer",
         "account",  # BotPrimeX's: the account of the key (None here)
+        "write_id",  # the X-Copytrader-Write header (None: not sent by copytrader's executor)
     }
     assert log[0]["account"] is None
     async with api.session.post(api.url + "/_sim/reset-requests") as r:

@@ -153,6 +153,7 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
                 out.fault,
                 request.headers.get("X-Copytrader-Writer"),
                 out.account,
+                request.headers.get("X-Copytrader-Write"),
             )
         )
 

@@ -193,7 +193,8 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
         state.requests.append(RequestRecord(
             ts, wall, request.method, request.path, out.status, out.success,
             http.redact(body, SECRET_FIELDS), out.fault,
-            request.headers.get("X-Copytrader-Writer")))
+            request.headers.get("X-Copytrader-Writer"),
+            write_id=request.headers.get("X-Copytrader-Write")))
 
 
 def create_app(state: SimState) -> web.Application:
