@@ -33,7 +33,10 @@ ACTIONS: Mapping[str, str] = MappingProxyType(
         "adopt_candidate": "a follower with no clone already has look-alike bots (held)",
         "duplicate_suspected": "a follower's look-alike bot copytrader did not make",
         "sweep_suspicious": "the bot sweep missed most known clones; nothing was deleted",
-        "pass_aborted": "a pass could not read the platform; nothing was written",
+        "pass_aborted": (
+            "a pass ended early (the platform could not be read, or the database failed); "
+            "its detail says whether it wrote"
+        ),
         "account_unread": "BotPrimeX: a follower account could not be read this pass; its "
         "followers were left as they are",
         # the writer lease

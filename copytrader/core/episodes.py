@@ -77,8 +77,8 @@ def _when(ts: datetime) -> str:
 def _opened(e: Episode) -> Announcement:
     if e.kind == PLATFORM:
         detail = (
-            f"{e.streak} passes in a row were aborted since {_when(e.since)}: the platform "
-            "could not be read, so nothing was written"
+            f"{e.streak} passes in a row were aborted since {_when(e.since)} (the last "
+            "error says why; each pass_aborted event says what it wrote)"
         )
     else:
         detail = (

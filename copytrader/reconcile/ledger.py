@@ -68,6 +68,8 @@ class Ledger:
         self.max_batch = max_batch
         self.fenced: LeaseLostError | None = None  # set once a batch was refused
         self.transactions = 0  # committed, for tests and benchmarks
+        #: Writes whose pending event is committed: each may have been sent since.
+        self.recorded = 0
         self._queued: list[_Pending] = []
         self._outcomes = _Outcomes()
         self._failed = False  # the last commit failed: outcomes wait for a pending or drain
@@ -147,6 +149,7 @@ class Ledger:
                     )
                     outcomes = _Outcomes()
                     self.transactions += 1
+                    self.recorded += len(batch)
                 except LeaseLostError as exc:  # the database's check of the fence
                     refused = exc
             if refused is not None:

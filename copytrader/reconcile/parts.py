@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import structlog
@@ -39,6 +39,14 @@ log = structlog.get_logger("copytrader.reconcile")
 WITH_STATE = frozenset({"risk_stop"})
 
 
+@dataclass
+class Progress:
+    """How far a pass got, known even when it ends with an error."""
+
+    #: Writes whose pending event was committed (each may have reached the platform).
+    writes_recorded: int = 0
+
+
 @dataclass(frozen=True)
 class Execution:
     """How each part's executor runs (see :class:`copytrader.reconcile.executor.Executor`).
@@ -49,6 +57,7 @@ class Execution:
     stopping: Callable[[], bool]
     clone_pending_seconds: float
     lease: Lease | None
+    progress: Progress = field(default_factory=Progress)
 
 
 class PartRun:
@@ -140,7 +149,11 @@ class PartRun:
             clone_pending_seconds=self.execution.clone_pending_seconds,
             lease=self.execution.lease,
         )
-        ran = iter(await executor.run(tuple(f for f in plan.followers if _key(f) not in stale)))
+        try:
+            ran = iter(await executor.run(
+                tuple(f for f in plan.followers if _key(f) not in stale)))
+        finally:
+            self.execution.progress.writes_recorded += executor.ledger.recorded
         results = [_not_sent(f) if _key(f) in stale else next(ran) for f in plan.followers]
         self.fenced = self.fenced or executor.fenced is not None
         return plan, results

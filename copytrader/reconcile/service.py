@@ -38,6 +38,20 @@ from copytrader.reconcile.standing import STANDING, Standing
 log = structlog.get_logger("copytrader.reconcile")
 
 
+def aborted_detail(writes_recorded: int) -> str:
+    """What an aborted pass's audit event says was written: nothing when it ended before its
+    first write was recorded; otherwise how many writes may have reached the platform."""
+    if not writes_recorded:
+        return "the pass ended before its first write: nothing was written"
+    plural = "write was" if writes_recorded == 1 else "writes were"
+    return (
+        f"the pass ended after {writes_recorded} platform {plural} recorded as about to be "
+        "sent; each has its own audit event, and one whose outcome could not be recorded "
+        "stays pending until a leader settles it unknown (at its next takeover or clean "
+        "stop); the next pass reads the platform and converges"
+    )
+
+
 @dataclass(frozen=True)
 class PassResult:
     """What one reconcile pass did."""
@@ -54,6 +68,9 @@ class PassResult:
     #: Each follower account whose part of the sweep could not be read, with why.
     unread: dict[str, str] = field(default_factory=dict)
     fenced: bool = False  # writes stopped: the writer lease was lost
+    #: Writes whose pending event was committed (each may have reached the platform): an
+    #: aborted pass that has some did write, and its audit trail says so.
+    writes_recorded: int = 0
 
     @property
     def unsettled(self) -> int:
@@ -189,10 +206,12 @@ class Reconciler:
         await self.store.start_run(run)
         trail = self.audit_factory(run.run_id)
         sent_before = self.platform.requests_sent
+        progress = parts.Progress()
         try:
-            result = await self._pass(run.run_id, trail, stopping)
+            result = await self._pass(run.run_id, trail, stopping, progress)
         except CopytraderError as exc:
-            log.warning("pass aborted", run_id=run.run_id, error=str(exc))
+            wrote = progress.writes_recorded
+            log.warning("pass aborted", run_id=run.run_id, error=str(exc), writes_recorded=wrote)
             await trail.emit(
                 AuditEvent(
                     ts=datetime.now(UTC),
@@ -200,10 +219,11 @@ class Reconciler:
                     action="pass_aborted",
                     outcome="failed",
                     error=str(exc),
-                    detail="the platform could not be read; nothing was written",
+                    detail=aborted_detail(wrote),
                 )
             )
-            result = PassResult(run.run_id, Plan(), (), (), "aborted", 0, str(exc))
+            result = PassResult(run.run_id, Plan(), (), (), "aborted", 0, str(exc),
+                                writes_recorded=wrote)
         finally:
             await trail.flush()
         requests = self.platform.requests_sent - sent_before
@@ -244,7 +264,8 @@ class Reconciler:
         )
         return result
 
-    async def _pass(self, run_id: str, trail: Audit, stopping: Callable[[], bool]) -> PassResult:
+    async def _pass(self, run_id: str, trail: Audit, stopping: Callable[[], bool],
+                    progress: parts.Progress) -> PassResult:
         r, rest = await reading.read_head(
             self.platform,
             self.store,
@@ -266,6 +287,7 @@ class Reconciler:
                 stopping=stopping,
                 clone_pending_seconds=self.clone_pending_seconds,
                 lease=self.lease,
+                progress=progress,
             ),
         )
         p, results, unread = await run.run(rest)
@@ -287,6 +309,7 @@ class Reconciler:
             policies=r.policies,
             unread=unread,
             fenced=run.fenced,
+            writes_recorded=progress.writes_recorded,
         )
 
     async def _record_masters(self, r: reading.Reading) -> None:

@@ -11,6 +11,8 @@ Real passes, the real lease and store, faults injected in the simulator.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -114,4 +116,47 @@ async def test_a_resent_edit_is_one_write_however_often_the_platform_did_it(
     writes = {r.write_id for r in edits}
     assert len(writes) == 3
     assert [_event(events, key)["outcome"] for key in writes] == ["ok"] * 3
+    assert misrecorded_writes(write_requests(sim.state), events) == []
+
+
+async def test_a_pass_whose_outcomes_cannot_be_recorded_says_it_wrote(
+    sim: SimServer, make_settings: SettingsFactory, tmp_path: Path
+) -> None:
+    """The database refuses every outcome of a pass's writes (a real SQLite error, raised by
+    a trigger another connection put there) after their pending events were committed and
+    the writes sent: the pass is aborted, and its ``pass_aborted`` event says how many writes
+    may have reached the platform, never "nothing was written". Once the database works
+    again, a new leader settles them ``unknown`` and nothing is sent twice."""
+    settings = make_settings()
+    db = tmp_path / "ct.db"
+    async with wiring.open_writer(settings) as svc:
+        assert (await svc.reconciler.run_pass()).converged
+        sim.state.edit_out_of_band(GRID, {"stopExit": True})  # the next pass edits 3 clones
+        with sqlite3.connect(db) as conn:
+            conn.execute(
+                "CREATE TRIGGER no_outcomes BEFORE UPDATE ON audit_events "
+                "WHEN OLD.outcome = 'pending' "
+                "BEGIN SELECT RAISE(ABORT, 'the disk is full'); END"
+            )
+        result = await svc.reconciler.run_pass()
+        with sqlite3.connect(db) as conn:
+            conn.execute("DROP TRIGGER no_outcomes")
+            (detail,) = conn.execute(
+                "SELECT detail FROM audit_events WHERE action = 'pass_aborted' AND run_id = ?",
+                (result.run_id,),
+            ).fetchone()
+
+    assert result.state == "aborted" and "the disk is full" in (result.error or "")
+    edits = [r for r in write_requests(sim.state) if r.path == "/bots/edit"]
+    assert len(edits) == 3 and all(took_effect(r) for r in edits)
+    assert result.writes_recorded == 3
+    assert detail.startswith("the pass ended after 3 platform writes were recorded"), detail
+    assert "nothing was written" not in detail
+
+    async with wiring.open_writer(settings) as svc:  # a new leader: settles, then converges
+        events = await write_events(svc.store)
+        assert {_event(events, r.write_id)["outcome"] for r in edits} == {"unknown"}
+        after = await svc.reconciler.run_pass()
+    assert after.converged and not after.plan.actions
+    assert len([r for r in write_requests(sim.state) if r.path == "/bots/edit"]) == 3
     assert misrecorded_writes(write_requests(sim.state), events) == []

@@ -168,6 +168,7 @@ async def reconcile(args: argparse.Namespace, s: Settings) -> int:
     from copytrader.notify import sinks
     from copytrader.policy import loader
     from copytrader.reconcile import wiring
+    from copytrader.reconcile.service import aborted_detail
 
     loader.check_dir(s.policy_dir)  # a missing policy folder is exit 2, not a failed pass
     outs = sinks.build(s.notify)  # a bad notification URL is exit 2 before anything is done
@@ -190,7 +191,7 @@ async def reconcile(args: argparse.Namespace, s: Settings) -> int:
             title="reconcile",
             empty="reconcile: nothing to do, every clone matched its desired state"
             if not result.error
-            else "reconcile: the pass was aborted; nothing was written",
+            else f"reconcile: the pass was aborted; {aborted_detail(result.writes_recorded)}",
             wide=args.wide,
         )
     return EXIT_OK if result.converged else EXIT_FAILED
