@@ -99,7 +99,8 @@ def render(frame: Frame) -> RenderableType:
     for col in ("time", "action", "master", "follower", "outcome", "changes"):
         audit.add_column(col, overflow="fold")
     for e in frame.events:
-        style = "red" if e["outcome"] == "failed" else None
+        # red: refused; yellow: it may or may not have reached the platform
+        style = {"failed": "red", "unknown": "yellow", "pending": "yellow"}.get(e["outcome"])
         audit.add_row(
             e["ts"][11:19],
             Text(e["action"], style=style or "cyan"),
