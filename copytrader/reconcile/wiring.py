@@ -54,13 +54,16 @@ def writer_lease(settings: Settings, store: SqlStore) -> WriterLease:
 
 async def open_store(settings: Settings) -> SqlStore:
     """The store of ``settings``, its schema at head; the default SQLite folder is created
-    (0700) when missing, a folder the user named must exist (ConfigError naming it)."""
+    (0700) when missing, a folder the user named must exist (ConfigError naming it). On
+    PostgreSQL a session idle inside a transaction for the lease's length is ended: a writer
+    paused there delays its successor's takeover by at most that."""
     from copytrader.store import engine
 
     return await engine.open_store(
         settings.database_url,
         notify=notify_filter(settings),
         create_folder=settings.database_is_default,
+        idle_seconds=min(engine.IDLE_IN_TRANSACTION_SECONDS, float(settings.lease_seconds)),
     )
 
 

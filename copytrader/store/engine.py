@@ -189,21 +189,27 @@ def _sqlite_pragmas(dbapi_conn: object, _record: ConnectionPoolEntry) -> None:
 
 
 #: Session settings on PostgreSQL. No statement waits more than 5 s for a row lock, and a
-#: session that sits in an open transaction (a paused process) is ended after 30 s: a stalled
-#: process can never hold up its successor's writes for long. TCP keepalives notice a dead
+#: session that sits in an open transaction (a paused process) is ended after 30 s, or after
+#: the writer lease's length for a writer's store (``open_store(idle_seconds=...)``): a
+#: writer paused inside the transaction that fences its pending events holds the lease row
+#: ``FOR SHARE``, which the successor's takeover must wait for, so a stalled process can never
+#: hold up its successor for more than about one more lease. TCP keepalives notice a dead
 #: peer (a host gone without closing its connections) in about a minute.
+IDLE_IN_TRANSACTION_SECONDS = 30.0
 _PG_SERVER_SETTINGS = {
     "lock_timeout": "5000",
-    "idle_in_transaction_session_timeout": "30000",
     "tcp_keepalives_idle": "30",
     "tcp_keepalives_interval": "10",
     "tcp_keepalives_count": "3",
 }
 
 
-def make_engine(url: str, *, create_folder: bool = False) -> AsyncEngine:
+def make_engine(
+    url: str, *, create_folder: bool = False, idle_seconds: float = IDLE_IN_TRANSACTION_SECONDS
+) -> AsyncEngine:
     """An AsyncEngine for ``url``; for SQLite the file is made 0600 and pragmas set, and
-    ConfigError names its folder when that is missing (``create_folder``: make it)."""
+    ConfigError names its folder when that is missing (``create_folder``: make it).
+    ``idle_seconds``: PostgreSQL ends a session idle that long inside a transaction."""
     from sqlalchemy.ext.asyncio import create_async_engine
 
     full = async_url(url)
@@ -224,7 +230,11 @@ def make_engine(url: str, *, create_folder: bool = False) -> AsyncEngine:
     args: dict[str, object] = {}
     if parsed.get_driver_name() == "asyncpg":
         # pg_stat_activity shows which replica a session belongs to.
-        settings = {**_PG_SERVER_SETTINGS, "application_name": f"copytrader {os.getpid()}"}
+        settings = {
+            **_PG_SERVER_SETTINGS,
+            "idle_in_transaction_session_timeout": str(int(idle_seconds * 1000)),
+            "application_name": f"copytrader {os.getpid()}",
+        }
         args = {"server_settings": settings, "command_timeout": 60}
     return create_async_engine(full, pool_pre_ping=True, connect_args=args)
 
@@ -235,6 +245,7 @@ async def open_store(
     migrate: bool = True,
     notify: notices.Filter | None = None,
     create_folder: bool = False,
+    idle_seconds: float = IDLE_IN_TRANSACTION_SECONDS,
 ) -> SqlStore:
     """Open the store at ``url`` (``sqlite:///PATH`` or ``postgresql://...``).
 
@@ -242,10 +253,12 @@ async def open_store(
     audit events that get a notification in the outbox (None: none). Raises StoreError
     (never showing a password) when the database cannot be reached or migrated, and
     ConfigError when a SQLite file's folder is missing (``create_folder``: make it 0700).
+    ``idle_seconds``: see :data:`IDLE_IN_TRANSACTION_SECONDS` (a writer's: its lease).
     """
     from copytrader.store.repo import SqlStore
 
-    engine = await _open(url, migrate=migrate, create_folder=create_folder)
+    engine = await _open(url, migrate=migrate, create_folder=create_folder,
+                         idle_seconds=idle_seconds)
     return SqlStore(engine, notify=notify, writer=_writer(engine))
 
 
@@ -314,8 +327,14 @@ async def open_database(url: str, *, create_folder: bool = False) -> Database:
     return Database(await _open(url, migrate=True, create_folder=create_folder))
 
 
-async def _open(url: str, *, migrate: bool, create_folder: bool) -> AsyncEngine:
-    engine = make_engine(url, create_folder=create_folder)
+async def _open(
+    url: str,
+    *,
+    migrate: bool,
+    create_folder: bool,
+    idle_seconds: float = IDLE_IN_TRANSACTION_SECONDS,
+) -> AsyncEngine:
+    engine = make_engine(url, create_folder=create_folder, idle_seconds=idle_seconds)
     try:
         if migrate:
             await upgrade_schema(engine)

@@ -7,12 +7,17 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from copytrader.core.records import AuditEvent, Fence
 from copytrader.errors import LeaseLostError
+from copytrader.reconcile import wiring
+from copytrader.secret import Secret
+from copytrader.settings import PlatformSettings, Settings
 from copytrader.store import engine
 from copytrader.store.lease import WriterLease, lock_path
 from copytrader.store.repo import SqlStore
+from tests.daemon.conftest import wait_for
 
 
 def _lease(store: SqlStore, url: str, seconds: float = 15, **kw: object) -> WriterLease:
@@ -144,3 +149,49 @@ async def test_postgres_a_killed_lease_session_means_stepping_down(
 def test_the_sqlite_lock_file_sits_beside_the_database(tmp_path: Path) -> None:
     assert lock_path(f"sqlite:///{tmp_path}/a/ct.db") == tmp_path / "a" / "ct.db.lock"
     assert lock_path("sqlite:///:memory:") is None
+
+
+@pytest.mark.postgres
+async def test_postgres_a_writer_paused_in_its_fenced_transaction_holds_up_no_takeover(
+    store: SqlStore, database_url: str, tmp_path: Path
+) -> None:
+    """A leader paused (SIGSTOP, a stalled VM) inside the transaction that fences its pending
+    events holds the lease row ``FOR SHARE``; the successor's takeover waits for that lock.
+    The server ends such a session once it has been idle in its transaction for the lease's
+    length (the writer's store is opened so, from the settings), so the takeover goes ahead
+    and the paused transaction, ended, can commit nothing."""
+    if store.dialect != "postgresql":
+        pytest.skip("PostgreSQL only")
+    seconds = 2
+    settings = Settings(
+        platform=PlatformSettings(api_url="http://127.0.0.1:9", api_key=Secret("k")),
+        database_url=database_url,
+        policy_dir=tmp_path,
+        lease_seconds=seconds,
+    )
+    writer = await wiring.open_store(settings)
+    standby = await engine.open_store(database_url)
+    try:
+        async with writer.engine.connect() as conn:
+            shown = (await conn.execute(text("SHOW idle_in_transaction_session_timeout"))).scalar()
+        assert shown == f"{seconds}s"
+        a, b = _lease(writer, database_url, seconds), _lease(standby, database_url, seconds)
+        assert await a.try_acquire()
+        paused = await writer.engine.connect()
+        await paused.begin()
+        await paused.execute(text("SELECT epoch FROM writer_lease FOR SHARE"))
+        # ... and the process stops here. The standby keeps trying (each try waits for the row
+        # lock at most lock_timeout) until the server ends the paused session.
+        assert await wait_for(b.try_acquire, "the standby takes the lease", every=0.5)
+        assert b.epoch == 2
+        with pytest.raises(DBAPIError):
+            await paused.execute(text("UPDATE writer_lease SET holder = 'paused'"))
+        await paused.close()
+        async with standby.engine.connect() as conn:
+            holder = (await conn.execute(text("SELECT holder FROM writer_lease"))).scalar()
+        assert holder == b.holder
+        await b.close()
+        await a.close()
+    finally:
+        await writer.close()
+        await standby.close()
