@@ -3,35 +3,17 @@ simulator; the figures the README quotes are printed, and the counts hold exactl
 
 from __future__ import annotations
 
-import re
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-FIGURE = re.compile(r"^([a-z_0-9]+): (-?[0-9.]+) (\S+)$")
+from tests.benchmarks import quick
+
 #: One worker runs this module's tests, so that the benchmark (the module's fixture) runs once.
 pytestmark = pytest.mark.xdist_group("benchmarks-botprimex")
 
 
 @pytest.fixture(scope="module")
 def figures() -> dict[str, float]:
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "botprimex.py"), "--quick"],
-        capture_output=True,
-        text=True,
-        timeout=110,
-        cwd=ROOT,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    found = {
-        m.group(1): float(m.group(2)) for m in map(FIGURE.match, done.stdout.splitlines()) if m
-    }
-    assert "| accounts |" in done.stdout  # the summary tables
-    return found
+    return quick.figures("botprimex.py", "| accounts |")
 
 
 @pytest.mark.timeout(120)

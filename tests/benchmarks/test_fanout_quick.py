@@ -2,33 +2,17 @@
 
 from __future__ import annotations
 
-import re
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-FIGURE = re.compile(r"^([a-z_0-9]+): (-?[0-9.]+) (\S+)$")
+from tests.benchmarks import quick
+
 #: One worker runs this module's tests, so that the benchmark (the module's fixture) runs once.
 pytestmark = pytest.mark.xdist_group("benchmarks-fanout")
 
 
 @pytest.fixture(scope="module")
 def figures() -> dict[str, float]:
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "fanout.py"), "--quick"],
-        capture_output=True, text=True, timeout=110, cwd=ROOT, check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    found: dict[str, float] = {}
-    for line in done.stdout.splitlines():
-        m = FIGURE.match(line)
-        if m:
-            found[m.group(1)] = float(m.group(2))
-    assert "| write phase s |" in done.stdout  # the summary tables
-    return found
+    return quick.figures("fanout.py", "| write phase s |")
 
 
 @pytest.mark.timeout(120)
